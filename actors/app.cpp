@@ -1,0 +1,172 @@
+// App actor: admission, socket ids, and the channel/owner registry.
+#include "actors/app.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/channel.hpp"
+#include "actors/channel_owner.hpp"
+#include "actors/connection.hpp"
+#include "actors/log.hpp"
+#include "actors/messages.hpp"
+#include "transport/codec/error_code.hpp"
+#include "transport/codec/frame.hpp"
+#include "transport/codec/socket_id.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<app_state>*;
+
+caf::actor& owner_for(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.owners.find(name);
+  if (i == st.owners.end()) {
+    auto owner = self->spawn<caf::linked>(channel_owner_behavior, name, st.ctx,
+                                          caf::actor_cast<caf::actor>(self));
+    st.named_children.emplace(owner.address(), name);
+    i = st.owners.emplace(name, owner_entry{std::move(owner), false}).first;
+  }
+  i->second.idle = false;
+  return i->second.actor;
+}
+
+channel_entry& channel_for(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.channels.find(name);
+  if (i == st.channels.end()) {
+    auto owner = owner_for(self, name);
+    auto channel = self->spawn<caf::linked>(channel_behavior, name, st.ctx,
+                                            caf::actor_cast<caf::actor>(self),
+                                            owner);
+    st.named_children.emplace(channel.address(), name);
+    i = st.channels.emplace(name, channel_entry{std::move(channel), 0}).first;
+  }
+  return i->second;
+}
+
+void stop_owner(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.owners.find(name);
+  if (i == st.owners.end())
+    return;
+  // named_children keeps it until its exit_msg arrives.
+  self->send(i->second.actor, stop_atom::value);
+  st.owners.erase(i);
+}
+
+void refuse(const session_link_ptr& link, codec::pusher_error code,
+            const std::string& message) {
+  auto c = codec::to_int(code);
+  link->close(c, message, make_frame(codec::encode_error(c, message)));
+}
+
+} // namespace
+
+caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
+                           app_context_ptr ctx) {
+  self->state.ctx = std::move(ctx);
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    auto& st = self->state;
+    auto i = st.named_children.find(em.source);
+    if (i == st.named_children.end()) {
+      // Not a channel or owner: a connection ended (normally or not; its
+      // channels clean up through their monitors), or the node stops us.
+      if (em.reason == caf::exit_reason::user_shutdown
+          || em.reason == caf::exit_reason::kill) {
+        self->quit(em.reason);
+        return;
+      }
+      if (st.connections > 0)
+        --st.connections;
+      return;
+    }
+    // A channel or owner ended. Stopped ones are already out of the
+    // registry; a crashed one is forgotten so the next use spawns afresh.
+    auto name = i->second;
+    st.named_children.erase(i);
+    if (!em.reason)
+      return;
+    auto ci = st.channels.find(name);
+    if (ci != st.channels.end() && ci->second.actor.address() == em.source)
+      st.channels.erase(ci);
+    auto oi = st.owners.find(name);
+    if (oi != st.owners.end() && oi->second.actor.address() == em.source)
+      st.owners.erase(oi);
+    component_logger("app")->warn("child ended app={} channel={} reason={}",
+                                  st.ctx->app.id, name, to_string(em.reason));
+  });
+  return {
+    [self](ws_opened& ev) {
+      auto& st = self->state;
+      auto& app = st.ctx->app;
+      if (!app.enabled)
+        return refuse(ev.link, codec::pusher_error::app_disabled,
+                      "Application is disabled");
+      if (app.limits.max_connections > 0
+          && st.connections >= app.limits.max_connections)
+        return refuse(ev.link, codec::pusher_error::over_connection_quota,
+                      "Application is over its connection quota");
+      ++st.connections;
+      auto socket_id = codec::make_socket_id(st.ctx->socket_prefix,
+                                             ++*st.ctx->socket_counter);
+      self->spawn<caf::linked>(connection_behavior, st.ctx,
+                               caf::actor_cast<caf::actor>(self),
+                               std::move(ev.link), std::move(socket_id));
+    },
+    [self](caf::subscribe_atom, channel_join& join) {
+      auto& entry = channel_for(self, join.channel);
+      ++entry.joins;
+      return self->delegate(entry.actor, caf::join_atom::value, std::move(join));
+    },
+    [self](publish_request& req) {
+      auto& st = self->state;
+      for (auto& name : req.channels) {
+        auto traits = codec::classify_channel(name);
+        // No owner and not cached: nobody on this node can be subscribed.
+        if (st.owners.count(name) == 0 && !traits.cached)
+          continue;
+        channel_event ev;
+        ev.event = req.event;
+        ev.data = req.data;
+        ev.exclude = req.socket_id;
+        self->send(owner_for(self, name), caf::publish_atom::value,
+                   std::move(ev));
+      }
+    },
+    [self](const channel_idle& idle) {
+      auto& st = self->state;
+      auto i = st.channels.find(idle.channel);
+      // Only stop it when no join is on its way to it.
+      if (i == st.channels.end() || i->second.joins != idle.joins
+          || i->second.actor.address() != self->current_sender())
+        return;
+      self->send(i->second.actor, stop_atom::value);
+      st.channels.erase(i);
+      auto oi = st.owners.find(idle.channel);
+      if (oi != st.owners.end() && oi->second.idle)
+        stop_owner(self, idle.channel);
+    },
+    [self](const owner_idle& idle) {
+      auto& st = self->state;
+      auto i = st.owners.find(idle.channel);
+      if (i == st.owners.end()
+          || i->second.actor.address() != self->current_sender())
+        return;
+      if (st.channels.count(idle.channel) == 0)
+        stop_owner(self, idle.channel);
+      else
+        i->second.idle = true;
+    },
+    [self](stats_atom) {
+      auto& st = self->state;
+      return caf::make_message(static_cast<uint64_t>(st.connections),
+                               static_cast<uint64_t>(st.channels.size()),
+                               static_cast<uint64_t>(st.owners.size()));
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,52 @@
+// The app actor: one per configured app. Admits connections (limits, socket
+// ids), and keeps the registry of this node's channels and channel owners.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/app_context.hpp"
+
+namespace starling {
+
+/// A local channel and how many joins the app routed to it.
+struct channel_entry {
+  caf::actor actor;   ///< The channel actor.
+  uint64_t joins = 0; ///< Joins routed; compared with channel_idle.
+};
+
+/// A channel owner and whether it reported itself idle.
+struct owner_entry {
+  caf::actor actor;  ///< The owner actor.
+  bool idle = false; ///< Reported idle and not used since.
+};
+
+/// State of an app actor.
+struct app_state {
+  static inline const char* name = "app";
+  app_context_ptr ctx;          ///< App and node facts.
+  std::size_t connections = 0;  ///< Open connections on this node.
+  std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
+  std::unordered_map<std::string, owner_entry> owners;     ///< Owned channels.
+  /// Children that are channels or owners (for crash handling).
+  std::unordered_map<caf::actor_addr, std::string> named_children;
+};
+
+/// App actor messages:
+/// - `ws_opened` (from the node): admit and spawn a connection, or refuse
+///   with 4003/4004;
+/// - `(subscribe_atom, channel_join)` from a connection: routed to the
+///   channel (spawned with its owner on first use);
+/// - `publish_request` (HTTP API): handed to each channel's owner;
+/// - `channel_idle`, `owner_idle`: stop idle actors without racing joins;
+/// - `(stats_atom)` -> (connections, channels, owners).
+caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
+                           app_context_ptr ctx);
+
+} // namespace starling

@@ -1,0 +1,27 @@
+// What every actor of one app shares: its settings and node-wide facts.
+// Immutable after start; passed as a shared pointer to const.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/settings.hpp"
+
+namespace starling {
+
+/// Read-only facts an app's actors need.
+struct app_context {
+  config::app_settings app;          ///< The app's settings and limits.
+  std::string node_id;               ///< This node's id.
+  uint32_t activity_timeout_s = 120; ///< Sent in connection_established.
+  uint64_t socket_prefix = 0;        ///< Random per node: the first half of socket ids.
+  /// Node-wide counter: the second half of socket ids (shared by all apps).
+  std::shared_ptr<std::atomic<uint64_t>> socket_counter;
+};
+
+/// Shared, immutable app context.
+using app_context_ptr = std::shared_ptr<const app_context>;
+
+} // namespace starling

@@ -1,0 +1,152 @@
+// Local channel actor: subscribers of this node, one encode per event.
+#include "actors/channel.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "transport/codec/frame.hpp"
+
+namespace starling {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<channel_state>*;
+
+// Owner calls are local or cross one hop; a stuck owner must not pin joins.
+constexpr auto owner_timeout = std::chrono::seconds(10);
+
+void report_if_idle(self_ptr self) {
+  auto& st = self->state;
+  if (st.subscribers.empty() && st.pending == 0)
+    self->send(st.app, channel_idle{st.channel, st.joins});
+}
+
+void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
+  auto& st = self->state;
+  auto i = st.index.find(conn);
+  if (i == st.index.end())
+    return;
+  auto pos = i->second;
+  st.index.erase(i);
+  auto sub = std::move(st.subscribers[pos]);
+  if (pos + 1 != st.subscribers.size()) {
+    st.subscribers[pos] = std::move(st.subscribers.back());
+    st.index[st.subscribers[pos].connection] = pos;
+  }
+  st.subscribers.pop_back();
+  owner_leave leave{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
+                    sub.user_id};
+  self->send(st.owner, caf::leave_atom::value, std::move(leave));
+  report_if_idle(self);
+}
+
+} // namespace
+
+caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
+                               std::string channel, app_context_ptr ctx,
+                               caf::actor app, caf::actor owner) {
+  auto& st = self->state;
+  st.traits = codec::classify_channel(channel);
+  st.channel = std::move(channel);
+  st.ctx = std::move(ctx);
+  st.app = std::move(app);
+  st.owner = std::move(owner);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    // A subscriber's connection ended (closed or crashed): it leaves.
+    remove_subscriber(self, dm.source);
+  });
+  return {
+    [self](caf::join_atom, channel_join& join) -> caf::result<caf::message> {
+      auto& st = self->state;
+      ++st.joins;
+      ++st.pending;
+      auto conn = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      owner_join oj{st.ctx->node_id, join.socket_id, join.presence,
+                    join.user_id, join.user_info};
+      auto link = join.link;
+      auto socket_id = join.socket_id;
+      auto user_id = join.user_id;
+      self
+        ->request(st.owner, owner_timeout, caf::join_atom::value, std::move(oj))
+        .then(
+          [self, rp, conn, link, socket_id, user_id](owner_joined& r) mutable {
+            auto& st = self->state;
+            --st.pending;
+            if (!r.ok) {
+              link->send(make_frame(codec::encode_subscription_error(
+                st.channel, r.error_type, r.error, r.status)));
+              rp.deliver(caf::make_error(errc::subscription_refused));
+              report_if_idle(self);
+              return;
+            }
+            // Pusher protocol §2.4/§2.8: succeeded first, then the cached
+            // event or cache_miss; later events follow through `deliver`.
+            link->send(make_frame(
+              codec::encode_subscription_succeeded(st.channel, r.data_json)));
+            if (r.cache_channel) {
+              if (r.cache_hit)
+                link->send(make_frame(codec::encode_event(
+                  r.cache_event, st.channel, r.cache_data,
+                  codec::data_format::as_string)));
+              else
+                link->send(make_frame(codec::encode_cache_miss(st.channel)));
+            }
+            st.index.emplace(conn.address(), st.subscribers.size());
+            st.subscribers.push_back(
+              channel_subscriber{conn.address(), socket_id, user_id, link});
+            // Monitoring a connection that already ended delivers its
+            // down_msg at once, so a join racing a disconnect cleans up.
+            self->monitor(conn);
+            rp.deliver(caf::ok_atom::value, caf::actor_cast<caf::actor>(self));
+          },
+          [self, rp, link](caf::error& err) mutable {
+            auto& st = self->state;
+            --st.pending;
+            link->send(make_frame(codec::encode_subscription_error(
+              st.channel, "ServerError", "channel owner unavailable", 503)));
+            rp.deliver(std::move(err));
+            report_if_idle(self);
+          });
+      return rp;
+    },
+    [self](caf::leave_atom) {
+      auto conn = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      self->demonitor(conn);
+      remove_subscriber(self, conn);
+    },
+    [self](deliver_atom, const channel_event& ev) {
+      auto& st = self->state;
+      if (st.subscribers.empty())
+        return;
+      // Encode once per node; every subscriber shares the same bytes.
+      auto frame = make_frame(codec::encode_event(
+        ev.event, st.channel, ev.data,
+        ev.data_is_json ? codec::data_format::as_json
+                        : codec::data_format::as_string,
+        ev.user_id));
+      for (auto& sub : st.subscribers) {
+        if (!ev.exclude.empty() && sub.socket_id == ev.exclude)
+          continue;
+        sub.link->send(frame);
+        ++st.delivered;
+      }
+    },
+    [self](client_event_atom, client_event& ev) {
+      self->send(self->state.owner, client_event_atom::value, std::move(ev));
+    },
+    [self](stop_atom) { self->quit(); },
+    [self](stats_atom) {
+      return caf::make_message(
+        static_cast<uint64_t>(self->state.subscribers.size()),
+        self->state.delivered);
+    },
+    [self](crash_atom) -> caf::result<void> {
+      throw std::runtime_error("injected fault in channel "
+                               + self->state.channel);
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,57 @@
+// The local channel: this node's subscribers of one channel. It receives
+// each event once per node, encodes it once and shares the bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/app_context.hpp"
+#include "actors/session_link.hpp"
+#include "transport/codec/channel_name.hpp"
+
+namespace starling {
+
+/// One local subscriber.
+struct channel_subscriber {
+  caf::actor_addr connection; ///< The connection actor (monitored).
+  std::string socket_id;      ///< For exclusion.
+  std::string user_id;        ///< Presence user id, or empty.
+  session_link_ptr link;      ///< Where frames go.
+};
+
+/// State of a local channel actor.
+struct channel_state {
+  static inline const char* name = "channel";
+  std::string channel;                ///< Channel name.
+  codec::channel_traits traits;       ///< Kind and cache attribute.
+  app_context_ptr ctx;                ///< App and node facts.
+  caf::actor app;                     ///< Parent: gets channel_idle.
+  caf::actor owner;                   ///< Authoritative state of the channel.
+  std::vector<channel_subscriber> subscribers; ///< Delivery list.
+  std::unordered_map<caf::actor_addr, std::size_t> index; ///< connection -> position.
+  uint64_t joins = 0;   ///< Joins received (the app compares it before stopping us).
+  uint32_t pending = 0; ///< Joins waiting for the owner.
+  uint64_t delivered = 0; ///< Frames handed to sessions.
+};
+
+/// Channel actor messages:
+/// - `(join_atom, channel_join)` from a connection (routed by the app) ->
+///   `(ok_atom, actor channel)` once subscribed, or an error after the
+///   client got `pusher:subscription_error`;
+/// - `(leave_atom)` from a subscribed connection (unsubscribe);
+/// - `(deliver_atom, channel_event)` from the owner;
+/// - `(client_event_atom, client_event)` from a subscriber -> owner;
+/// - `(stop_atom)` from the app after `channel_idle`;
+/// - `(stats_atom)` -> `(subscribers, delivered)`.
+caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
+                               std::string channel, app_context_ptr ctx,
+                               caf::actor app, caf::actor owner);
+
+} // namespace starling

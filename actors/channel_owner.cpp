@@ -1,0 +1,201 @@
+// Channel owner actor: orders every event of its channel and emits the
+// cluster-wide facts (member events, subscription counts) exactly once.
+#include "actors/channel_owner.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/log.hpp"
+#include "actors/messages.hpp"
+#include "transport/codec/frame.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<channel_owner_state>*;
+
+void fan_out(self_ptr self, channel_event ev) {
+  auto& st = self->state;
+  ev.seq = ++st.seq;
+  for (auto& [node, interest] : st.nodes)
+    if (interest.channel)
+      self->send(interest.channel, deliver_atom::value, ev);
+}
+
+void system_event(self_ptr self, std::string event, std::string data_json,
+                  std::string exclude = {}) {
+  channel_event ev;
+  ev.event = std::move(event);
+  ev.data = std::move(data_json);
+  ev.exclude = std::move(exclude);
+  fan_out(self, std::move(ev));
+}
+
+void send_subscription_count(self_ptr self) {
+  auto& st = self->state;
+  // Pusher protocol §2.9: every kind but presence, when the app enables it.
+  if (!st.ctx->app.enable_subscription_count || st.traits.is_presence())
+    return;
+  system_event(self, "pusher_internal:subscription_count",
+               "{\"subscription_count\":" + std::to_string(st.subscribers)
+                 + "}");
+}
+
+bool cache_live(self_ptr self) {
+  auto& st = self->state;
+  if (st.cache_hit && std::chrono::steady_clock::now() >= st.cache_expires) {
+    st.cache_hit = false;
+    st.cache_event.clear();
+    st.cache_data.clear();
+  }
+  return st.cache_hit;
+}
+
+void report_if_idle(self_ptr self) {
+  auto& st = self->state;
+  if (st.subscribers == 0 && !cache_live(self))
+    self->send(st.app, owner_idle{st.channel});
+}
+
+std::string member_data(const std::string& user_id,
+                        const std::string& user_info) {
+  auto result = "{\"user_id\":" + codec::json_quote(user_id);
+  if (!user_info.empty())
+    result += ",\"user_info\":" + user_info;
+  result += '}';
+  return result;
+}
+
+} // namespace
+
+caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* self,
+                                     std::string channel, app_context_ptr ctx,
+                                     caf::actor app) {
+  auto& st = self->state;
+  st.traits = codec::classify_channel(channel);
+  st.channel = std::move(channel);
+  st.ctx = std::move(ctx);
+  st.app = std::move(app);
+  return {
+    [self](caf::join_atom, owner_join& join) {
+      auto& st = self->state;
+      // make_response_promise() takes the sender out of the current
+      // message: read it first.
+      auto channel = caf::actor_cast<caf::actor>(self->current_sender());
+      auto rp = self->make_response_promise();
+      owner_joined reply;
+      auto max_members = st.ctx->app.limits.max_presence_members;
+      if (join.presence && !st.roster.contains(join.user_id)
+          && st.roster.size() >= max_members) {
+        reply.ok = false;
+        reply.status = 4100; // Pusher: over capacity.
+        reply.error_type = "LimitReached";
+        reply.error = "presence channel is full (" + std::to_string(max_members)
+                      + " members)";
+        rp.deliver(std::move(reply));
+        return;
+      }
+      auto& interest = st.nodes[join.node];
+      ++interest.subscribers;
+      interest.channel = std::move(channel);
+      ++st.subscribers;
+      bool first_connection = false;
+      if (join.presence) {
+        first_connection = st.roster.add(join.user_id, join.user_info,
+                                         join.node);
+        reply.data_json = codec::encode_presence_data(st.roster.members());
+      } else {
+        reply.data_json = "{}";
+      }
+      if (st.traits.cached) {
+        reply.cache_channel = true;
+        if (cache_live(self)) {
+          reply.cache_hit = true;
+          reply.cache_event = st.cache_event;
+          reply.cache_data = st.cache_data;
+        }
+      }
+      // Reply first: the joiner's channel adds it before the events below
+      // arrive, so it gets its own subscription_count but no member_added.
+      rp.deliver(std::move(reply));
+      if (first_connection)
+        system_event(self, "pusher_internal:member_added",
+                     member_data(join.user_id, join.user_info), join.socket_id);
+      send_subscription_count(self);
+      if (st.subscribers == 1)
+        component_logger("owner")->debug("channel_occupied app={} channel={}",
+                                         st.ctx->app.id, st.channel);
+    },
+    [self](caf::leave_atom, const owner_leave& leave) {
+      auto& st = self->state;
+      auto i = st.nodes.find(leave.node);
+      if (i == st.nodes.end() || i->second.subscribers == 0)
+        return;
+      if (--i->second.subscribers == 0)
+        st.nodes.erase(i);
+      --st.subscribers;
+      if (leave.presence && st.roster.remove(leave.user_id, leave.node))
+        system_event(self, "pusher_internal:member_removed",
+                     member_data(leave.user_id, {}));
+      send_subscription_count(self);
+      if (st.subscribers == 0) {
+        component_logger("owner")->debug("channel_vacated app={} channel={}",
+                                         st.ctx->app.id, st.channel);
+        report_if_idle(self);
+      }
+    },
+    [self](caf::publish_atom, channel_event& ev) {
+      auto& st = self->state;
+      if (st.traits.cached) {
+        st.cache_hit = true;
+        st.cache_event = ev.event;
+        st.cache_data = ev.data;
+        auto ttl = std::chrono::seconds(st.ctx->app.limits.cache_ttl_s);
+        st.cache_expires = std::chrono::steady_clock::now() + ttl;
+        // One pending tick at a time, however often the channel publishes.
+        if (!st.expire_pending) {
+          st.expire_pending = true;
+          self->delayed_send(self, ttl, expire_atom::value);
+        }
+      }
+      fan_out(self, std::move(ev));
+      if (st.subscribers == 0 && !st.traits.cached)
+        report_if_idle(self);
+    },
+    [self](client_event_atom, client_event& ce) {
+      channel_event ev;
+      ev.event = std::move(ce.event);
+      ev.data = std::move(ce.data);
+      ev.data_is_json = true;
+      if (self->state.traits.is_presence())
+        ev.user_id = std::move(ce.user_id);
+      ev.exclude = std::move(ce.socket_id);
+      fan_out(self, std::move(ev));
+    },
+    [self](expire_atom) {
+      auto& st = self->state;
+      st.expire_pending = false;
+      if (cache_live(self)) {
+        st.expire_pending = true;
+        self->delayed_send(self,
+                           st.cache_expires - std::chrono::steady_clock::now(),
+                           expire_atom::value);
+        return;
+      }
+      report_if_idle(self);
+    },
+    [self](stop_atom) { self->quit(); },
+    [self](stats_atom) {
+      auto& st = self->state;
+      return caf::make_message(static_cast<uint64_t>(st.subscribers),
+                               static_cast<uint64_t>(st.roster.size()), st.seq);
+    },
+    [self](crash_atom) -> caf::result<void> {
+      throw std::runtime_error("injected fault in owner " + self->state.channel);
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,289 @@
+// Connection actor: the client's side of the Pusher protocol.
+#include "actors/connection.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/log.hpp"
+#include "actors/messages.hpp"
+#include "transport/codec/error_code.hpp"
+#include "transport/codec/frame.hpp"
+#include "transport/codec/signature.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<connection_state>*;
+using codec::pusher_error;
+
+// A join waits for the channel and its owner; past this the client is told.
+constexpr auto join_timeout = std::chrono::seconds(15);
+
+void send_text(self_ptr self, std::string text) {
+  self->state.link->send(make_frame(std::move(text)));
+}
+
+void send_error(self_ptr self, int code, const std::string& message,
+                const std::string& channel = {}) {
+  send_text(self, codec::encode_error(code, message, channel));
+}
+
+void subscription_error(self_ptr self, const std::string& channel,
+                        const char* type, const std::string& message,
+                        int status) {
+  send_text(self,
+            codec::encode_subscription_error(channel, type, message, status));
+}
+
+void close_with(self_ptr self, pusher_error code, const std::string& message) {
+  auto c = codec::to_int(code);
+  self->state.link->close(c, message,
+                          make_frame(codec::encode_error(c, message)));
+}
+
+void on_subscribe(self_ptr self, const codec::client_frame& frame) {
+  auto& st = self->state;
+  auto& limits = st.ctx->app.limits;
+  auto req = codec::parse_subscribe(frame);
+  if (!req) {
+    send_error(self, req.error.code, req.error.message);
+    return;
+  }
+  auto& name = req->channel;
+  if (auto problem = codec::validate_channel_name(
+        name, limits.max_channel_name_length);
+      !problem.empty()) {
+    subscription_error(self, name, "InvalidChannel", problem, 4009);
+    return;
+  }
+  if (st.subscriptions.count(name) > 0) {
+    // Count it once; tell the client as Pusher does (code null).
+    send_error(self, 0, "Existing subscription to channel " + name, name);
+    return;
+  }
+  auto traits = codec::classify_channel(name);
+  if (traits.kind == codec::channel_kind::user_channel) {
+    if (st.user_id.empty() || codec::user_channel_id(name) != st.user_id) {
+      subscription_error(self, name, "AuthError",
+                         "#server-to-user channels need a sign-in as that user",
+                         401);
+      return;
+    }
+  }
+  channel_join join;
+  join.channel = name;
+  join.socket_id = st.socket_id;
+  join.link = st.link;
+  if (traits.requires_auth()) {
+    bool with_data = traits.is_presence() && req->channel_data.has_value();
+    if (!codec::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
+                                    st.socket_id, name,
+                                    with_data ? *req->channel_data : "",
+                                    with_data, req->auth)) {
+      subscription_error(self, name, "AuthError",
+                         "Invalid signature: expected HMAC SHA256 hex digest of "
+                           + st.socket_id + ":" + name
+                           + (with_data ? ":<channel_data>" : ""),
+                         401);
+      return;
+    }
+  }
+  if (traits.is_presence()) {
+    if (!req->channel_data) {
+      subscription_error(self, name, "AuthError",
+                         "presence channels need channel_data", 401);
+      return;
+    }
+    auto member = codec::parse_channel_data(*req->channel_data,
+                                            limits.max_presence_user_id_length,
+                                            limits.max_presence_member_bytes);
+    if (!member) {
+      subscription_error(self, name, "InvalidChannelData",
+                         member.error.message, 4301);
+      return;
+    }
+    join.presence = true;
+    join.user_id = member->user_id;
+    join.user_info = member->user_info;
+  }
+  auto& sub = st.subscriptions[name];
+  sub.traits = traits;
+  sub.user_id = join.user_id;
+  self->request(st.app, join_timeout, caf::subscribe_atom::value, std::move(join))
+    .then(
+      [self, name](caf::ok_atom, caf::actor channel) {
+        auto& subs = self->state.subscriptions;
+        auto i = subs.find(name);
+        if (i == subs.end() || i->second.cancelled) {
+          self->send(channel, caf::leave_atom::value);
+          if (i != subs.end())
+            subs.erase(i);
+          return;
+        }
+        i->second.channel = std::move(channel);
+        i->second.active = true;
+      },
+      [self, name](caf::error& err) {
+        // The channel already sent pusher:subscription_error when the owner
+        // refused; other failures (timeouts) are reported here.
+        if (err != errc::subscription_refused)
+          subscription_error(self, name, "ServerError",
+                             "subscription failed: " + to_string(err), 503);
+        self->state.subscriptions.erase(name);
+      });
+}
+
+void on_unsubscribe(self_ptr self, const codec::client_frame& frame) {
+  auto& subs = self->state.subscriptions;
+  auto name = codec::parse_unsubscribe(frame);
+  if (!name) {
+    send_error(self, name.error.code, name.error.message);
+    return;
+  }
+  auto i = subs.find(*name);
+  if (i == subs.end())
+    return; // Pusher protocol §2.6: no reply.
+  if (!i->second.active) {
+    i->second.cancelled = true;
+    return;
+  }
+  self->send(i->second.channel, caf::leave_atom::value);
+  subs.erase(i);
+}
+
+void on_client_event(self_ptr self, codec::client_frame& frame) {
+  auto& st = self->state;
+  auto& limits = st.ctx->app.limits;
+  auto& channel = frame.channel;
+  auto reject = [&](const std::string& why) {
+    send_error(self, codec::to_int(pusher_error::client_event_rejected), why,
+               channel);
+  };
+  if (!st.ctx->app.enable_client_messages)
+    return reject("Client events are disabled for this app");
+  auto i = st.subscriptions.find(channel);
+  if (i == st.subscriptions.end() || !i->second.active)
+    return reject("Client event on a channel you are not subscribed to: "
+                  + channel);
+  if (!i->second.traits.allows_client_events())
+    return reject("Client events are only allowed on private and presence "
+                  "channels");
+  if (frame.event.size() > limits.max_event_name_length)
+    return reject("Event name is longer than "
+                  + std::to_string(limits.max_event_name_length) + " bytes");
+  if (frame.data.size() > limits.max_event_payload_bytes)
+    return reject("Client event data is larger than "
+                  + std::to_string(limits.max_event_payload_bytes) + " bytes");
+  // Pusher: at most N client events per second per connection.
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.rate_window >= std::chrono::seconds(1)) {
+    st.rate_window = now;
+    st.rate_count = 0;
+  }
+  if (++st.rate_count > limits.client_events_per_second)
+    return reject("Client event rate limit exceeded ("
+                  + std::to_string(limits.client_events_per_second)
+                  + " per second)");
+  client_event ev{std::move(frame.event),
+                  frame.data.empty() ? std::string{"null"}
+                                     : std::move(frame.data),
+                  st.socket_id, i->second.user_id};
+  self->send(i->second.channel, client_event_atom::value, std::move(ev));
+}
+
+void on_signin(self_ptr self, const codec::client_frame& frame) {
+  auto& st = self->state;
+  auto req = codec::parse_signin(frame);
+  auto fail = [&](const std::string& why) {
+    close_with(self, pusher_error::unauthorized, why);
+  };
+  if (!req)
+    return fail(req.error.message);
+  if (!codec::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
+                               st.socket_id, req->user_data, req->auth))
+    return fail("Invalid signature for pusher:signin");
+  auto id = codec::parse_user_data_id(req->user_data);
+  if (!id)
+    return fail(id.error.message);
+  if (!st.user_id.empty() && st.user_id != *id)
+    return fail("Connection is already signed in as another user");
+  st.user_id = *id;
+  send_text(self, codec::encode_signin_success(req->user_data));
+}
+
+void on_frame(self_ptr self, std::string& text, bool binary) {
+  auto& st = self->state;
+  st.link->consumed();
+  if (binary) {
+    send_error(self, 0, "Binary frames are not supported; send JSON text");
+    return;
+  }
+  auto parsed = codec::parse_client_frame(text);
+  if (!parsed) {
+    send_error(self, parsed.error.code, parsed.error.message);
+    return;
+  }
+  auto& frame = *parsed.value;
+  auto& event = frame.event;
+  if (event == "pusher:ping") {
+    send_text(self, codec::encode_pong());
+  } else if (event == "pusher:pong") {
+    // nop: any inbound frame counts as activity (the session tracks it).
+  } else if (event == "pusher:subscribe") {
+    on_subscribe(self, frame);
+  } else if (event == "pusher:unsubscribe") {
+    on_unsubscribe(self, frame);
+  } else if (event == "pusher:signin") {
+    on_signin(self, frame);
+  } else if (event.rfind("client-", 0) == 0) {
+    on_client_event(self, frame);
+  } else {
+    // Pusher protocol §1.2: unknown events are logged and ignored.
+    component_logger("connection")
+      ->debug("ignored event socket_id={} event={}", st.socket_id, event);
+  }
+}
+
+} // namespace
+
+caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
+                                  app_context_ptr ctx, caf::actor app,
+                                  session_link_ptr link, std::string socket_id) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.app = std::move(app);
+  st.link = std::move(link);
+  st.socket_id = std::move(socket_id);
+  self->attach_functor([link = st.link](const caf::error& reason) {
+    // However the actor ends: a crash or shutdown tells the client to come
+    // back (Pusher: 4200 reconnect immediately); after a socket close this
+    // is a no-op.
+    if (reason && reason != caf::exit_reason::normal) {
+      auto code = codec::to_int(pusher_error::reconnect_now);
+      link->close(code, "Server is restarting this connection",
+                  make_frame(codec::encode_error(
+                    code, "Server is restarting this connection; reconnect")));
+    }
+  });
+  st.link->bind(caf::actor_cast<caf::actor>(self));
+  send_text(self, codec::encode_connection_established(
+                    st.socket_id, st.ctx->activity_timeout_s));
+  return {
+    [self](ws_frame_atom, std::string& text, bool binary) {
+      on_frame(self, text, binary);
+    },
+    [self](ws_closed_atom) { self->quit(); },
+    [self](stats_atom) {
+      return static_cast<uint64_t>(self->state.subscriptions.size());
+    },
+    [self](crash_atom) -> caf::result<void> {
+      throw std::runtime_error("injected fault in connection "
+                               + self->state.socket_id);
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,23 @@
+// Registration of the message types that cross nodes.
+#include "actors/messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace starling {
+
+session_link::~session_link() {
+  // nop
+}
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<publish_request>("starling::publish_request");
+  cfg.add_message_type<client_event>("starling::client_event");
+  cfg.add_message_type<owner_join>("starling::owner_join");
+  cfg.add_message_type<owner_joined>("starling::owner_joined");
+  cfg.add_message_type<owner_leave>("starling::owner_leave");
+  cfg.add_message_type<channel_event>("starling::channel_event");
+  cfg.add_message_type<channel_idle>("starling::channel_idle");
+  cfg.add_message_type<owner_idle>("starling::owner_idle");
+}
+
+} // namespace starling

@@ -1,0 +1,189 @@
+// The message catalogue: atoms and message structs with their inspect()
+// overloads. Types that cross nodes (owner calls) must be registered on every
+// node with add_message_types().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/session_link.hpp"
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace starling {
+
+// -- atoms (payload-free commands; 10 characters at most) ---------------------
+
+/// Session -> connection: one inbound WebSocket message (text, is_binary).
+using ws_frame_atom = caf::atom_constant<caf::atom("ws_frame")>;
+/// Session -> connection: the socket is closed.
+using ws_closed_atom = caf::atom_constant<caf::atom("ws_closed")>;
+/// App -> channel/owner: quit if nothing happened since the idle report.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// Channel -> owner: a client event to order and fan out.
+using client_event_atom = caf::atom_constant<caf::atom("client_ev")>;
+/// Owner -> channel: one event to deliver to local subscribers.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// Query of counters (admin, tests).
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// Owner self-tick: expire the cached event.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+/// Fault injection: the receiver throws.
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+
+// -- transport -> actors ------------------------------------------------------
+
+/// A WebSocket handshake completed on `/app/<app_key>?<query>`.
+struct ws_opened {
+  std::string app_key;   ///< Key from the path.
+  std::string query;     ///< Raw query string (protocol, client, version).
+  session_link_ptr link; ///< The socket.
+};
+
+/// An HTTP API trigger, already authenticated by the transport.
+struct publish_request {
+  std::string app_id;                ///< App from the path.
+  std::vector<std::string> channels; ///< 1..100 validated channel names.
+  std::string event;                 ///< Event name.
+  std::string data;                  ///< Data string, delivered unchanged.
+  std::string socket_id;             ///< Excluded connection; empty for none.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_request& x) {
+  return f(caf::meta::type_name("publish_request"), x.app_id, x.channels,
+           x.event, x.data, x.socket_id);
+}
+
+// -- connection <-> app / channel ---------------------------------------------
+
+/// A connection asks to join a channel (routed by the app to the channel).
+struct channel_join {
+  std::string channel;   ///< Validated and authorized channel name.
+  std::string socket_id; ///< The joining connection.
+  bool presence = false; ///< Whether `user_id`/`user_info` are meaningful.
+  std::string user_id;   ///< Presence user id (string form).
+  std::string user_info; ///< Presence user info JSON text, or empty.
+  session_link_ptr link; ///< Where the channel writes frames.
+};
+
+/// A client event a connection sends on a channel it is subscribed to.
+struct client_event {
+  std::string event;     ///< `client-...` name.
+  std::string data;      ///< JSON text, relayed as received.
+  std::string socket_id; ///< The sender: never receives its own event.
+  std::string user_id;   ///< Sender's presence user id, or empty.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_event& x) {
+  return f(caf::meta::type_name("client_event"), x.event, x.data, x.socket_id,
+           x.user_id);
+}
+
+// -- channel <-> owner (crosses nodes) -----------------------------------------
+
+/// Channel -> owner: one subscriber of `node` joins.
+struct owner_join {
+  std::string node;      ///< Node of the subscriber.
+  std::string socket_id; ///< The subscriber.
+  bool presence = false; ///< Presence join.
+  std::string user_id;   ///< Presence user id.
+  std::string user_info; ///< Presence user info JSON text.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_join& x) {
+  return f(caf::meta::type_name("owner_join"), x.node, x.socket_id, x.presence,
+           x.user_id, x.user_info);
+}
+
+/// Owner -> channel: the answer to an owner_join.
+struct owner_joined {
+  bool ok = true;             ///< False: refused (see status/error).
+  int status = 0;             ///< subscription_error status when refused.
+  std::string error_type;     ///< subscription_error type when refused.
+  std::string error;          ///< Human-readable reason when refused.
+  std::string data_json;      ///< subscription_succeeded data ("{}" or presence).
+  bool cache_channel = false; ///< Whether to send the cached event or cache_miss.
+  bool cache_hit = false;     ///< Whether `cache_event`/`cache_data` are set.
+  std::string cache_event;    ///< Cached event name.
+  std::string cache_data;     ///< Cached data string.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_joined& x) {
+  return f(caf::meta::type_name("owner_joined"), x.ok, x.status, x.error_type,
+           x.error, x.data_json, x.cache_channel, x.cache_hit, x.cache_event,
+           x.cache_data);
+}
+
+/// Channel -> owner: one subscriber of `node` leaves.
+struct owner_leave {
+  std::string node;      ///< Node of the subscriber.
+  std::string socket_id; ///< The subscriber.
+  bool presence = false; ///< Presence leave.
+  std::string user_id;   ///< Presence user id.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_leave& x) {
+  return f(caf::meta::type_name("owner_leave"), x.node, x.socket_id, x.presence,
+           x.user_id);
+}
+
+/// One event of a channel, as the owner orders it and channels deliver it.
+struct channel_event {
+  uint64_t seq = 0;          ///< Owner's per-channel sequence number.
+  std::string event;         ///< Event name.
+  std::string data;          ///< Data (a data string, or JSON text).
+  bool data_is_json = false; ///< True for relayed client events.
+  std::string user_id;       ///< Added on presence client events.
+  std::string exclude;       ///< Socket id that must not receive it.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_event& x) {
+  return f(caf::meta::type_name("channel_event"), x.seq, x.event, x.data,
+           x.data_is_json, x.user_id, x.exclude);
+}
+
+// -- channel / owner -> app -----------------------------------------------------
+
+/// Channel -> app: no local subscribers left after `joins` routed joins.
+struct channel_idle {
+  std::string channel; ///< The channel.
+  uint64_t joins = 0;  ///< Joins the channel has seen in its lifetime.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_idle& x) {
+  return f(caf::meta::type_name("channel_idle"), x.channel, x.joins);
+}
+
+/// Owner -> app: no interest and nothing cached.
+struct owner_idle {
+  std::string channel; ///< The channel.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_idle& x) {
+  return f(caf::meta::type_name("owner_idle"), x.channel);
+}
+
+/// Registers every message type that crosses nodes.
+void add_message_types(caf::actor_system_config& cfg);
+
+} // namespace starling
+
+// Local-only: they carry a session_link_ptr, which never leaves the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::ws_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_join)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::frame_ptr)

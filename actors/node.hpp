@@ -1,0 +1,54 @@
+// The node actor: root of the process's actor tree. Routes WebSocket
+// handshakes and HTTP API calls to apps and restarts crashed apps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/app_context.hpp"
+#include "actors/supervisor.hpp"
+#include "config/settings.hpp"
+
+namespace starling {
+
+/// What main hands the node at start.
+struct node_init {
+  std::vector<config::app_settings> apps; ///< Configured apps.
+  std::string node_id;                    ///< This node's id.
+  uint32_t activity_timeout_s = 120;      ///< Sent to clients.
+  uint64_t socket_prefix = 0;             ///< Random first half of socket ids.
+};
+
+/// One supervised app.
+struct app_slot {
+  app_context_ptr ctx;   ///< The app's context (kept across restarts).
+  caf::actor actor;      ///< Current app actor; changes on restart.
+  restart_budget budget; ///< At most 5 restarts in 10 s.
+  bool failed = false;   ///< Past its restart limit: refused with 4200/503.
+};
+
+/// State of the node actor.
+struct node_state {
+  static inline const char* name = "node";
+  std::vector<app_slot> apps;                     ///< One per configured app.
+  std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
+  std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
+};
+
+/// Node actor messages:
+/// - `ws_opened`: checks the protocol version (4007/4008) and the app key
+///   (4001), then hands the socket to the app;
+/// - `publish_request`: routed to the app by id;
+/// - `(stats_atom, std::string app_id)` -> the app's stats, or an error.
+/// Crashed apps restart (one_for_one, 5 in 10 s); past the limit the app is
+/// marked failed and the node keeps serving the others.
+caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
+                            node_init init);
+
+} // namespace starling

@@ -1,0 +1,55 @@
+// What a connection needs from its socket: send frames, close, flow control.
+// Declared here, implemented in transport/, faked in tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+namespace starling {
+
+/// One encoded frame; a broadcast shares one buffer among all recipients.
+using frame_ptr = std::shared_ptr<const std::string>;
+
+/// Result of queueing a frame on a socket.
+enum class send_result : uint8_t {
+  queued,       ///< Accepted into the bounded outbound queue.
+  backpressure, ///< Accepted, but the queue is more than half full.
+  dropped,      ///< Over the bound or closed: not sent; the socket is being closed.
+};
+
+/// The socket side of one WebSocket connection. Every call is thread-safe
+/// and never blocks; work is handed to the socket's I/O thread.
+class session_link {
+public:
+  virtual ~session_link();
+
+  /// Queues one text frame. Over the outbound bound, the session closes with
+  /// 4100 (Pusher: over capacity, reconnect after back-off) and drops it.
+  virtual send_result send(frame_ptr frame) = 0;
+
+  /// Sends `final_frame` (if any), then closes with WebSocket close `code`.
+  virtual void close(uint16_t code, std::string reason,
+                     frame_ptr final_frame = nullptr) = 0;
+
+  /// Binds the connection actor: inbound frames go there from now on, and
+  /// reading starts.
+  virtual void bind(caf::actor connection) = 0;
+
+  /// Tells the session one inbound frame was processed (inbound flow
+  /// control: reading pauses while too many frames wait at the actor).
+  virtual void consumed() = 0;
+};
+
+/// Shared handle to a session; actors hold it, transport implements it.
+using session_link_ptr = std::shared_ptr<session_link>;
+
+/// Returns a frame that owns `text`.
+inline frame_ptr make_frame(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+} // namespace starling

@@ -1,0 +1,41 @@
+// Turns defaults, a JSON file, STARLING_* variables and flags into settings.
+// Pure: reads only the named config file, never logs; main reports errors.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "config/settings.hpp"
+
+namespace starling::config {
+
+/// What is wrong with the configuration and where.
+struct load_error {
+  std::string field;   ///< "apps[0].key", "--port", "STARLING_PORT", "config".
+  std::string problem; ///< What is wrong and what to do about it.
+};
+
+/// The result of `load`: settings to run with, a help request, or an error.
+struct load_outcome {
+  /// What the caller should do next.
+  enum class kind {
+    run,   ///< Start with `value`.
+    help,  ///< Print `help_text` and exit 0.
+    error, ///< Print `error` and exit non-zero.
+  } what = kind::run;
+  settings value;        ///< Valid settings when `what == kind::run`.
+  load_error error;      ///< Set when `what == kind::error`.
+  std::string help_text; ///< Set when `what == kind::help`.
+};
+
+/// Reads settings with this precedence, lowest first: defaults, the JSON file
+/// named by `--config` or STARLING_CONFIG, STARLING_* entries of `env`, then
+/// flags. Adds the default app when none is configured, then validates.
+/// Never throws; `argv[0]` is the program name and is skipped.
+load_outcome load(int argc, const char* const* argv,
+                  const std::map<std::string, std::string>& env);
+
+/// Returns the --help text: every flag and environment variable.
+std::string usage();
+
+} // namespace starling::config

@@ -1,0 +1,97 @@
+// Plain settings structs: what the config file, environment and flags say.
+// Read once at start (config/load.hpp) and handed out by value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace starling::config {
+
+/// Per-app limits; 0 means unlimited where noted.
+struct app_limits {
+  uint32_t max_connections = 0;             ///< 0 = unlimited; over it: 4004.
+  uint32_t max_presence_members = 100;      ///< Distinct users per presence channel.
+  uint32_t max_presence_member_bytes = 1024; ///< Size of presence channel_data.
+  uint32_t max_presence_user_id_length = 128; ///< Characters in a presence user id.
+  uint32_t max_channel_name_length = 200;   ///< Characters, prefix included.
+  uint32_t max_event_name_length = 200;     ///< Bytes.
+  uint32_t max_event_payload_bytes = 10240; ///< REST `data` and client event data.
+  uint32_t max_channels_per_trigger = 100;  ///< Channels in one trigger.
+  uint32_t max_batch_size = 10;             ///< Events in one batch_events call.
+  uint32_t client_events_per_second = 10;   ///< Per connection; over it: 4301.
+  uint32_t cache_ttl_s = 1800;              ///< Lifetime of a cache channel's event.
+};
+
+/// One configured app.
+struct app_settings {
+  std::string id;     ///< App id used in the HTTP API path.
+  std::string key;    ///< Public key used in the WebSocket URL.
+  std::string secret; ///< Signing secret.
+  bool enabled = true;                    ///< Disabled apps refuse with 4003 / 403.
+  bool enable_client_messages = false;    ///< Allow `client-` events.
+  bool enable_subscription_count = false; ///< Send pusher_internal:subscription_count.
+  app_limits limits;                      ///< Limits for this app.
+};
+
+/// The public listener: WebSocket endpoint and HTTP API on one port.
+struct server_settings {
+  std::string host = "127.0.0.1"; ///< Listen address.
+  uint16_t port = 6001;           ///< Listen port; 0 picks a free one.
+  std::string path_prefix;        ///< Prefix before /app/<key> and /apps/<id>.
+  uint32_t activity_timeout_s = 120; ///< Sent in connection_established; server pings after this silence.
+  uint32_t pong_timeout_s = 30;   ///< Close with 4201 this long after an unanswered ping.
+  uint32_t max_frame_bytes = 65536;        ///< Largest inbound WebSocket message.
+  uint32_t max_outbound_bytes = 1048576;   ///< Queued outbound bytes before a slow client is dropped.
+  uint32_t max_outbound_frames = 4096;     ///< Queued outbound frames before the same.
+  uint32_t max_http_body_bytes = 1048576;  ///< Largest HTTP request body.
+  uint32_t http_timeout_s = 10;            ///< Header and body read timeout.
+};
+
+/// The admin endpoint (health, metrics, topology).
+struct admin_settings {
+  std::string host = "127.0.0.1"; ///< Listen address.
+  uint16_t port = 9601;           ///< Listen port; 0 picks a free one.
+  std::string token;              ///< Bearer token; empty = no auth.
+  bool fault_injection = false;   ///< Enables the crash-an-actor command (tests).
+};
+
+/// NATS connection for the `nats` bridge.
+struct nats_settings {
+  std::vector<std::string> servers; ///< e.g. nats://127.0.0.1:4222.
+  std::string name = "starling";    ///< Connection name shown by nats-server.
+  std::string token;                ///< Token auth, if any.
+  std::string user;                 ///< User auth, if any.
+  std::string password;             ///< Password for `user`.
+  std::string subject_prefix = "starling"; ///< Prefix of every subject.
+  uint32_t reconnect_wait_ms = 500;  ///< Wait between reconnect attempts.
+};
+
+/// Cluster membership and the bridge choice.
+struct cluster_settings {
+  std::string bridge = "local"; ///< "local" (single node) or "nats".
+  std::string node_id;          ///< Empty: generated at start.
+  std::string middleman_host = "127.0.0.1"; ///< Where this node publishes its CAF actor.
+  uint16_t middleman_port = 0;  ///< 0 picks a free port.
+  uint32_t heartbeat_ms = 1000; ///< Membership heartbeat period.
+  uint32_t node_timeout_ms = 3000; ///< Missing this long: the node leaves the view.
+};
+
+/// Logging.
+struct logging_settings {
+  std::string level = "info"; ///< trace, debug, info, warn, error, off.
+};
+
+/// Everything a node reads at start.
+struct settings {
+  server_settings server;            ///< Public listener.
+  admin_settings admin;              ///< Admin endpoint.
+  std::vector<app_settings> apps;    ///< Configured apps (never empty after load).
+  cluster_settings cluster;          ///< Bridge and membership.
+  nats_settings nats;                ///< NATS connection.
+  logging_settings logging;          ///< Log level.
+  uint32_t worker_threads = 1;       ///< CAF scheduler threads.
+  bool default_app = false;          ///< True when no app was configured and the default was added.
+};
+
+} // namespace starling::config

@@ -1,0 +1,194 @@
+// Checks loaded settings for values Starling cannot run with. Each check
+// names the field by its JSON path and says what a good value looks like.
+#include "config/validate.hpp"
+
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace starling::config {
+
+namespace {
+
+// Below these a single ordinary frame or queue entry would not fit.
+constexpr uint32_t min_max_frame_bytes = 1024;
+constexpr uint32_t min_max_outbound_bytes = 4096;
+constexpr uint32_t max_worker_threads = 64;
+constexpr uint32_t max_channel_name_length_limit = 1000;
+
+constexpr std::array<std::string_view, 6> log_levels = {
+  "trace", "debug", "info", "warn", "error", "off"};
+
+load_error err(std::string field, std::string problem) {
+  return load_error{std::move(field), std::move(problem)};
+}
+
+std::string app_path(size_t index, std::string_view field) {
+  return "apps[" + std::to_string(index) + "]." + std::string{field};
+}
+
+// Keys and ids become URL path segments (/app/<key>, /apps/<id>), so
+// anything that ends or splits a segment would make the app unreachable.
+bool fits_in_path_segment(const std::string& text) {
+  for (unsigned char c : text)
+    if (c == '/' || c == '?' || std::isspace(c))
+      return false;
+  return true;
+}
+
+std::optional<load_error> check_server(const server_settings& s) {
+  if (s.host.empty())
+    return err("server.host", "must not be empty; use 0.0.0.0 to listen on "
+                              "all interfaces or 127.0.0.1 for loopback");
+  const auto& prefix = s.path_prefix;
+  if (!prefix.empty() && prefix.front() != '/')
+    return err("server.path_prefix",
+               "must start with '/' (e.g. \"/pusher\") or be empty");
+  if (!prefix.empty() && prefix.back() == '/')
+    return err("server.path_prefix",
+               "must not end with '/' (write \"/pusher\", not \"/pusher/\"; "
+               "use \"\" for no prefix)");
+  if (s.activity_timeout_s == 0)
+    return err("server.activity_timeout_s",
+               "must be greater than 0 seconds (default 120)");
+  if (s.pong_timeout_s == 0)
+    return err("server.pong_timeout_s",
+               "must be greater than 0 seconds (default 30)");
+  if (s.max_frame_bytes < min_max_frame_bytes)
+    return err("server.max_frame_bytes",
+               "must be at least 1024 bytes (default 65536)");
+  if (s.max_outbound_bytes < min_max_outbound_bytes)
+    return err("server.max_outbound_bytes",
+               "must be at least 4096 bytes (default 1048576)");
+  if (s.max_outbound_frames == 0)
+    return err("server.max_outbound_frames",
+               "must be greater than 0 (default 4096)");
+  if (s.max_http_body_bytes == 0)
+    return err("server.max_http_body_bytes",
+               "must be greater than 0 bytes (default 1048576)");
+  if (s.http_timeout_s == 0)
+    return err("server.http_timeout_s",
+               "must be greater than 0 seconds (default 10)");
+  return std::nullopt;
+}
+
+std::optional<load_error> check_admin(const settings& s) {
+  if (s.admin.host.empty())
+    return err("admin.host", "must not be empty; use 127.0.0.1 to keep the "
+                             "admin endpoint on loopback");
+  // Port 0 asks the OS for a free port, so two zeros never collide.
+  if (s.admin.port == s.server.port && s.server.port != 0)
+    return err("admin.port", "must differ from server.port ("
+                               + std::to_string(s.server.port)
+                               + "); pick another port or 0 for any free one");
+  return std::nullopt;
+}
+
+std::optional<load_error> check_limits(size_t index, const app_limits& l) {
+  if (l.max_channel_name_length == 0
+      || l.max_channel_name_length > max_channel_name_length_limit)
+    return err(app_path(index, "limits.max_channel_name_length"),
+               "must be 1..1000 (default 200)");
+  if (l.client_events_per_second == 0)
+    return err(app_path(index, "limits.client_events_per_second"),
+               "must be greater than 0 (default 10); set "
+               "enable_client_messages to false to refuse client events");
+  return std::nullopt;
+}
+
+std::optional<load_error> check_apps(const std::vector<app_settings>& apps) {
+  if (apps.empty())
+    return err("apps", "must list at least one app");
+  std::set<std::string> ids;
+  std::set<std::string> keys;
+  for (size_t i = 0; i < apps.size(); ++i) {
+    const auto& app = apps[i];
+    if (app.id.empty())
+      return err(app_path(i, "id"), "must not be empty; give the app an id");
+    if (!fits_in_path_segment(app.id))
+      return err(app_path(i, "id"),
+                 "must not contain '/', '?' or whitespace (it is part of "
+                 "the HTTP API path)");
+    if (app.key.empty())
+      return err(app_path(i, "key"), "must not be empty; give the app a key");
+    if (!fits_in_path_segment(app.key))
+      return err(app_path(i, "key"),
+                 "must not contain '/', '?' or whitespace (it is part of "
+                 "the WebSocket URL)");
+    if (app.secret.empty())
+      return err(app_path(i, "secret"),
+                 "must not be empty; give the app a signing secret");
+    if (!ids.insert(app.id).second)
+      return err(app_path(i, "id"), "\"" + app.id + "\" is used by an "
+                                      "earlier app; ids must be unique");
+    if (!keys.insert(app.key).second)
+      return err(app_path(i, "key"), "\"" + app.key + "\" is used by an "
+                                       "earlier app; keys must be unique");
+    if (auto e = check_limits(i, app.limits))
+      return e;
+  }
+  return std::nullopt;
+}
+
+std::optional<load_error> check_cluster(const settings& s) {
+  const auto& bridge = s.cluster.bridge;
+  if (bridge != "local" && bridge != "nats")
+    return err("cluster.bridge", "must be \"local\" (one node) or \"nats\" "
+                                 "(a cluster over NATS), not \"" + bridge
+                                   + "\"");
+  if (bridge == "nats") {
+    if (s.nats.servers.empty())
+      return err("nats.servers",
+                 "must list at least one server (e.g. "
+                 "\"nats://127.0.0.1:4222\") when cluster.bridge is \"nats\"");
+    for (size_t i = 0; i < s.nats.servers.size(); ++i)
+      if (s.nats.servers[i].empty())
+        return err("nats.servers[" + std::to_string(i) + "]",
+                   "must not be empty; write a URL like "
+                   "\"nats://127.0.0.1:4222\"");
+  }
+  if (s.cluster.heartbeat_ms == 0)
+    return err("cluster.heartbeat_ms",
+               "must be greater than 0 milliseconds (default 1000)");
+  // A node that may miss one heartbeat without leaving needs a timeout
+  // longer than the period.
+  if (s.cluster.node_timeout_ms <= s.cluster.heartbeat_ms)
+    return err("cluster.node_timeout_ms",
+               "must be greater than cluster.heartbeat_ms ("
+                 + std::to_string(s.cluster.heartbeat_ms)
+                 + "); the default is 3000");
+  return std::nullopt;
+}
+
+std::optional<load_error> check_process(const settings& s) {
+  bool known_level = false;
+  for (auto level : log_levels)
+    known_level = known_level || s.logging.level == level;
+  if (!known_level)
+    return err("logging.level", "must be one of trace, debug, info, warn, "
+                                "error, off; not \"" + s.logging.level
+                                  + "\"");
+  if (s.worker_threads == 0 || s.worker_threads > max_worker_threads)
+    return err("worker_threads", "must be 1..64, not "
+                                   + std::to_string(s.worker_threads));
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<load_error> validate(const settings& s) {
+  if (auto e = check_server(s.server))
+    return e;
+  if (auto e = check_admin(s))
+    return e;
+  if (auto e = check_apps(s.apps))
+    return e;
+  if (auto e = check_cluster(s))
+    return e;
+  return check_process(s);
+}
+
+} // namespace starling::config

@@ -1,0 +1,16 @@
+// Checks loaded settings for values Starling cannot run with. Pure; load()
+// calls it last, so every error names the settings field to fix.
+#pragma once
+
+#include <optional>
+
+#include "config/load.hpp"
+#include "config/settings.hpp"
+
+namespace starling::config {
+
+/// Returns the first problem in `s`, naming the field by its JSON path
+/// ("apps[1].key"), or nothing when Starling can run with `s`.
+std::optional<load_error> validate(const settings& s);
+
+} // namespace starling::config

@@ -1,0 +1,104 @@
+// Composition root: load the config once, make the loggers, start the actor
+// system, the node and the transport; on SIGINT/SIGTERM drain and stop.
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "actors/node.hpp"
+#include "config/load.hpp"
+#include "transport/server.hpp"
+
+extern char** environ;
+
+namespace {
+
+std::map<std::string, std::string> starling_environment() {
+  std::map<std::string, std::string> result;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry{*e};
+    if (entry.rfind("STARLING_", 0) != 0)
+      continue;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      result.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return result;
+}
+
+void make_loggers(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  for (auto name : {"main", "node", "app", "connection", "channel", "owner",
+                    "transport", "bridge"})
+    spdlog::stderr_color_mt(name)->set_level(spdlog::get_level());
+}
+
+std::string random_node_id(std::mt19937_64& rng) {
+  static const char* hex = "0123456789abcdef";
+  std::string id = "node-";
+  for (int i = 0; i < 8; ++i)
+    id += hex[rng() % 16];
+  return id;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace starling;
+  auto outcome = config::load(argc, argv, starling_environment());
+  if (outcome.what == config::load_outcome::kind::help) {
+    std::fputs(outcome.help_text.c_str(), stdout);
+    return 0;
+  }
+  if (outcome.what == config::load_outcome::kind::error) {
+    std::fprintf(stderr, "starling: config error: %s: %s\n",
+                 outcome.error.field.c_str(), outcome.error.problem.c_str());
+    return 2;
+  }
+  auto settings = std::move(outcome.value);
+  make_loggers(settings.logging.level);
+  auto log = spdlog::get("main");
+  if (settings.default_app)
+    log->warn("no app configured: serving the default app id=app-id "
+              "key=app-key secret=app-secret (not for production)");
+  std::random_device seed;
+  std::mt19937_64 rng{(static_cast<uint64_t>(seed()) << 32) ^ seed()};
+  node_init init;
+  init.apps = settings.apps;
+  init.node_id = settings.cluster.node_id.empty() ? random_node_id(rng)
+                                                  : settings.cluster.node_id;
+  init.activity_timeout_s = settings.server.activity_timeout_s;
+  // Socket ids are "<prefix>.<counter>"; a random per-node prefix keeps them
+  // unique across the cluster.
+  init.socket_prefix = 1 + rng() % 2000000000ull;
+  // The server (and its I/O context) must outlive the actor system.
+  transport::server server{settings};
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", static_cast<size_t>(settings.worker_threads));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto node = sys.spawn(node_behavior, init);
+  if (auto err = server.listen(sys, node); !err.empty()) {
+    log->critical("{}", err);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  std::printf("STARLING_READY port=%u admin_port=%u\n",
+              static_cast<unsigned>(server.port()),
+              static_cast<unsigned>(server.admin_port()));
+  std::fflush(stdout);
+  log->info("listening node={} ws=ws://{}:{}/app/<key> admin=http://{}:{}",
+            init.node_id, settings.server.host, server.port(),
+            settings.admin.host, server.admin_port());
+  server.run([&] { caf::anon_send_exit(node, caf::exit_reason::user_shutdown); });
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  log->info("stopped");
+  return 0;
+}

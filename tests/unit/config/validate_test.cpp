@@ -1,0 +1,181 @@
+// Tests for config/validate: one valid baseline, then one broken field per
+// case, each expecting its JSON path in the error.
+#define CAF_SUITE config_validate
+#include <caf/test/unit_test.hpp>
+
+#include "config/validate.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace starling::config;
+
+namespace {
+
+app_settings make_app(std::string id, std::string key) {
+  app_settings app;
+  app.id = std::move(id);
+  app.key = std::move(key);
+  app.secret = "secret";
+  return app;
+}
+
+settings baseline() {
+  settings s;
+  s.apps = {make_app("1", "key-one"), make_app("2", "key-two")};
+  return s;
+}
+
+struct bad_case {
+  const char* scenario;
+  std::function<void(settings&)> mutate;
+  const char* field;
+};
+
+} // namespace
+
+CAF_TEST(the defaults with an app are valid) {
+  auto e = validate(baseline());
+  if (e)
+    CAF_FAIL(e->field << ": " << e->problem);
+}
+
+CAF_TEST(edge values that are still valid) {
+  std::vector<std::pair<const char*, std::function<void(settings&)>>> cases
+    = {
+      {"both ports 0", [](settings& s) { s.server.port = s.admin.port = 0; }},
+      {"admin port 0 only", [](settings& s) { s.admin.port = 0; }},
+      {"path prefix /pusher",
+       [](settings& s) { s.server.path_prefix = "/pusher"; }},
+      {"nested prefix", [](settings& s) { s.server.path_prefix = "/a/b"; }},
+      {"smallest frame", [](settings& s) { s.server.max_frame_bytes = 1024; }},
+      {"smallest outbound",
+       [](settings& s) { s.server.max_outbound_bytes = 4096; }},
+      {"64 threads", [](settings& s) { s.worker_threads = 64; }},
+      {"channel name 1000",
+       [](settings& s) { s.apps[0].limits.max_channel_name_length = 1000; }},
+      {"nats bridge with a server",
+       [](settings& s) {
+         s.cluster.bridge = "nats";
+         s.nats.servers = {"nats://127.0.0.1:4222"};
+       }},
+      {"log level off", [](settings& s) { s.logging.level = "off"; }},
+      {"key with dashes and dots",
+       [](settings& s) { s.apps[0].key = "a-b.c_d"; }},
+    };
+  for (auto& [scenario, mutate] : cases) {
+    auto s = baseline();
+    mutate(s);
+    if (auto e = validate(s))
+      CAF_FAIL(scenario << ": " << e->field << ": " << e->problem);
+  }
+}
+
+CAF_TEST(each broken field is named in the error) {
+  std::vector<bad_case> cases = {
+    {"no apps", [](settings& s) { s.apps.clear(); }, "apps"},
+    {"empty id", [](settings& s) { s.apps[1].id.clear(); }, "apps[1].id"},
+    {"empty key", [](settings& s) { s.apps[0].key.clear(); }, "apps[0].key"},
+    {"empty secret", [](settings& s) { s.apps[1].secret.clear(); },
+     "apps[1].secret"},
+    {"duplicate id", [](settings& s) { s.apps[1].id = "1"; }, "apps[1].id"},
+    {"duplicate key", [](settings& s) { s.apps[1].key = "key-one"; },
+     "apps[1].key"},
+    {"key with slash", [](settings& s) { s.apps[0].key = "a/b"; },
+     "apps[0].key"},
+    {"key with question mark", [](settings& s) { s.apps[0].key = "a?b"; },
+     "apps[0].key"},
+    {"key with space", [](settings& s) { s.apps[1].key = "a b"; },
+     "apps[1].key"},
+    {"key with tab", [](settings& s) { s.apps[1].key = "a\tb"; },
+     "apps[1].key"},
+    {"id with slash", [](settings& s) { s.apps[0].id = "1/2"; },
+     "apps[0].id"},
+    {"channel name limit 0",
+     [](settings& s) { s.apps[1].limits.max_channel_name_length = 0; },
+     "apps[1].limits.max_channel_name_length"},
+    {"channel name limit 1001",
+     [](settings& s) { s.apps[0].limits.max_channel_name_length = 1001; },
+     "apps[0].limits.max_channel_name_length"},
+    {"client events rate 0",
+     [](settings& s) { s.apps[0].limits.client_events_per_second = 0; },
+     "apps[0].limits.client_events_per_second"},
+    {"empty host", [](settings& s) { s.server.host.clear(); }, "server.host"},
+    {"empty admin host", [](settings& s) { s.admin.host.clear(); },
+     "admin.host"},
+    {"same ports", [](settings& s) { s.admin.port = s.server.port; },
+     "admin.port"},
+    {"activity timeout 0",
+     [](settings& s) { s.server.activity_timeout_s = 0; },
+     "server.activity_timeout_s"},
+    {"pong timeout 0", [](settings& s) { s.server.pong_timeout_s = 0; },
+     "server.pong_timeout_s"},
+    {"frame below 1024", [](settings& s) { s.server.max_frame_bytes = 1023; },
+     "server.max_frame_bytes"},
+    {"outbound below 4096",
+     [](settings& s) { s.server.max_outbound_bytes = 4095; },
+     "server.max_outbound_bytes"},
+    {"outbound frames 0",
+     [](settings& s) { s.server.max_outbound_frames = 0; },
+     "server.max_outbound_frames"},
+    {"http body 0", [](settings& s) { s.server.max_http_body_bytes = 0; },
+     "server.max_http_body_bytes"},
+    {"http timeout 0", [](settings& s) { s.server.http_timeout_s = 0; },
+     "server.http_timeout_s"},
+    {"prefix without leading slash",
+     [](settings& s) { s.server.path_prefix = "pusher"; },
+     "server.path_prefix"},
+    {"prefix with trailing slash",
+     [](settings& s) { s.server.path_prefix = "/pusher/"; },
+     "server.path_prefix"},
+    {"prefix of one slash", [](settings& s) { s.server.path_prefix = "/"; },
+     "server.path_prefix"},
+    {"unknown bridge", [](settings& s) { s.cluster.bridge = "redis"; },
+     "cluster.bridge"},
+    {"nats bridge without servers",
+     [](settings& s) { s.cluster.bridge = "nats"; }, "nats.servers"},
+    {"nats bridge with an empty server",
+     [](settings& s) {
+       s.cluster.bridge = "nats";
+       s.nats.servers = {"nats://a:4222", ""};
+     },
+     "nats.servers[1]"},
+    {"heartbeat 0", [](settings& s) { s.cluster.heartbeat_ms = 0; },
+     "cluster.heartbeat_ms"},
+    {"node timeout not above heartbeat",
+     [](settings& s) { s.cluster.node_timeout_ms = s.cluster.heartbeat_ms; },
+     "cluster.node_timeout_ms"},
+    {"unknown log level", [](settings& s) { s.logging.level = "verbose"; },
+     "logging.level"},
+    {"upper-case log level", [](settings& s) { s.logging.level = "INFO"; },
+     "logging.level"},
+    {"0 threads", [](settings& s) { s.worker_threads = 0; },
+     "worker_threads"},
+    {"65 threads", [](settings& s) { s.worker_threads = 65; },
+     "worker_threads"},
+  };
+  for (const auto& c : cases) {
+    CAF_MESSAGE(c.scenario);
+    auto s = baseline();
+    c.mutate(s);
+    auto e = validate(s);
+    if (!e)
+      CAF_FAIL(c.scenario << ": expected an error on " << c.field);
+    CAF_CHECK_EQUAL(e->field, c.field);
+    CAF_CHECK(!e->problem.empty());
+  }
+}
+
+CAF_TEST(problems say what to fix) {
+  auto s = baseline();
+  s.cluster.bridge = "nats";
+  auto e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->problem.find("nats://") != std::string::npos);
+  s = baseline();
+  s.server.port = s.admin.port = 7000;
+  e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->problem.find("7000") != std::string::npos);
+}

@@ -1,0 +1,26 @@
+// The admin endpoint: health, readiness, Prometheus metrics; bearer-token
+// protected when a token is configured.
+#pragma once
+
+#include "transport/http_reply.hpp"
+
+namespace starling::transport {
+
+struct server_context;
+
+/// Routes and answers admin requests.
+class admin_http {
+public:
+  /// `ctx` outlives this.
+  explicit admin_http(server_context& ctx);
+
+  /// Answers `req` through `done`.
+  void handle(const http_request_view& req, const reply_fn& done);
+
+private:
+  http_reply metrics() const;
+
+  server_context& ctx_;
+};
+
+} // namespace starling::transport

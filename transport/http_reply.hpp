@@ -1,0 +1,31 @@
+// Plain HTTP request/response values passed between the Beast HTTP session
+// and the route handlers (REST API, admin), which never see Beast.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace starling::transport {
+
+/// One HTTP request as the handlers see it.
+struct http_request_view {
+  std::string method;        ///< "GET", "POST", ...
+  std::string target;        ///< Path and query, as sent.
+  std::string body;          ///< Raw body bytes.
+  std::string authorization; ///< Authorization header, if any.
+};
+
+/// One HTTP response.
+struct http_reply {
+  unsigned status = 200;                        ///< HTTP status.
+  std::string content_type = "application/json"; ///< Exactly this header value.
+  std::string body;                              ///< Response body.
+};
+
+/// Completion of a request; may be called on any thread, exactly once.
+using reply_fn = std::function<void(http_reply)>;
+
+/// Returns `{"error":"<message>"}` with the given status.
+http_reply json_error(unsigned status, const std::string& message);
+
+} // namespace starling::transport

@@ -1,0 +1,139 @@
+// HTTP session (after boostorg/beast advanced_server's http_session): one
+// request at a time, bounded headers and body, read timeouts, keep-alive.
+#include "transport/http_session.hpp"
+
+#include <optional>
+
+#include <boost/asio/post.hpp>
+
+#include "transport/admin_http.hpp"
+#include "transport/http_reply.hpp"
+#include "transport/rest_api.hpp"
+#include "transport/server_context.hpp"
+#include "transport/websocket_session.hpp"
+
+namespace starling::transport {
+
+namespace {
+
+constexpr uint32_t max_header_bytes = 16 * 1024;
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(std::shared_ptr<server_context> ctx, tcp::socket socket,
+               http_role role)
+    : ctx_(std::move(ctx)), stream_(std::move(socket)), role_(role) {
+    // nop
+  }
+
+  void run() {
+    do_read();
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(max_header_bytes);
+    parser_->body_limit(ctx_->settings.server.max_http_body_bytes);
+    // Covers slow headers and slow bodies alike.
+    stream_.expires_after(std::chrono::seconds(ctx_->settings.server.http_timeout_s));
+    http::async_read(stream_, buf_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read,
+                                               shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted
+        || ec == beast::error::timeout || ec == net::error::connection_reset)
+      return do_shutdown();
+    if (ec == http::error::body_limit)
+      return fail_request(json_error(413, "Request body too large"));
+    if (ec == http::error::header_limit)
+      return fail_request(json_error(431, "Request headers too large"));
+    if (ec)
+      return fail_request(json_error(400, "Malformed HTTP request: " + ec.message()));
+    auto& req = parser_->get();
+    if (websocket::is_upgrade(req)) {
+      if (role_ != http_role::public_api)
+        return fail_request(json_error(404, "No WebSocket endpoint here"));
+      stream_.expires_never();
+      start_websocket_session(ctx_, stream_.release_socket(), parser_->release());
+      return;
+    }
+    ++ctx_->metrics.http_requests;
+    http_request_view view;
+    view.method = std::string(req.method_string());
+    view.target = std::string(req.target());
+    view.body = std::move(req.body());
+    if (auto auth = req.find(http::field::authorization); auth != req.end())
+      view.authorization = std::string(auth->value());
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    stream_.expires_never();
+    auto self = shared_from_this();
+    reply_fn done = [self](http_reply reply) {
+      // Handlers may answer from an actor thread: back to the I/O thread.
+      net::post(self->ctx_->ioc, [self, reply = std::move(reply)]() mutable {
+        self->write(std::move(reply));
+      });
+    };
+    if (role_ == http_role::admin)
+      ctx_->admin->handle(view, done);
+    else
+      ctx_->rest->handle(view, done);
+  }
+
+  void fail_request(http_reply reply) {
+    // The stream is in an unknown state after a parse error: answer, close.
+    keep_alive_ = false;
+    version_ = 11;
+    write(std::move(reply));
+  }
+
+  void write(http_reply reply) {
+    if (reply.status >= 400)
+      ++ctx_->metrics.http_errors;
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(reply.status), version_);
+    res->set(http::field::server, "starling");
+    res->set(http::field::content_type, reply.content_type);
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(reply.body);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(ctx_->settings.server.http_timeout_s));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec,
+                                                       std::size_t) {
+                        self->on_write(ec, res->need_eof());
+                      });
+  }
+
+  void on_write(beast::error_code ec, bool close) {
+    if (ec || close)
+      return do_shutdown();
+    do_read();
+  }
+
+  void do_shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  std::shared_ptr<server_context> ctx_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http_role role_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+void start_http_session(const std::shared_ptr<server_context>& ctx,
+                        tcp::socket socket, http_role role) {
+  std::make_shared<http_session>(ctx, std::move(socket), role)->run();
+}
+
+} // namespace starling::transport

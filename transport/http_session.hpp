@@ -1,0 +1,23 @@
+// HTTP sessions: read requests with limits and timeouts; hand WebSocket
+// upgrades to a websocket_session and everything else to a route handler.
+#pragma once
+
+#include <memory>
+
+#include "transport/net.hpp"
+
+namespace starling::transport {
+
+struct server_context;
+
+/// Which handler answers non-upgrade requests on a port.
+enum class http_role {
+  public_api, ///< WebSocket endpoint + Pusher HTTP API.
+  admin,      ///< Admin endpoint (no upgrades).
+};
+
+/// Runs one HTTP session on `socket`. Runs on the I/O thread.
+void start_http_session(const std::shared_ptr<server_context>& ctx,
+                        tcp::socket socket, http_role role);
+
+} // namespace starling::transport

@@ -1,0 +1,207 @@
+// Server: listeners, the I/O loop, the liveness timer and signal handling.
+#include "transport/server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "actors/log.hpp"
+#include "transport/admin_http.hpp"
+#include "transport/codec/error_code.hpp"
+#include "transport/http_session.hpp"
+#include "transport/rest_api.hpp"
+#include "transport/server_context.hpp"
+#include "transport/websocket_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling::transport {
+
+server_context::server_context(net::io_context& ioc, caf::actor_system& sys,
+                               caf::actor node, config::settings settings)
+  : ioc(ioc),
+    sys(sys),
+    node(std::move(node)),
+    settings(std::move(settings)),
+    started(std::chrono::steady_clock::now()) {
+  rest = std::make_unique<rest_api>(*this);
+  admin = std::make_unique<admin_http>(*this);
+}
+
+server_context::~server_context() {
+  // nop
+}
+
+namespace {
+
+/// Accepts connections on one port and starts an HTTP session for each.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(std::shared_ptr<server_context> ctx, http_role role)
+    : ctx_(std::move(ctx)), acceptor_(ctx_->ioc), retry_(ctx_->ioc), role_(role) {
+    // nop
+  }
+
+  std::string open(const std::string& host, uint16_t port) {
+    beast::error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec)
+      return "invalid listen address '" + host + "': " + ec.message();
+    tcp::endpoint ep{address, port};
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec)
+      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor_.bind(ep, ec);
+    if (!ec)
+      acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return "cannot listen on " + host + ":" + std::to_string(port) + ": "
+             + ec.message();
+    return {};
+  }
+
+  uint16_t port() const {
+    beast::error_code ec;
+    return acceptor_.local_endpoint(ec).port();
+  }
+
+  void run() {
+    do_accept();
+  }
+
+  void stop() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    retry_.cancel();
+  }
+
+private:
+  void do_accept() {
+    acceptor_.async_accept(beast::bind_front_handler(&listener::on_accept,
+                                                     shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open())
+      return;
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning.
+      component_logger("transport")->warn("accept failed: {}", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e)
+          self->do_accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    start_http_session(ctx_, std::move(socket), role_);
+    do_accept();
+  }
+
+  std::shared_ptr<server_context> ctx_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  http_role role_;
+};
+
+} // namespace
+
+struct server::impl {
+  net::io_context ioc{1};
+  config::settings settings;
+  std::shared_ptr<server_context> ctx;
+  std::shared_ptr<listener> public_listener;
+  std::shared_ptr<listener> admin_listener;
+  net::steady_timer sweep_timer{ioc};
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  bool stopping = false;
+
+  void schedule_sweep() {
+    sweep_timer.expires_after(std::chrono::seconds(1));
+    sweep_timer.async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      sweep_websocket_sessions(*ctx);
+      schedule_sweep();
+    });
+  }
+};
+
+server::server(config::settings settings) : impl_(std::make_unique<impl>()) {
+  impl_->settings = std::move(settings);
+}
+
+server::~server() {
+  // nop
+}
+
+std::string server::listen(caf::actor_system& sys, caf::actor node) {
+  impl_->ctx = std::make_shared<server_context>(impl_->ioc, sys, std::move(node),
+                                                impl_->settings);
+  impl_->public_listener = std::make_shared<listener>(impl_->ctx,
+                                                      http_role::public_api);
+  impl_->admin_listener = std::make_shared<listener>(impl_->ctx,
+                                                     http_role::admin);
+  auto& s = impl_->ctx->settings;
+  if (auto err = impl_->public_listener->open(s.server.host, s.server.port);
+      !err.empty())
+    return err;
+  return impl_->admin_listener->open(s.admin.host, s.admin.port);
+}
+
+uint16_t server::port() const {
+  return impl_->public_listener->port();
+}
+
+uint16_t server::admin_port() const {
+  return impl_->admin_listener->port();
+}
+
+void server::run(const std::function<void()>& on_stop) {
+  auto& d = *impl_;
+  auto log = component_logger("transport");
+  d.public_listener->run();
+  d.admin_listener->run();
+  d.schedule_sweep();
+  d.ctx->ready = true;
+  net::steady_timer drain_timer{d.ioc};
+  std::function<void(beast::error_code)> poll;
+  std::function<void(beast::error_code, int)> on_signal;
+  on_signal = [&](beast::error_code ec, int sig) {
+    if (ec)
+      return;
+    if (d.stopping) {
+      log->warn("second signal: stopping now");
+      d.ioc.stop();
+      return;
+    }
+    d.stopping = true;
+    log->info("signal {}: draining", sig);
+    d.ctx->ready = false;
+    d.public_listener->stop();
+    // Pusher protocol: 4200 means reconnect immediately (to another node).
+    auto code = codec::to_int(codec::pusher_error::reconnect_now);
+    close_all_websocket_sessions(*d.ctx, code, "Server is closing");
+    on_stop();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    poll = [&, deadline](beast::error_code) {
+      if (d.ctx->sessions.size == 0 || std::chrono::steady_clock::now() > deadline) {
+        d.sweep_timer.cancel();
+        d.admin_listener->stop();
+        d.ioc.stop();
+        return;
+      }
+      sweep_websocket_sessions(*d.ctx);
+      drain_timer.expires_after(std::chrono::milliseconds(50));
+      drain_timer.async_wait(poll);
+    };
+    poll({});
+    d.signals.async_wait(on_signal);
+  };
+  d.signals.async_wait(on_signal);
+  d.ioc.run();
+}
+
+} // namespace starling::transport

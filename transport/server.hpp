@@ -1,0 +1,50 @@
+// The transport's front door: binds the public and admin listeners, runs
+// the single I/O thread, sweeps liveness and drains on SIGINT/SIGTERM.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "config/settings.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace starling::transport {
+
+/// One node's network side. Beast stays behind this interface.
+class server {
+public:
+  /// Creates the I/O context. Construct the server before the actor system:
+  /// sessions released by actors during the system's shutdown post their
+  /// deletion to this context, so it must outlive the system.
+  explicit server(config::settings settings);
+  ~server();
+
+  /// Binds both ports for `node`. Returns an empty string, or what went
+  /// wrong.
+  std::string listen(caf::actor_system& sys, caf::actor node);
+
+  /// Returns the bound public port (after listen()).
+  uint16_t port() const;
+
+  /// Returns the bound admin port (after listen()).
+  uint16_t admin_port() const;
+
+  /// Runs the I/O loop on the calling thread until SIGINT or SIGTERM. Then
+  /// stops accepting, turns readiness off, tells every client to reconnect
+  /// (4200), calls `on_stop` and returns once sockets are closed (at most a
+  /// few seconds; a second signal returns at once).
+  void run(const std::function<void()>& on_stop);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace starling::transport

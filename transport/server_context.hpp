@@ -1,0 +1,57 @@
+// What every listener and session of one node shares: the I/O context, the
+// node actor, settings, counters and the live WebSocket sessions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+
+#include "config/settings.hpp"
+#include "transport/metrics.hpp"
+#include "transport/net.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace starling::transport {
+
+class websocket_session;
+class rest_api;
+class admin_http;
+
+/// Intrusive list of open WebSocket sessions, for the liveness sweep.
+/// Only touched on the I/O thread.
+struct session_registry {
+  websocket_session* head = nullptr; ///< First session, or nullptr.
+  std::size_t size = 0;              ///< Number of sessions linked.
+};
+
+/// Shared by the listeners and every session. Lives as long as the server.
+struct server_context {
+  net::io_context& ioc;          ///< The single I/O thread's context.
+  caf::actor_system& sys;        ///< For anon_send to actors.
+  caf::actor node;               ///< Routes handshakes and API calls.
+  config::settings settings;     ///< Read-only after start.
+  transport_metrics metrics;     ///< Counters for /metrics.
+  session_registry sessions;     ///< Open WebSockets (I/O thread only).
+  std::chrono::steady_clock::time_point started; ///< Base of session clocks.
+  std::unique_ptr<rest_api> rest;   ///< The Pusher HTTP API.
+  std::unique_ptr<admin_http> admin; ///< The admin endpoint.
+  bool ready = false;            ///< Readiness for /ready.
+
+  server_context(net::io_context& ioc, caf::actor_system& sys, caf::actor node,
+                 config::settings settings);
+  ~server_context();
+
+  /// Returns seconds since start (the sessions' liveness clock).
+  uint32_t now_s() const {
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count());
+  }
+};
+
+} // namespace starling::transport
