@@ -1,6 +1,8 @@
 // App actor: admission, socket ids, and the channel/owner registry.
 #include "actors/app.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/channel.hpp"
@@ -57,6 +59,47 @@ void stop_owner(self_ptr self, const std::string& name) {
   st.owners.erase(i);
 }
 
+void erase_actor(std::vector<caf::actor>& xs, const caf::actor_addr& addr) {
+  xs.erase(std::remove_if(xs.begin(), xs.end(),
+                          [&](const caf::actor& x) { return x.address() == addr; }),
+           xs.end());
+}
+
+void notify_watchers(self_ptr self, const std::string& user_id,
+                     const char* what) {
+  auto i = self->state.watchers.find(user_id);
+  if (i == self->state.watchers.end())
+    return;
+  for (auto& w : i->second)
+    self->send(w, watchlist_atom::value, std::string{what}, user_id);
+}
+
+// A signed-in connection ended: its user may go offline for its watchers.
+void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
+  auto& st = self->state;
+  auto i = st.signed_in.find(conn);
+  if (i == st.signed_in.end())
+    return;
+  auto entry = std::move(i->second);
+  st.signed_in.erase(i);
+  for (auto& watched : entry.watchlist) {
+    auto w = st.watchers.find(watched);
+    if (w != st.watchers.end()) {
+      erase_actor(w->second, conn);
+      if (w->second.empty())
+        st.watchers.erase(w);
+    }
+  }
+  auto u = st.users.find(entry.user_id);
+  if (u == st.users.end())
+    return;
+  erase_actor(u->second, conn);
+  if (u->second.empty()) {
+    st.users.erase(u);
+    notify_watchers(self, entry.user_id, "offline");
+  }
+}
+
 void refuse(const session_link_ptr& link, codec::pusher_error code,
             const std::string& message) {
   auto c = codec::to_int(code);
@@ -81,6 +124,7 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       }
       if (st.connections > 0)
         --st.connections;
+      forget_signed_in(self, em.source);
       return;
     }
     // A channel or owner ended. Stopped ones are already out of the
@@ -159,6 +203,83 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
         stop_owner(self, idle.channel);
       else
         i->second.idle = true;
+    },
+    [self](user_signed_in& msg) {
+      auto& st = self->state;
+      auto conn = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!conn)
+        return std::vector<std::string>{};
+      auto addr = conn.address();
+      forget_signed_in(self, addr);
+      auto& conns = st.users[msg.user_id];
+      conns.push_back(conn);
+      if (conns.size() == 1)
+        notify_watchers(self, msg.user_id, "online");
+      std::vector<std::string> online;
+      for (auto& watched : msg.watchlist) {
+        st.watchers[watched].push_back(conn);
+        if (st.users.count(watched) > 0)
+          online.push_back(watched);
+      }
+      st.signed_in.emplace(addr, signed_in_connection{msg.user_id,
+                                                      std::move(msg.watchlist)});
+      return online;
+    },
+    [self](const terminate_request& req) {
+      auto& st = self->state;
+      auto i = st.users.find(req.user_id);
+      if (i != st.users.end())
+        for (auto& conn : i->second)
+          self->send(conn, terminate_atom::value);
+      return caf::ok_atom::value;
+    },
+    [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
+      auto& st = self->state;
+      std::vector<caf::actor> owners;
+      for (auto& [name, entry] : st.owners)
+        // '#' channels (server-to-user) are Pusher's own: not listed.
+        if (name.compare(0, req.prefix.size(), req.prefix) == 0
+            && (name[0] != '#' || !req.prefix.empty()))
+          owners.push_back(entry.actor);
+      if (owners.empty())
+        return std::vector<channel_info>{};
+      // Fan in: one request per owner, the reply goes out after the last.
+      struct gather {
+        caf::response_promise rp;
+        std::vector<channel_info> infos;
+        std::size_t pending = 0;
+      };
+      auto g = std::make_shared<gather>();
+      g->rp = self->make_response_promise();
+      g->pending = owners.size();
+      auto finish = [g] {
+        if (--g->pending == 0)
+          g->rp.deliver(std::move(g->infos));
+      };
+      for (auto& owner : owners)
+        self->request(owner, std::chrono::seconds(5), caf::get_atom::value)
+          .then(
+            [g, finish](channel_info& info) {
+              if (info.occupied)
+                g->infos.push_back(std::move(info));
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+      return g->rp;
+    },
+    [self](const channel_request& req) -> caf::result<caf::message> {
+      auto& st = self->state;
+      auto i = st.owners.find(req.channel);
+      if (i == st.owners.end()) {
+        if (req.users)
+          return caf::make_message(std::vector<std::string>{});
+        channel_info info;
+        info.channel = req.channel;
+        return caf::make_message(std::move(info));
+      }
+      if (req.users)
+        return self->delegate(i->second.actor, users_atom::value);
+      return self->delegate(i->second.actor, caf::get_atom::value);
     },
     [self](stats_atom) {
       auto& st = self->state;

@@ -27,6 +27,12 @@ struct owner_entry {
   bool idle = false; ///< Reported idle and not used since.
 };
 
+/// A signed-in connection: who it is and whom it watches.
+struct signed_in_connection {
+  std::string user_id;                ///< Signed-in user.
+  std::vector<std::string> watchlist; ///< Watched user ids.
+};
+
 /// State of an app actor.
 struct app_state {
   static inline const char* name = "app";
@@ -34,6 +40,12 @@ struct app_state {
   std::size_t connections = 0;  ///< Open connections on this node.
   std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
   std::unordered_map<std::string, owner_entry> owners;     ///< Owned channels.
+  /// Signed-in user -> its connections (terminate, watchlist online state).
+  std::unordered_map<std::string, std::vector<caf::actor>> users;
+  /// Signed-in connection -> user and watchlist.
+  std::unordered_map<caf::actor_addr, signed_in_connection> signed_in;
+  /// Watched user -> connections watching it.
+  std::unordered_map<std::string, std::vector<caf::actor>> watchers;
   /// Children that are channels or owners (for crash handling).
   std::unordered_map<caf::actor_addr, std::string> named_children;
 };
@@ -45,6 +57,10 @@ struct app_state {
 ///   channel (spawned with its owner on first use);
 /// - `publish_request` (HTTP API): handed to each channel's owner;
 /// - `channel_idle`, `owner_idle`: stop idle actors without racing joins;
+/// - `user_signed_in` (from a connection) -> online ids of its watchlist;
+///   watchers hear `(watchlist_atom, "online"|"offline", user_id)`;
+/// - `terminate_request` -> every connection of the user gets terminate_atom;
+/// - `channels_request`, `channel_request`: HTTP API queries;
 /// - `(stats_atom)` -> (connections, channels, owners).
 caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
                            app_context_ptr ctx);

@@ -187,6 +187,29 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       report_if_idle(self);
     },
     [self](stop_atom) { self->quit(); },
+    [self](caf::get_atom) {
+      auto& st = self->state;
+      channel_info info;
+      info.channel = st.channel;
+      info.occupied = st.subscribers > 0;
+      info.subscription_count = st.subscribers;
+      info.user_count = st.roster.size();
+      if (cache_live(self)) {
+        info.cache_hit = true;
+        info.cache_event = st.cache_event;
+        info.cache_data = st.cache_data;
+        auto left = st.cache_expires - std::chrono::steady_clock::now();
+        info.cache_ttl_s = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(left).count());
+      }
+      return info;
+    },
+    [self](users_atom) {
+      std::vector<std::string> ids;
+      for (auto& m : self->state.roster.members())
+        ids.push_back(m.user_id);
+      return ids;
+    },
     [self](stats_atom) {
       auto& st = self->state;
       return caf::make_message(static_cast<uint64_t>(st.subscribers),

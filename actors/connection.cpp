@@ -1,6 +1,8 @@
 // Connection actor: the client's side of the Pusher protocol.
 #include "actors/connection.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
@@ -205,13 +207,46 @@ void on_signin(self_ptr self, const codec::client_frame& frame) {
   if (!codec::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
                                st.socket_id, req->user_data, req->auth))
     return fail("Invalid signature for pusher:signin");
-  auto id = codec::parse_user_data_id(req->user_data);
-  if (!id)
-    return fail(id.error.message);
-  if (!st.user_id.empty() && st.user_id != *id)
+  auto data = codec::parse_user_data(req->user_data);
+  if (!data)
+    return fail(data.error.message);
+  if (!st.user_id.empty() && st.user_id != data->id)
     return fail("Connection is already signed in as another user");
-  st.user_id = *id;
+  st.user_id = data->id;
   send_text(self, codec::encode_signin_success(req->user_data));
+  auto watchlist = data->watchlist;
+  auto max = st.ctx->app.max_watchlist_size;
+  if (watchlist.size() > max) {
+    // Pusher protocol §4.4: keep the first ids, still sign in, then 4302.
+    watchlist.resize(max);
+    send_error(self, codec::to_int(pusher_error::watchlist_over_limit),
+               "Watchlist has more than " + std::to_string(max)
+                 + " ids; only the first " + std::to_string(max) + " are kept");
+  }
+  self
+    ->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id,
+                                                               watchlist})
+    .then([self, watchlist](std::vector<std::string>& online) {
+      if (watchlist.empty())
+        return;
+      std::vector<std::string> offline;
+      for (auto& id : watchlist)
+        if (std::find(online.begin(), online.end(), id) == online.end())
+          offline.push_back(id);
+      send_text(self, codec::encode_watchlist_events(online, offline));
+    });
+}
+
+// Authorized connections (Pusher protocol §4.2): signed in, or holding a
+// private or presence subscription.
+bool is_authorized(self_ptr self) {
+  auto& st = self->state;
+  if (!st.user_id.empty())
+    return true;
+  for (auto& [name, sub] : st.subscriptions)
+    if (sub.traits.requires_auth())
+      return true;
+  return false;
 }
 
 void on_frame(self_ptr self, std::string& text, bool binary) {
@@ -271,11 +306,28 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
   st.link->bind(caf::actor_cast<caf::actor>(self));
   send_text(self, codec::encode_connection_established(
                     st.socket_id, st.ctx->activity_timeout_s));
+  if (auto t = st.ctx->app.user_authentication_timeout_s; t > 0)
+    self->delayed_send(self, std::chrono::seconds(t), auth_check_atom::value);
   return {
     [self](ws_frame_atom, std::string& text, bool binary) {
       on_frame(self, text, binary);
     },
     [self](ws_closed_atom) { self->quit(); },
+    [self](watchlist_atom, const std::string& what, const std::string& user) {
+      std::vector<std::string> ids{user};
+      send_text(self, what == "online"
+                        ? codec::encode_watchlist_events(ids, {})
+                        : codec::encode_watchlist_events({}, ids));
+    },
+    [self](terminate_atom) {
+      close_with(self, pusher_error::unauthorized,
+                 "You got disconnected by the app.");
+    },
+    [self](auth_check_atom) {
+      if (!is_authorized(self))
+        close_with(self, pusher_error::unauthorized,
+                   "Connection not authorized within the timeout");
+    },
     [self](stats_atom) {
       return static_cast<uint64_t>(self->state.subscriptions.size());
     },

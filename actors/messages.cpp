@@ -18,6 +18,12 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<channel_event>("starling::channel_event");
   cfg.add_message_type<channel_idle>("starling::channel_idle");
   cfg.add_message_type<owner_idle>("starling::owner_idle");
+  cfg.add_message_type<channel_info>("starling::channel_info");
+  cfg.add_message_type<std::vector<channel_info>>("std::vector<starling::channel_info>");
+  cfg.add_message_type<channels_request>("starling::channels_request");
+  cfg.add_message_type<channel_request>("starling::channel_request");
+  cfg.add_message_type<terminate_request>("starling::terminate_request");
+  cfg.add_message_type<user_signed_in>("starling::user_signed_in");
 }
 
 } // namespace starling

@@ -35,6 +35,14 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// Owner self-tick: expire the cached event.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+/// Owner query: the presence user ids.
+using users_atom = caf::atom_constant<caf::atom("users")>;
+/// App -> connection: a watched user went online or offline.
+using watchlist_atom = caf::atom_constant<caf::atom("watchlist")>;
+/// App -> connection: the app terminated this user's connections (4009).
+using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
+/// Connection self-tick: the user-authentication timeout elapsed.
+using auth_check_atom = caf::atom_constant<caf::atom("auth_check")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
@@ -62,6 +70,65 @@ typename Inspector::result_type inspect(Inspector& f, publish_request& x) {
            x.event, x.data, x.socket_id);
 }
 
+// -- HTTP API queries (transport -> node -> app -> owners) ---------------------
+
+/// What the HTTP API reports about one channel.
+struct channel_info {
+  std::string channel;             ///< Channel name.
+  bool occupied = false;           ///< At least one subscriber cluster-wide.
+  uint64_t subscription_count = 0; ///< Connections subscribed.
+  uint64_t user_count = 0;         ///< Distinct presence users.
+  bool cache_hit = false;          ///< A cached event is held.
+  std::string cache_event;         ///< Cached event name.
+  std::string cache_data;          ///< Cached data string.
+  uint64_t cache_ttl_s = 0;        ///< Seconds the cached event has left.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_info& x) {
+  return f(caf::meta::type_name("channel_info"), x.channel, x.occupied,
+           x.subscription_count, x.user_count, x.cache_hit, x.cache_event,
+           x.cache_data, x.cache_ttl_s);
+}
+
+/// GET /channels: occupied channels whose name starts with `prefix`.
+/// Reply: std::vector<channel_info>.
+struct channels_request {
+  std::string app_id; ///< App.
+  std::string prefix; ///< filter_by_prefix, or empty.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channels_request& x) {
+  return f(caf::meta::type_name("channels_request"), x.app_id, x.prefix);
+}
+
+/// GET /channels/<name>: reply channel_info. With `users`, GET
+/// /channels/<name>/users: reply std::vector<std::string> (user ids).
+struct channel_request {
+  std::string app_id;  ///< App.
+  std::string channel; ///< Channel name.
+  bool users = false;  ///< Ask for the presence user ids instead.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, channel_request& x) {
+  return f(caf::meta::type_name("channel_request"), x.app_id, x.channel,
+           x.users);
+}
+
+/// POST /users/<id>/terminate_connections: close every signed-in
+/// connection of `user_id`. Reply: ok_atom.
+struct terminate_request {
+  std::string app_id;  ///< App.
+  std::string user_id; ///< Signed-in user.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, terminate_request& x) {
+  return f(caf::meta::type_name("terminate_request"), x.app_id, x.user_id);
+}
+
 // -- connection <-> app / channel ---------------------------------------------
 
 /// A connection asks to join a channel (routed by the app to the channel).
@@ -73,6 +140,18 @@ struct channel_join {
   std::string user_info; ///< Presence user info JSON text, or empty.
   session_link_ptr link; ///< Where the channel writes frames.
 };
+
+/// Connection -> app: this connection signed in. Reply: the ids of
+/// `watchlist` that are online now (std::vector<std::string>).
+struct user_signed_in {
+  std::string user_id;                ///< Signed-in user.
+  std::vector<std::string> watchlist; ///< Users whose presence it watches.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_signed_in& x) {
+  return f(caf::meta::type_name("user_signed_in"), x.user_id, x.watchlist);
+}
 
 /// A client event a connection sends on a channel it is subscribed to.
 struct client_event {

@@ -68,6 +68,14 @@ bool check_protocol(const session_link_ptr& link, const std::string& query) {
   return true;
 }
 
+app_slot* find_app(self_ptr self, const std::string& app_id) {
+  auto& st = self->state;
+  auto i = st.by_id.find(app_id);
+  if (i == st.by_id.end() || st.apps[i->second].failed)
+    return nullptr;
+  return &st.apps[i->second];
+}
+
 } // namespace
 
 caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
@@ -130,6 +138,24 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       if (i == st.by_id.end() || st.apps[i->second].failed)
         return;
       self->send(st.apps[i->second].actor, std::move(req));
+    },
+    [self](channels_request& req) -> caf::result<caf::message> {
+      auto slot = find_app(self, req.app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      return self->delegate(slot->actor, std::move(req));
+    },
+    [self](terminate_request& req) -> caf::result<caf::message> {
+      auto slot = find_app(self, req.app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      return self->delegate(slot->actor, std::move(req));
+    },
+    [self](channel_request& req) -> caf::result<caf::message> {
+      auto slot = find_app(self, req.app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      return self->delegate(slot->actor, std::move(req));
     },
     [self](stats_atom, const std::string& app_id) -> caf::result<caf::message> {
       auto& st = self->state;

@@ -432,6 +432,18 @@ void read_limits(const json& v, const std::string& path, app_limits& l) {
      member("cache_ttl_s", l.cache_ttl_s)});
 }
 
+void read_webhooks(const json& v, const std::string& path,
+                   std::vector<webhook_settings>& hooks) {
+  if (!v.is_array())
+    fail(path, "must be an array of {\"url\", \"event_types\"} objects");
+  hooks.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto& h = hooks.emplace_back();
+    read_object(v[i], index(path, i),
+                {member("url", h.url), member("event_types", h.event_types)});
+  }
+}
+
 void read_app(const json& v, const std::string& path, app_settings& a) {
   read_object(
     v, path,
@@ -439,6 +451,12 @@ void read_app(const json& v, const std::string& path, app_settings& a) {
      member("enabled", a.enabled),
      member("enable_client_messages", a.enable_client_messages),
      member("enable_subscription_count", a.enable_subscription_count),
+     member("webhook_batching", a.webhook_batching),
+     member("user_authentication_timeout_s", a.user_authentication_timeout_s),
+     member("max_watchlist_size", a.max_watchlist_size),
+     {"webhooks", [&a](const json& hv, const std::string& hp) {
+        read_webhooks(hv, hp, a.webhooks);
+      }},
      {"limits", [&a](const json& lv, const std::string& lp) {
         read_limits(lv, lp, a.limits);
       }}});

@@ -23,6 +23,13 @@ struct app_limits {
   uint32_t cache_ttl_s = 1800;              ///< Lifetime of a cache channel's event.
 };
 
+/// One webhook target of an app.
+struct webhook_settings {
+  std::string url; ///< http://host:port/path (plain HTTP).
+  /// Event names to send (channel_occupied, member_added, ...); empty = all.
+  std::vector<std::string> event_types;
+};
+
 /// One configured app.
 struct app_settings {
   std::string id;     ///< App id used in the HTTP API path.
@@ -32,6 +39,12 @@ struct app_settings {
   bool enable_client_messages = false;    ///< Allow `client-` events.
   bool enable_subscription_count = false; ///< Send pusher_internal:subscription_count.
   app_limits limits;                      ///< Limits for this app.
+  std::vector<webhook_settings> webhooks; ///< Where webhooks go.
+  bool webhook_batching = false;          ///< Several events per webhook request.
+  /// Close connections that neither sign in nor join a private or presence
+  /// channel within this many seconds (4009); 0 = off.
+  uint32_t user_authentication_timeout_s = 0;
+  uint32_t max_watchlist_size = 100;      ///< Watchlist ids kept (4302 past it).
 };
 
 /// The public listener: WebSocket endpoint and HTTP API on one port.

@@ -129,6 +129,21 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps) {
                                        "earlier app; keys must be unique");
     if (auto e = check_limits(i, app.limits))
       return e;
+    for (size_t h = 0; h < app.webhooks.size(); ++h) {
+      auto path = app_path(i, "webhooks[" + std::to_string(h) + "].url");
+      auto& url = app.webhooks[h].url;
+      if (url.rfind("http://", 0) != 0 || url.size() <= 7)
+        return err(path, "must be an http://host[:port]/path URL (\"" + url
+                           + "\" is not)");
+      static const std::set<std::string> known{
+        "channel_occupied", "channel_vacated", "member_added",
+        "member_removed", "client_event", "cache_miss", "subscription_count"};
+      for (auto& t : app.webhooks[h].event_types)
+        if (known.count(t) == 0)
+          return err(app_path(i, "webhooks[" + std::to_string(h)
+                                   + "].event_types"),
+                     "unknown event type \"" + t + "\"");
+    }
   }
   return std::nullopt;
 }

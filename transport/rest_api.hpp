@@ -4,6 +4,8 @@
 
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "transport/http_reply.hpp"
 
@@ -25,7 +27,18 @@ public:
   void handle(const http_request_view& req, const reply_fn& done);
 
 private:
-  http_reply trigger(const config::app_settings& app, const std::string& body);
+  void trigger(const config::app_settings& app, const std::string& body,
+               const reply_fn& done);
+  void batch(const config::app_settings& app, const std::string& body,
+             const reply_fn& done);
+  void channels(const config::app_settings& app,
+                const std::vector<std::pair<std::string, std::string>>& params,
+                const reply_fn& done);
+  void channel(const config::app_settings& app, const std::string& name,
+               const std::vector<std::pair<std::string, std::string>>& params,
+               bool users, const reply_fn& done);
+  void terminate(const config::app_settings& app, const std::string& user_id,
+                 const reply_fn& done);
 
   server_context& ctx_;
   std::unordered_map<std::string, const config::app_settings*> apps_by_id_;

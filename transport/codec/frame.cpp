@@ -301,6 +301,56 @@ parse_result<std::string> parse_user_data_id(std::string_view user_data) {
   return succeed(std::move(id));
 }
 
+parse_result<user_data> parse_user_data(std::string_view text) {
+  auto id = parse_user_data_id(text);
+  if (!id)
+    return fail<user_data>(id.error.message);
+  user_data result;
+  result.id = std::move(*id.value);
+  auto parsed = parse_json(text);
+  auto w = parsed->find("watchlist");
+  if (w != parsed->end() && !w->is_null()) {
+    if (!w->is_array())
+      return fail<user_data>("user_data.watchlist must be an array of user ids");
+    for (auto& item : *w) {
+      if (item.is_string())
+        result.watchlist.push_back(item.get<std::string>());
+      else if (item.is_number_integer())
+        result.watchlist.push_back(item.dump());
+      else
+        return fail<user_data>("user_data.watchlist must hold user ids");
+    }
+  }
+  return succeed(std::move(result));
+}
+
+std::string encode_watchlist_events(const std::vector<std::string>& online,
+                                    const std::vector<std::string>& offline) {
+  // pusher-js (src/core/watchlist.ts) reads data.events[].{name,user_ids}.
+  std::string data = "{\"events\":[";
+  bool first = true;
+  auto entry = [&](const char* name, const std::vector<std::string>& ids) {
+    if (ids.empty())
+      return;
+    if (!first)
+      data += ',';
+    first = false;
+    data += "{\"name\":\"";
+    data += name;
+    data += "\",\"user_ids\":[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0)
+        data += ',';
+      append_quoted(data, ids[i]);
+    }
+    data += "]}";
+  };
+  entry("online", online);
+  entry("offline", offline);
+  data += "]}";
+  return data_string_frame("pusher_internal:watchlist_events", {}, data);
+}
+
 std::string encode_event(std::string_view event, std::string_view channel,
                          std::string_view data, data_format format,
                          std::string_view user_id) {

@@ -80,6 +80,21 @@ parse_channel_data(std::string_view channel_data, std::size_t max_user_id = 128,
 /// Parses signin `user_data`: returns the non-empty string `id`.
 parse_result<std::string> parse_user_data_id(std::string_view user_data);
 
+/// Signin `user_data`: the id and the optional watchlist.
+struct user_data {
+  std::string id;                     ///< Non-empty user id.
+  std::vector<std::string> watchlist; ///< Watched user ids (strings or numbers).
+};
+
+/// Parses signin `user_data`; fails like parse_user_data_id, or when
+/// `watchlist` is present but not an array of ids.
+parse_result<user_data> parse_user_data(std::string_view text);
+
+/// `pusher_internal:watchlist_events` with one `online` and one `offline`
+/// entry (each left out when its list is empty).
+std::string encode_watchlist_events(const std::vector<std::string>& online,
+                                    const std::vector<std::string>& offline);
+
 /// How `encode_event` writes `data`.
 enum class data_format {
   as_string, ///< Escape the text into a JSON string (REST-published events).
