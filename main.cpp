@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   init.socket_prefix = 1 + rng() % 2000000000ull;
   // The server (and its I/O context) must outlive the actor system.
   transport::server server{settings};
+  init.poster = server.make_http_poster();
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<size_t>(settings.worker_threads));
   cfg.set("logger.console-verbosity", caf::atom("quiet"));

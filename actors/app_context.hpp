@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor.hpp>
+
 #include "config/settings.hpp"
 
 namespace starling {
@@ -19,6 +21,8 @@ struct app_context {
   uint64_t socket_prefix = 0;        ///< Random per node: the first half of socket ids.
   /// Node-wide counter: the second half of socket ids (shared by all apps).
   std::shared_ptr<std::atomic<uint64_t>> socket_counter;
+  /// The app's webhook actor; invalid when the app has no webhooks.
+  caf::actor webhooks;
 };
 
 /// Shared, immutable app context.

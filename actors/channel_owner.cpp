@@ -33,6 +33,18 @@ void system_event(self_ptr self, std::string event, std::string data_json,
   fan_out(self, std::move(ev));
 }
 
+// Webhooks come from the owner only: once per occurrence cluster-wide.
+void webhook(self_ptr self, const char* name, const std::string& user_id = {}) {
+  auto& st = self->state;
+  if (!st.ctx->webhooks)
+    return;
+  webhook_event ev;
+  ev.name = name;
+  ev.channel = st.channel;
+  ev.user_id = user_id;
+  self->send(st.ctx->webhooks, std::move(ev));
+}
+
 void send_subscription_count(self_ptr self) {
   auto& st = self->state;
   // Pusher protocol §2.9: every kind but presence, when the app enables it.
@@ -41,6 +53,13 @@ void send_subscription_count(self_ptr self) {
   system_event(self, "pusher_internal:subscription_count",
                "{\"subscription_count\":" + std::to_string(st.subscribers)
                  + "}");
+  if (st.ctx->webhooks) {
+    webhook_event ev;
+    ev.name = "subscription_count";
+    ev.channel = st.channel;
+    ev.subscription_count = static_cast<int64_t>(st.subscribers);
+    self->send(st.ctx->webhooks, std::move(ev));
+  }
 }
 
 bool cache_live(self_ptr self) {
@@ -115,18 +134,23 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
           reply.cache_hit = true;
           reply.cache_event = st.cache_event;
           reply.cache_data = st.cache_data;
+        } else if (!st.cache_miss_reported) {
+          // One cache_miss webhook until the next publish fills the cache.
+          st.cache_miss_reported = true;
+          webhook(self, "cache_miss");
         }
       }
       // Reply first: the joiner's channel adds it before the events below
       // arrive, so it gets its own subscription_count but no member_added.
       rp.deliver(std::move(reply));
-      if (first_connection)
+      if (st.subscribers == 1)
+        webhook(self, "channel_occupied");
+      if (first_connection) {
         system_event(self, "pusher_internal:member_added",
                      member_data(join.user_id, join.user_info), join.socket_id);
+        webhook(self, "member_added", join.user_id);
+      }
       send_subscription_count(self);
-      if (st.subscribers == 1)
-        component_logger("owner")->debug("channel_occupied app={} channel={}",
-                                         st.ctx->app.id, st.channel);
     },
     [self](caf::leave_atom, const owner_leave& leave) {
       auto& st = self->state;
@@ -136,19 +160,21 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       if (--i->second.subscribers == 0)
         st.nodes.erase(i);
       --st.subscribers;
-      if (leave.presence && st.roster.remove(leave.user_id, leave.node))
+      if (leave.presence && st.roster.remove(leave.user_id, leave.node)) {
         system_event(self, "pusher_internal:member_removed",
                      member_data(leave.user_id, {}));
+        webhook(self, "member_removed", leave.user_id);
+      }
       send_subscription_count(self);
       if (st.subscribers == 0) {
-        component_logger("owner")->debug("channel_vacated app={} channel={}",
-                                         st.ctx->app.id, st.channel);
+        webhook(self, "channel_vacated");
         report_if_idle(self);
       }
     },
     [self](caf::publish_atom, channel_event& ev) {
       auto& st = self->state;
       if (st.traits.cached) {
+        st.cache_miss_reported = false;
         st.cache_hit = true;
         st.cache_event = ev.event;
         st.cache_data = ev.data;
@@ -165,6 +191,18 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         report_if_idle(self);
     },
     [self](client_event_atom, client_event& ce) {
+      auto& st = self->state;
+      if (st.ctx->webhooks) {
+        webhook_event wh;
+        wh.name = "client_event";
+        wh.channel = st.channel;
+        wh.event = ce.event;
+        wh.data = ce.data;
+        wh.socket_id = ce.socket_id;
+        if (st.traits.is_presence())
+          wh.user_id = ce.user_id;
+        self->send(st.ctx->webhooks, std::move(wh));
+      }
       channel_event ev;
       ev.event = std::move(ce.event);
       ev.data = std::move(ce.data);

@@ -39,6 +39,7 @@ struct channel_owner_state {
   std::string cache_data;       ///< Cached data string.
   std::chrono::steady_clock::time_point cache_expires; ///< When it lapses.
   bool expire_pending = false;  ///< Whether an expire tick is scheduled.
+  bool cache_miss_reported = false; ///< cache_miss webhook sent since the last publish.
 };
 
 /// Owner messages:

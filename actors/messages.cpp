@@ -3,9 +3,15 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "actors/http_poster.hpp"
+
 namespace starling {
 
 session_link::~session_link() {
+  // nop
+}
+
+http_poster::~http_poster() {
   // nop
 }
 
@@ -24,6 +30,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<channel_request>("starling::channel_request");
   cfg.add_message_type<terminate_request>("starling::terminate_request");
   cfg.add_message_type<user_signed_in>("starling::user_signed_in");
+  cfg.add_message_type<webhook_event>("starling::webhook_event");
 }
 
 } // namespace starling

@@ -43,6 +43,10 @@ using watchlist_atom = caf::atom_constant<caf::atom("watchlist")>;
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
 /// Connection self-tick: the user-authentication timeout elapsed.
 using auth_check_atom = caf::atom_constant<caf::atom("auth_check")>;
+/// Webhook actor self-tick: send due events, retry failed requests.
+using flush_atom = caf::atom_constant<caf::atom("wh_flush")>;
+/// Webhook actor: an HTTP request finished (request id, status).
+using posted_atom = caf::atom_constant<caf::atom("wh_posted")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
@@ -127,6 +131,23 @@ struct terminate_request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, terminate_request& x) {
   return f(caf::meta::type_name("terminate_request"), x.app_id, x.user_id);
+}
+
+/// One webhook event (Pusher protocol §7.2), emitted by the channel owner.
+struct webhook_event {
+  std::string name;      ///< channel_occupied, member_added, client_event, ...
+  std::string channel;   ///< Channel.
+  std::string user_id;   ///< member_*; client_event on presence channels.
+  std::string event;     ///< client_event: the event name.
+  std::string data;      ///< client_event: the data as JSON text.
+  std::string socket_id; ///< client_event: the sender.
+  int64_t subscription_count = -1; ///< subscription_count events.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_event& x) {
+  return f(caf::meta::type_name("webhook_event"), x.name, x.channel, x.user_id,
+           x.event, x.data, x.socket_id, x.subscription_count);
 }
 
 // -- connection <-> app / channel ---------------------------------------------

@@ -7,6 +7,7 @@
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
+#include "actors/webhook.hpp"
 #include "transport/codec/error_code.hpp"
 #include "transport/codec/frame.hpp"
 #include "transport/codec/signature.hpp"
@@ -82,8 +83,16 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
                             node_init init) {
   auto& st = self->state;
   auto counter = std::make_shared<std::atomic<uint64_t>>(0);
+  st.poster = init.poster;
   for (auto& app : init.apps) {
     auto ctx = std::make_shared<app_context>();
+    if (!app.webhooks.empty() && init.poster) {
+      // Linked: it stops with the node. It is not restarted; a crash is
+      // logged and the app runs on without webhooks.
+      ctx->webhooks = self->spawn<caf::linked>(webhook_behavior, app,
+                                               init.poster, webhook_timing{});
+      st.webhooks.push_back(webhook_slot{app, ctx->webhooks});
+    }
     ctx->app = app;
     ctx->node_id = init.node_id;
     ctx->activity_timeout_s = init.activity_timeout_s;
@@ -113,6 +122,13 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         slot.failed = true;
       }
       return;
+    }
+    for (auto& hook : st.webhooks) {
+      if (hook.actor.address() == em.source) {
+        component_logger("node")->error("webhook actor ended app={} reason={}",
+                                         hook.app.id, to_string(em.reason));
+        return;
+      }
     }
     // Not an app: the process is shutting the node down.
     self->quit(em.reason);

@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/http_poster.hpp"
 #include "actors/supervisor.hpp"
 #include "config/settings.hpp"
 
@@ -23,6 +24,7 @@ struct node_init {
   std::string node_id;                    ///< This node's id.
   uint32_t activity_timeout_s = 120;      ///< Sent to clients.
   uint64_t socket_prefix = 0;             ///< Random first half of socket ids.
+  http_poster_ptr poster;                 ///< HTTP client for webhooks.
 };
 
 /// One supervised app.
@@ -33,10 +35,18 @@ struct app_slot {
   bool failed = false;   ///< Past its restart limit: refused with 4200/503.
 };
 
+/// What a restarted webhook actor needs.
+struct webhook_slot {
+  config::app_settings app; ///< The app (targets, secret).
+  caf::actor actor;         ///< Current webhook actor.
+};
+
 /// State of the node actor.
 struct node_state {
   static inline const char* name = "node";
   std::vector<app_slot> apps;                     ///< One per configured app.
+  std::vector<webhook_slot> webhooks;             ///< Apps with webhooks.
+  http_poster_ptr poster;                         ///< For restarting webhooks.
   std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
   std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
 };

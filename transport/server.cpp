@@ -7,6 +7,7 @@
 #include "actors/log.hpp"
 #include "transport/admin_http.hpp"
 #include "transport/codec/error_code.hpp"
+#include "transport/http_client.hpp"
 #include "transport/http_session.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
@@ -149,6 +150,10 @@ std::string server::listen(caf::actor_system& sys, caf::actor node) {
       !err.empty())
     return err;
   return impl_->admin_listener->open(s.admin.host, s.admin.port);
+}
+
+http_poster_ptr server::make_http_poster() {
+  return transport::make_http_poster(impl_->ioc);
 }
 
 uint16_t server::port() const {

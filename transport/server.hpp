@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/http_poster.hpp"
 #include "config/settings.hpp"
 
 namespace caf {
@@ -29,6 +30,10 @@ public:
   /// Binds both ports for `node`. Returns an empty string, or what went
   /// wrong.
   std::string listen(caf::actor_system& sys, caf::actor node);
+
+  /// Returns an HTTP client (for webhooks) running on this server's I/O
+  /// thread.
+  http_poster_ptr make_http_poster();
 
   /// Returns the bound public port (after listen()).
   uint16_t port() const;

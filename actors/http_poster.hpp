@@ -1,0 +1,31 @@
+// What the webhook actor needs from an HTTP client: post a body, learn the
+// status. Declared here, implemented with Beast in transport/.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace starling {
+
+/// Header name/value pairs of an outgoing request.
+using http_headers = std::vector<std::pair<std::string, std::string>>;
+
+/// Sends HTTP POST requests. Thread-safe; never blocks the caller.
+class http_poster {
+public:
+  virtual ~http_poster();
+
+  /// POSTs `body` to `url` (http://host[:port]/path). `done` runs once, on
+  /// an I/O thread, with the HTTP status, or 0 on a connection error or
+  /// timeout.
+  virtual void post(const std::string& url, http_headers headers,
+                    std::string body, std::function<void(int)> done) = 0;
+};
+
+/// Shared handle to an HTTP client.
+using http_poster_ptr = std::shared_ptr<http_poster>;
+
+} // namespace starling

@@ -1,0 +1,215 @@
+// Webhook actor: grace-period cancellation, batching, signing, retries.
+#include "actors/webhook.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/log.hpp"
+#include "transport/codec/frame.hpp"
+#include "transport/codec/signature.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<webhook_state>*;
+using clock_type = std::chrono::steady_clock;
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string hold_key(const webhook_event& ev, bool member) {
+  return (member ? "m:" : "c:") + ev.channel + '\n' + ev.user_id;
+}
+
+// Pusher protocol §7.2: one JSON object per event.
+std::string event_json(const webhook_event& ev) {
+  std::string out = "{\"name\":" + codec::json_quote(ev.name)
+                    + ",\"channel\":" + codec::json_quote(ev.channel);
+  if (!ev.user_id.empty())
+    out += ",\"user_id\":" + codec::json_quote(ev.user_id);
+  if (ev.name == "client_event") {
+    out += ",\"event\":" + codec::json_quote(ev.event);
+    out += ",\"data\":" + codec::json_quote(ev.data);
+    out += ",\"socket_id\":" + codec::json_quote(ev.socket_id);
+  }
+  if (ev.subscription_count >= 0)
+    out += ",\"subscription_count\":" + std::to_string(ev.subscription_count);
+  out += '}';
+  return out;
+}
+
+bool wanted(const config::webhook_settings& hook, const webhook_event& ev) {
+  auto& types = hook.event_types;
+  return types.empty()
+         || std::find(types.begin(), types.end(), ev.name) != types.end();
+}
+
+void schedule_tick(self_ptr self, const webhook_timing& timing) {
+  if (self->state.tick_pending)
+    return;
+  self->state.tick_pending = true;
+  self->delayed_send(self, timing.tick, flush_atom::value);
+}
+
+void post(self_ptr self, uint64_t id, webhook_request& req) {
+  auto& st = self->state;
+  ++req.attempts;
+  http_headers headers{
+    {"Content-Type", "application/json"},
+    {"X-Pusher-Key", st.app.key},
+    {"X-Pusher-Signature", codec::hmac_sha256_hex(st.app.secret, req.body)}};
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.poster->post(req.url, std::move(headers), req.body, [me, id](int status) {
+    // Called on an I/O thread: only anon_send from here.
+    caf::anon_send(me, posted_atom::value, id, status);
+  });
+}
+
+void send_request(self_ptr self, const std::string& url, std::string body) {
+  auto& st = self->state;
+  auto id = ++st.next_request;
+  auto& req = st.in_flight[id];
+  req.url = url;
+  req.body = std::move(body);
+  req.first_try = clock_type::now();
+  post(self, id, req);
+}
+
+void send_ready(self_ptr self) {
+  auto& st = self->state;
+  if (st.ready.empty())
+    return;
+  for (auto& hook : st.app.webhooks) {
+    if (st.app.webhook_batching) {
+      std::string events;
+      int64_t time_ms = 0;
+      for (auto& p : st.ready) {
+        if (!wanted(hook, p.event))
+          continue;
+        if (time_ms == 0)
+          time_ms = p.time_ms;
+        events += (events.empty() ? "" : ",") + event_json(p.event);
+      }
+      if (!events.empty())
+        send_request(self, hook.url,
+                     "{\"time_ms\":" + std::to_string(time_ms) + ",\"events\":["
+                       + events + "]}");
+    } else {
+      for (auto& p : st.ready)
+        if (wanted(hook, p.event))
+          send_request(self, hook.url,
+                       "{\"time_ms\":" + std::to_string(p.time_ms)
+                         + ",\"events\":[" + event_json(p.event) + "]}");
+    }
+  }
+  st.ready.clear();
+}
+
+} // namespace
+
+caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
+                               config::app_settings app, http_poster_ptr poster,
+                               webhook_timing timing) {
+  self->state.app = std::move(app);
+  self->state.poster = std::move(poster);
+  return {
+    [self, timing](webhook_event& ev) {
+      auto& st = self->state;
+      auto queued = st.ready.size() + st.held.size();
+      if (queued >= timing.max_queue) {
+        ++st.dropped;
+        return;
+      }
+      pending_webhook p{std::move(ev), unix_ms()};
+      auto& name = p.event.name;
+      // Pusher protocol §7.3: vacated and member_removed wait; a return
+      // within the grace period cancels both the leave and the re-join.
+      if (name == "channel_vacated" || name == "member_removed") {
+        auto key = hold_key(p.event, name == "member_removed");
+        auto due = clock_type::now() + timing.grace;
+        st.held[key] = std::make_pair(std::move(p), due);
+        schedule_tick(self, timing);
+        return;
+      }
+      if (name == "channel_occupied" || name == "member_added") {
+        auto i = st.held.find(hold_key(p.event, name == "member_added"));
+        if (i != st.held.end()) {
+          st.held.erase(i);
+          return;
+        }
+      }
+      st.ready.push_back(std::move(p));
+      if (st.app.webhook_batching)
+        schedule_tick(self, timing);
+      else
+        send_ready(self);
+    },
+    [self, timing](flush_atom) {
+      auto& st = self->state;
+      st.tick_pending = false;
+      auto now = clock_type::now();
+      for (auto i = st.held.begin(); i != st.held.end();) {
+        if (i->second.second <= now) {
+          st.ready.push_back(std::move(i->second.first));
+          i = st.held.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      send_ready(self);
+      for (auto i = st.retrying.begin(); i != st.retrying.end();) {
+        if (i->second.next_try <= now) {
+          auto id = i->first;
+          auto& req = st.in_flight[id] = std::move(i->second);
+          i = st.retrying.erase(i);
+          post(self, id, req);
+        } else {
+          ++i;
+        }
+      }
+      if (!st.held.empty() || !st.retrying.empty())
+        schedule_tick(self, timing);
+    },
+    [self, timing](posted_atom, uint64_t id, int status) {
+      auto& st = self->state;
+      auto i = st.in_flight.find(id);
+      if (i == st.in_flight.end())
+        return;
+      auto req = std::move(i->second);
+      st.in_flight.erase(i);
+      if (status >= 200 && status < 300) {
+        ++st.sent;
+        return;
+      }
+      auto now = clock_type::now();
+      if (now - req.first_try >= timing.retry_window) {
+        ++st.dropped;
+        component_logger("app")->warn("webhook given up url={} attempts={}",
+                                      req.url, req.attempts);
+        return;
+      }
+      // Exponential back-off from 1 s, at most 60 s between attempts.
+      auto backoff = std::min<int64_t>(60, int64_t{1} << std::min(req.attempts - 1, 6));
+      req.next_try = now + std::chrono::seconds(backoff);
+      st.retrying.emplace(id, std::move(req));
+      schedule_tick(self, timing);
+    },
+    [self](stats_atom) {
+      auto& st = self->state;
+      return caf::make_message(st.sent, st.dropped,
+                               static_cast<uint64_t>(st.ready.size()
+                                                     + st.held.size()
+                                                     + st.retrying.size()
+                                                     + st.in_flight.size()));
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,43 @@
+// Command line of starling_loadgen: one plain struct and its parser.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace starling::bench {
+
+/// Everything starling_loadgen can be told; defaults match run_bench.sh.
+struct loadgen_options {
+  std::string mode;                ///< idle | fanout | http | self-test
+  std::string host = "127.0.0.1";  ///< Server address (loopback only).
+  int port = 6001;                 ///< Server WebSocket + REST port.
+  std::string app_id = "app-id";   ///< Pusher app id (REST path).
+  std::string app_key = "app-key"; ///< Pusher app key (WS path, auth_key).
+  std::string app_secret = "app-secret"; ///< Signs REST requests.
+  std::string channel = "bench";         ///< Channel to subscribe / publish to.
+  std::string event = "bench-event";     ///< Event name counted as a delivery.
+  int conns = 1000;                      ///< Subscribed connections in total.
+  int procs = 1;                         ///< Worker processes sharing `conns`.
+  int src_base = 2; ///< Worker k binds 127.0.0.(src_base+k); 0 = no bind.
+  int connect_concurrency = 256; ///< Handshakes in flight per worker.
+  double connect_timeout_s = 60; ///< Budget for the whole connect phase.
+  int events
+    = -1; ///< fanout: events (default 100); http: cap (default 0 = none).
+  double rate = 0;        ///< Publishes per second; 0 = as fast as allowed.
+  int concurrency = 10;   ///< Publisher keep-alive connections / in flight.
+  int payload = 100;      ///< Bytes of the event's data string.
+  double hold_s = 0;      ///< idle: hold time; 0 = until SIGTERM or max-s.
+  double duration_s = 10; ///< http: publishing time.
+  double idle_ms = 3000;  ///< fanout: quiet time that ends a short run.
+  double max_s = 120;     ///< Hard wall-clock limit for the whole run.
+  std::string ready_file; ///< idle/fanout: written once all are subscribed.
+  int server_pid = 0;     ///< Sample this pid's CPU around the measured phase.
+};
+
+/// Parses argv into `out`; on error prints why and returns false.
+bool parse_options(int argc, char** argv, loadgen_options& out);
+
+/// Prints the usage text to stderr.
+void print_usage();
+
+} // namespace starling::bench

@@ -1,0 +1,44 @@
+// Small OS helpers shared by the bench tools: clocks, /proc CPU and memory
+// readings, and loopback socket setup.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <netinet/in.h>
+
+namespace starling::bench {
+
+/// Returns CLOCK_MONOTONIC in ns: comparable across processes on one host.
+int64_t mono_ns();
+
+/// Returns CLOCK_REALTIME in ns: the publisher's stamp carried in events.
+int64_t real_ns();
+
+/// Returns this process's user+system CPU in ns.
+int64_t self_cpu_ns();
+
+/// Returns utime+stime of `pid` in clock ticks, or -1 if unreadable.
+int64_t proc_cpu_ticks(int pid);
+
+/// Returns all CPUs' non-idle (not idle, not iowait) ticks from /proc/stat.
+int64_t machine_busy_ticks();
+
+/// Returns the clock tick rate for the two readers above.
+long ticks_per_second();
+
+/// Returns VmRSS of `pid` (0 = self) in KiB, or -1.
+long rss_kib(int pid);
+
+/// Returns the IPv4 address `host`:`port`; false if `host` does not parse.
+bool make_addr(const std::string& host, int port, sockaddr_in& out);
+
+/// Creates a non-blocking TCP socket, binds it to `src` (port chosen at
+/// connect time) when `src` is non-null, and starts connecting to `dst`.
+/// Returns the fd or -errno.
+int start_connect(const sockaddr_in& dst, const sockaddr_in* src);
+
+/// Writes all of `size` bytes to a blocking fd; returns false on error.
+bool write_all(int fd, const char* data, size_t size);
+
+} // namespace starling::bench
