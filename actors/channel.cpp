@@ -35,6 +35,7 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
     st.index[st.subscribers[pos].connection] = pos;
   }
   st.subscribers.pop_back();
+  st.links = nullptr;
   owner_leave leave{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
                     sub.user_id};
   self->send(st.owner, caf::leave_atom::value, std::move(leave));
@@ -96,6 +97,7 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
             st.index.emplace(conn.address(), st.subscribers.size());
             st.subscribers.push_back(
               channel_subscriber{conn.address(), socket_id, user_id, link});
+            st.links = nullptr;
             // Monitoring a connection that already ended delivers its
             // down_msg at once, so a join racing a disconnect cleans up.
             self->monitor(conn);
@@ -126,12 +128,24 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
         ev.data_is_json ? codec::data_format::as_json
                         : codec::data_format::as_string,
         ev.user_id));
-      for (auto& sub : st.subscribers) {
-        if (!ev.exclude.empty() && sub.socket_id == ev.exclude)
-          continue;
-        sub.link->send(frame);
-        ++st.delivered;
+      // The link list is rebuilt only after membership changed, so an
+      // event costs one hand-off to the transport, not one per subscriber.
+      if (!st.links) {
+        auto links = std::make_shared<std::vector<session_link_ptr>>();
+        links->reserve(st.subscribers.size());
+        for (auto& sub : st.subscribers)
+          links->push_back(sub.link);
+        st.links = std::move(links);
       }
+      const session_link* exclude = nullptr;
+      if (!ev.exclude.empty())
+        for (auto& sub : st.subscribers)
+          if (sub.socket_id == ev.exclude) {
+            exclude = sub.link.get();
+            break;
+          }
+      st.subscribers.front().link->send_to_all(frame, st.links, exclude);
+      st.delivered += st.subscribers.size() - (exclude != nullptr ? 1 : 0);
     },
     [self](client_event_atom, client_event& ev) {
       self->send(self->state.owner, client_event_atom::value, std::move(ev));

@@ -39,6 +39,7 @@ struct channel_state {
   uint64_t joins = 0;   ///< Joins received (the app compares it before stopping us).
   uint32_t pending = 0; ///< Joins waiting for the owner.
   uint64_t delivered = 0; ///< Frames handed to sessions.
+  session_list links;     ///< Snapshot of subscribers' links; null when stale.
 };
 
 /// Channel actor messages:

@@ -11,6 +11,14 @@ session_link::~session_link() {
   // nop
 }
 
+void session_link::send_to_all(const frame_ptr& frame,
+                               const session_list& targets,
+                               const session_link* exclude) {
+  for (auto& target : *targets)
+    if (target.get() != exclude)
+      target->send(frame);
+}
+
 http_poster::~http_poster() {
   // nop
 }
