@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -29,6 +30,14 @@ struct session_registry {
   std::size_t size = 0;              ///< Number of sessions linked.
 };
 
+/// Sessions with frames queued by a fan-out and not yet written. They are
+/// written after the I/O thread has run the hand-offs queued so far, so
+/// bursts of events leave in one writev per session. I/O thread only.
+struct dirty_sessions {
+  std::vector<std::shared_ptr<websocket_session>> sessions; ///< To flush.
+  bool flush_posted = false; ///< A flush handler is queued.
+};
+
 /// Shared by the listeners and every session. Lives as long as the server.
 struct server_context {
   net::io_context& ioc;          ///< The single I/O thread's context.
@@ -37,6 +46,7 @@ struct server_context {
   config::settings settings;     ///< Read-only after start.
   transport_metrics metrics;     ///< Counters for /metrics.
   session_registry sessions;     ///< Open WebSockets (I/O thread only).
+  dirty_sessions dirty;          ///< Fan-out frames waiting for one flush.
   std::chrono::steady_clock::time_point started; ///< Base of session clocks.
   std::unique_ptr<rest_api> rest;   ///< The Pusher HTTP API.
   std::unique_ptr<admin_http> admin; ///< The admin endpoint.

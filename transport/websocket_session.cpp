@@ -186,7 +186,7 @@ public:
         if (target.get() == exclude)
           continue;
         if (auto* ws = dynamic_cast<websocket_session*>(target.get()))
-          ws->enqueue_direct(frame);
+          ws->enqueue_deferred(frame);
         else
           target->send(frame);
       }
@@ -341,6 +341,38 @@ private:
       return;
     push(ws_opcode::text, frame, true);
     flush();
+  }
+
+  // A fan-out frame: queued now, written by the next flush_dirty(), after
+  // the hand-offs already waiting on the I/O thread (so one writev carries
+  // a burst of events).
+  void enqueue_deferred(const frame_ptr& frame) {
+    if (phase_ != phase::open || close_requested_
+        || dropping_.load(std::memory_order_relaxed))
+      return;
+    if (reserve(frame->size()) == send_result::dropped)
+      return;
+    push(ws_opcode::text, frame, true);
+    if (dirty_ || writing_)
+      return; // A flush is already due.
+    dirty_ = true;
+    auto& d = ctx_->dirty;
+    d.sessions.push_back(shared_from_this());
+    if (!d.flush_posted) {
+      d.flush_posted = true;
+      auto ctx = ctx_;
+      net::post(ctx_->ioc, [ctx] { flush_dirty(*ctx); });
+    }
+  }
+
+  static void flush_dirty(server_context& ctx) {
+    auto sessions = std::move(ctx.dirty.sessions);
+    ctx.dirty.sessions.clear();
+    ctx.dirty.flush_posted = false;
+    for (auto& s : sessions) {
+      s->dirty_ = false;
+      s->flush();
+    }
   }
 
   void push(ws_opcode opcode, frame_ptr payload, bool counted) {
@@ -620,6 +652,7 @@ private:
   bool ping_outstanding_ = false;
   bool path_ok_ = false;
   bool discard_input_ = false;
+  bool dirty_ = false;
 };
 
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
