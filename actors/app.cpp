@@ -233,6 +233,9 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
           self->send(conn, terminate_atom::value);
       return caf::ok_atom::value;
     },
+    [self](owner_atom, const std::string& channel) {
+      return owner_for(self, channel);
+    },
     [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
       auto& st = self->state;
       std::vector<caf::actor> owners;

@@ -42,6 +42,30 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   report_if_idle(self);
 }
 
+// The owner crashed: get the new one from the app and register every local
+// subscriber with it again, silently (clients see no change).
+void rejoin_owner(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.app, owner_timeout, owner_atom::value, st.channel)
+    .then(
+      [self](caf::actor& owner) {
+        auto& st = self->state;
+        st.owner = std::move(owner);
+        self->monitor(st.owner);
+        for (auto& sub : st.subscribers) {
+          owner_join oj{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
+                        sub.user_id, sub.user_info, true};
+          self->request(st.owner, owner_timeout, caf::join_atom::value,
+                        std::move(oj))
+            .then([](owner_joined&) {}, [](caf::error&) {});
+        }
+      },
+      [self](caf::error&) {
+        // The app is going away too; nothing to rebuild.
+        self->quit();
+      });
+}
+
 } // namespace
 
 caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
@@ -53,7 +77,12 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
   st.ctx = std::move(ctx);
   st.app = std::move(app);
   st.owner = std::move(owner);
+  self->monitor(st.owner);
   self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.owner.address()) {
+      rejoin_owner(self);
+      return;
+    }
     // A subscriber's connection ended (closed or crashed): it leaves.
     remove_subscriber(self, dm.source);
   });
@@ -65,14 +94,17 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       auto conn = caf::actor_cast<caf::actor>(self->current_sender());
       auto rp = self->make_response_promise();
       owner_join oj{st.ctx->node_id, join.socket_id, join.presence,
-                    join.user_id, join.user_info};
+                    join.user_id, join.user_info, join.rejoin};
       auto link = join.link;
       auto socket_id = join.socket_id;
       auto user_id = join.user_id;
+      auto user_info = join.user_info;
+      auto rejoin = join.rejoin;
       self
         ->request(st.owner, owner_timeout, caf::join_atom::value, std::move(oj))
         .then(
-          [self, rp, conn, link, socket_id, user_id](owner_joined& r) mutable {
+          [self, rp, conn, link, socket_id, user_id, user_info,
+           rejoin](owner_joined& r) mutable {
             auto& st = self->state;
             --st.pending;
             if (!r.ok) {
@@ -84,9 +116,10 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
             }
             // Pusher protocol §2.4/§2.8: succeeded first, then the cached
             // event or cache_miss; later events follow through `deliver`.
-            link->send(make_frame(
-              codec::encode_subscription_succeeded(st.channel, r.data_json)));
-            if (r.cache_channel) {
+            if (!rejoin)
+              link->send(make_frame(
+                codec::encode_subscription_succeeded(st.channel, r.data_json)));
+            if (r.cache_channel && !rejoin) {
               if (r.cache_hit)
                 link->send(make_frame(codec::encode_event(
                   r.cache_event, st.channel, r.cache_data,
@@ -95,8 +128,8 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
                 link->send(make_frame(codec::encode_cache_miss(st.channel)));
             }
             st.index.emplace(conn.address(), st.subscribers.size());
-            st.subscribers.push_back(
-              channel_subscriber{conn.address(), socket_id, user_id, link});
+            st.subscribers.push_back(channel_subscriber{
+              conn.address(), socket_id, user_id, user_info, link});
             st.links = nullptr;
             // Monitoring a connection that already ended delivers its
             // down_msg at once, so a join racing a disconnect cleans up.

@@ -23,6 +23,7 @@ struct channel_subscriber {
   caf::actor_addr connection; ///< The connection actor (monitored).
   std::string socket_id;      ///< For exclusion.
   std::string user_id;        ///< Presence user id, or empty.
+  std::string user_info;      ///< Presence user info (for re-joins).
   session_link_ptr link;      ///< Where frames go.
 };
 

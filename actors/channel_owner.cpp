@@ -2,6 +2,8 @@
 // cluster-wide facts (member events, subscription counts) exactly once.
 #include "actors/channel_owner.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
@@ -64,7 +66,7 @@ void send_subscription_count(self_ptr self) {
 
 bool cache_live(self_ptr self) {
   auto& st = self->state;
-  if (st.cache_hit && std::chrono::steady_clock::now() >= st.cache_expires) {
+  if (st.cache_hit && self->clock().now() >= st.cache_expires) {
     st.cache_hit = false;
     st.cache_event.clear();
     st.cache_data.clear();
@@ -87,6 +89,29 @@ std::string member_data(const std::string& user_id,
   return result;
 }
 
+// Members of a crashed channel get this long to come back (their
+// connections re-join at once) before member_removed goes out.
+constexpr auto departing_grace = std::chrono::seconds(2);
+
+// A node's local channel ended while it had subscribers (a crash): drop its
+// interest now; its presence members are only removed if their
+// connections do not re-join within the grace period.
+void channel_lost(self_ptr self, const caf::actor_addr& channel) {
+  auto& st = self->state;
+  for (auto i = st.nodes.begin(); i != st.nodes.end(); ++i) {
+    if (i->second.channel.address() != channel)
+      continue;
+    auto node = i->first;
+    st.subscribers -= std::min(st.subscribers, i->second.subscribers);
+    st.nodes.erase(i);
+    auto due = self->clock().now() + departing_grace;
+    for (auto& user : st.roster.remove_node(node))
+      st.departing[user] = due;
+    self->delayed_send(self, departing_grace, departed_atom::value);
+    return;
+  }
+}
+
 } // namespace
 
 caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* self,
@@ -97,6 +122,9 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
   st.app = std::move(app);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    channel_lost(self, dm.source);
+  });
   return {
     [self](caf::join_atom, owner_join& join) {
       auto& st = self->state;
@@ -118,12 +146,20 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       }
       auto& interest = st.nodes[join.node];
       ++interest.subscribers;
-      interest.channel = std::move(channel);
+      if (interest.channel != channel) {
+        // Watch the node's channel: if it crashes, its subscribers are gone
+        // from here until they re-join.
+        interest.channel = std::move(channel);
+        self->monitor(interest.channel);
+      }
       ++st.subscribers;
       bool first_connection = false;
       if (join.presence) {
         first_connection = st.roster.add(join.user_id, join.user_info,
                                          join.node);
+        // A member coming back after a crash never left for the clients.
+        if (st.departing.erase(join.user_id) > 0 || join.rejoin)
+          first_connection = false;
         reply.data_json = codec::encode_presence_data(st.roster.members());
       } else {
         reply.data_json = "{}";
@@ -143,6 +179,8 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       // Reply first: the joiner's channel adds it before the events below
       // arrive, so it gets its own subscription_count but no member_added.
       rp.deliver(std::move(reply));
+      if (join.rejoin)
+        return; // Rebuilding after a crash: clients saw no change.
       if (st.subscribers == 1)
         webhook(self, "channel_occupied");
       if (first_connection) {
@@ -179,7 +217,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         st.cache_event = ev.event;
         st.cache_data = ev.data;
         auto ttl = std::chrono::seconds(st.ctx->app.limits.cache_ttl_s);
-        st.cache_expires = std::chrono::steady_clock::now() + ttl;
+        st.cache_expires = self->clock().now() + ttl;
         // One pending tick at a time, however often the channel publishes.
         if (!st.expire_pending) {
           st.expire_pending = true;
@@ -212,13 +250,38 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       ev.exclude = std::move(ce.socket_id);
       fan_out(self, std::move(ev));
     },
+    [self](departed_atom) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      bool changed = false;
+      for (auto i = st.departing.begin(); i != st.departing.end();) {
+        if (i->second > now) {
+          ++i;
+          continue;
+        }
+        if (!st.roster.contains(i->first)) {
+          system_event(self, "pusher_internal:member_removed",
+                       member_data(i->first, {}));
+          webhook(self, "member_removed", i->first);
+        }
+        i = st.departing.erase(i);
+        changed = true;
+      }
+      if (!changed)
+        return;
+      send_subscription_count(self);
+      if (st.subscribers == 0) {
+        webhook(self, "channel_vacated");
+        report_if_idle(self);
+      }
+    },
     [self](expire_atom) {
       auto& st = self->state;
       st.expire_pending = false;
       if (cache_live(self)) {
         st.expire_pending = true;
         self->delayed_send(self,
-                           st.cache_expires - std::chrono::steady_clock::now(),
+                           st.cache_expires - self->clock().now(),
                            expire_atom::value);
         return;
       }
@@ -236,7 +299,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         info.cache_hit = true;
         info.cache_event = st.cache_event;
         info.cache_data = st.cache_data;
-        auto left = st.cache_expires - std::chrono::steady_clock::now();
+        auto left = st.cache_expires - self->clock().now();
         info.cache_ttl_s = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::seconds>(left).count());
       }

@@ -40,6 +40,9 @@ struct channel_owner_state {
   std::chrono::steady_clock::time_point cache_expires; ///< When it lapses.
   bool expire_pending = false;  ///< Whether an expire tick is scheduled.
   bool cache_miss_reported = false; ///< cache_miss webhook sent since the last publish.
+  /// Members whose node's channel crashed, with the deadline to re-join
+  /// before member_removed goes out.
+  std::map<std::string, std::chrono::steady_clock::time_point> departing;
 };
 
 /// Owner messages:

@@ -46,6 +46,60 @@ void close_with(self_ptr self, pusher_error code, const std::string& message) {
                           make_frame(codec::encode_error(c, message)));
 }
 
+void on_joined(self_ptr self, const std::string& name, caf::actor channel) {
+  auto& subs = self->state.subscriptions;
+  auto i = subs.find(name);
+  if (i == subs.end() || i->second.cancelled) {
+    self->send(channel, caf::leave_atom::value);
+    if (i != subs.end())
+      subs.erase(i);
+    return;
+  }
+  // Watch the channel: if it crashes, re-join its replacement silently.
+  self->monitor(channel);
+  i->second.channel = std::move(channel);
+  i->second.active = true;
+  i->second.rejoin_attempts = 0;
+}
+
+// The channel of `name` crashed: join the app's replacement without telling
+// the client (its subscription never ended). Retries while the app has not
+// yet replaced the channel.
+void rejoin(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.subscriptions.find(name);
+  if (i == st.subscriptions.end() || i->second.active)
+    return;
+  channel_join join;
+  join.channel = name;
+  join.socket_id = st.socket_id;
+  join.link = st.link;
+  join.presence = i->second.traits.is_presence();
+  join.user_id = i->second.user_id;
+  join.user_info = i->second.user_info;
+  join.rejoin = true;
+  self->request(st.app, join_timeout, caf::subscribe_atom::value, std::move(join))
+    .then(
+      [self, name](caf::ok_atom, caf::actor channel) {
+        on_joined(self, name, std::move(channel));
+      },
+      [self, name](caf::error&) {
+        auto& subs = self->state.subscriptions;
+        auto i = subs.find(name);
+        if (i == subs.end())
+          return;
+        if (++i->second.rejoin_attempts > 20) {
+          // The channel keeps failing: the client must resubscribe.
+          subs.erase(i);
+          subscription_error(self, name, "ServerError",
+                             "channel unavailable; resubscribe", 503);
+          return;
+        }
+        self->delayed_send(self, std::chrono::milliseconds(50),
+                           rejoin_atom::value, name);
+      });
+}
+
 void on_subscribe(self_ptr self, const codec::client_frame& frame) {
   auto& st = self->state;
   auto& limits = st.ctx->app.limits;
@@ -61,7 +115,13 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
     subscription_error(self, name, "InvalidChannel", problem, 4009);
     return;
   }
-  if (st.subscriptions.count(name) > 0) {
+  if (auto i = st.subscriptions.find(name); i != st.subscriptions.end()) {
+    if (i->second.cancelled) {
+      // Unsubscribed and subscribed again while the join was pending: the
+      // pending join stands.
+      i->second.cancelled = false;
+      return;
+    }
     // Count it once; tell the client as Pusher does (code null).
     send_error(self, 0, "Existing subscription to channel " + name, name);
     return;
@@ -114,19 +174,11 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
   auto& sub = st.subscriptions[name];
   sub.traits = traits;
   sub.user_id = join.user_id;
+  sub.user_info = join.user_info;
   self->request(st.app, join_timeout, caf::subscribe_atom::value, std::move(join))
     .then(
       [self, name](caf::ok_atom, caf::actor channel) {
-        auto& subs = self->state.subscriptions;
-        auto i = subs.find(name);
-        if (i == subs.end() || i->second.cancelled) {
-          self->send(channel, caf::leave_atom::value);
-          if (i != subs.end())
-            subs.erase(i);
-          return;
-        }
-        i->second.channel = std::move(channel);
-        i->second.active = true;
+        on_joined(self, name, std::move(channel));
       },
       [self, name](caf::error& err) {
         // The channel already sent pusher:subscription_error when the owner
@@ -152,6 +204,7 @@ void on_unsubscribe(self_ptr self, const codec::client_frame& frame) {
     i->second.cancelled = true;
     return;
   }
+  self->demonitor(i->second.channel);
   self->send(i->second.channel, caf::leave_atom::value);
   subs.erase(i);
 }
@@ -180,7 +233,7 @@ void on_client_event(self_ptr self, codec::client_frame& frame) {
     return reject("Client event data is larger than "
                   + std::to_string(limits.max_event_payload_bytes) + " bytes");
   // Pusher: at most N client events per second per connection.
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.rate_window >= std::chrono::seconds(1)) {
     st.rate_window = now;
     st.rate_count = 0;
@@ -303,6 +356,18 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
                     code, "Server is restarting this connection; reconnect")));
     }
   });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    // Only channels are monitored; a channel never stops while we are
+    // subscribed, so this is a crash.
+    for (auto& [name, sub] : self->state.subscriptions) {
+      if (sub.active && sub.channel.address() == dm.source) {
+        sub.active = false;
+        sub.channel = nullptr;
+        rejoin(self, name);
+        return;
+      }
+    }
+  });
   st.link->bind(caf::actor_cast<caf::actor>(self));
   send_text(self, codec::encode_connection_established(
                     st.socket_id, st.ctx->activity_timeout_s));
@@ -313,6 +378,7 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
       on_frame(self, text, binary);
     },
     [self](ws_closed_atom) { self->quit(); },
+    [self](rejoin_atom, const std::string& name) { rejoin(self, name); },
     [self](watchlist_atom, const std::string& what, const std::string& user) {
       std::vector<std::string> ids{user};
       send_text(self, what == "online"

@@ -22,6 +22,8 @@ struct connection_subscription {
   caf::actor channel;           ///< Local channel, once subscribed.
   codec::channel_traits traits; ///< Kind of the channel.
   std::string user_id;          ///< Presence user id on this channel.
+  std::string user_info;        ///< Presence user info (for re-joins).
+  uint8_t rejoin_attempts = 0;  ///< Re-joins tried since the channel crashed.
   bool active = false;          ///< subscription_succeeded was sent.
   bool cancelled = false;       ///< Unsubscribed while the join was pending.
 };

@@ -47,6 +47,12 @@ using auth_check_atom = caf::atom_constant<caf::atom("auth_check")>;
 using flush_atom = caf::atom_constant<caf::atom("wh_flush")>;
 /// Webhook actor: an HTTP request finished (request id, status).
 using posted_atom = caf::atom_constant<caf::atom("wh_posted")>;
+/// Owner self-tick: members of a lost channel that did not come back leave.
+using departed_atom = caf::atom_constant<caf::atom("departed")>;
+/// Channel -> app: the current owner of a channel (after an owner crash).
+using owner_atom = caf::atom_constant<caf::atom("owner")>;
+/// Connection self-tick: retry a silent re-join.
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
@@ -160,6 +166,9 @@ struct channel_join {
   std::string user_id;   ///< Presence user id (string form).
   std::string user_info; ///< Presence user info JSON text, or empty.
   session_link_ptr link; ///< Where the channel writes frames.
+  /// Silent re-join after a channel crash: the client is already
+  /// subscribed, so no subscription_succeeded and no member events.
+  bool rejoin = false;
 };
 
 /// Connection -> app: this connection signed in. Reply: the ids of
@@ -197,12 +206,13 @@ struct owner_join {
   bool presence = false; ///< Presence join.
   std::string user_id;   ///< Presence user id.
   std::string user_info; ///< Presence user info JSON text.
+  bool rejoin = false;   ///< Rebuilding after a crash: no events for it.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owner_join& x) {
   return f(caf::meta::type_name("owner_join"), x.node, x.socket_id, x.presence,
-           x.user_id, x.user_info);
+           x.user_id, x.user_info, x.rejoin);
 }
 
 /// Owner -> channel: the answer to an owner_join.

@@ -110,7 +110,7 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       if (slot.actor.address() != em.source)
         continue;
       auto log = component_logger("node");
-      if (slot.budget.try_restart(std::chrono::steady_clock::now())) {
+      if (slot.budget.try_restart(self->clock().now())) {
         log->error("app crashed, restarting app={} reason={}", slot.ctx->app.id,
                    to_string(em.reason));
         start_app(self, slot);

@@ -31,12 +31,12 @@ public:
     return true;
   }
 
-  /// Returns the back-off before the next restart: 0 for the first, then
-  /// doubling from 10 ms with the number of recent restarts.
+  /// Returns the back-off before the next restart: none while at most one
+  /// restart is recent, then 10 ms doubling with each further one.
   clock::duration backoff() const {
     if (restarts_.size() <= 1)
       return clock::duration::zero();
-    return std::chrono::milliseconds(10) * (1 << (restarts_.size() - 1));
+    return std::chrono::milliseconds(10) * (1 << (restarts_.size() - 2));
   }
 
 private:
