@@ -98,7 +98,14 @@ int main(int argc, char** argv) {
   log->info("listening node={} ws=ws://{}:{}/app/<key> admin=http://{}:{}",
             init.node_id, settings.server.host, server.port(),
             settings.admin.host, server.admin_port());
-  server.run([&] { caf::anon_send_exit(node, caf::exit_reason::user_shutdown); });
+  server.run([&](std::function<void()> done) {
+    // Sockets are closed: let webhook actors send what they hold.
+    sys.spawn([node, done](caf::event_based_actor* self) {
+      self->request(node, std::chrono::seconds(4), drain_atom::value)
+        .then([self, done](caf::ok_atom) { done(); self->quit(); },
+              [self, done](caf::error&) { done(); self->quit(); });
+    });
+  });
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   log->info("stopped");
   return 0;

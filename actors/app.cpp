@@ -8,6 +8,7 @@
 #include "actors/channel.hpp"
 #include "actors/channel_owner.hpp"
 #include "actors/connection.hpp"
+#include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "transport/codec/error_code.hpp"
@@ -124,6 +125,7 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       }
       if (st.connections > 0)
         --st.connections;
+      st.sockets.erase(em.source);
       forget_signed_in(self, em.source);
       return;
     }
@@ -156,9 +158,10 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       ++st.connections;
       auto socket_id = codec::make_socket_id(st.ctx->socket_prefix,
                                              ++*st.ctx->socket_counter);
-      self->spawn<caf::linked>(connection_behavior, st.ctx,
-                               caf::actor_cast<caf::actor>(self),
-                               std::move(ev.link), std::move(socket_id));
+      auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
+                                           caf::actor_cast<caf::actor>(self),
+                                           std::move(ev.link), socket_id);
+      st.sockets.emplace(conn.address(), std::move(socket_id));
     },
     [self](caf::subscribe_atom, channel_join& join) {
       auto& entry = channel_for(self, join.channel);
@@ -232,6 +235,45 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
         for (auto& conn : i->second)
           self->send(conn, terminate_atom::value);
       return caf::ok_atom::value;
+    },
+    [self](const crash_request& req) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      caf::actor target;
+      if (req.kind == "channel") {
+        if (auto i = st.channels.find(req.name); i != st.channels.end())
+          target = i->second.actor;
+      } else if (req.kind == "owner") {
+        if (auto i = st.owners.find(req.name); i != st.owners.end())
+          target = i->second.actor;
+      } else if (req.kind == "connection") {
+        for (auto& [addr, sid] : st.sockets)
+          if (sid == req.name)
+            target = caf::actor_cast<caf::actor>(addr);
+      } else if (req.kind == "webhooks") {
+        target = st.ctx->webhooks;
+      } else if (req.kind == "app") {
+        throw std::runtime_error("injected fault in app " + st.ctx->app.id);
+      }
+      if (!target)
+        return caf::make_error(errc::unknown_app, "no such actor: " + req.kind
+                                                    + " " + req.name);
+      self->send(target, crash_atom::value);
+      return caf::ok_atom::value;
+    },
+    [self](topology_atom) {
+      auto& st = self->state;
+      auto names = [](auto& map) {
+        std::string out = "[";
+        for (auto& [name, entry] : map)
+          out += (out.size() > 1 ? "," : "") + codec::json_quote(name);
+        return out + "]";
+      };
+      return "{\"id\":" + codec::json_quote(st.ctx->app.id)
+             + ",\"status\":\"running\",\"connections\":"
+             + std::to_string(st.connections) + ",\"signed_in_users\":"
+             + std::to_string(st.users.size()) + ",\"channels\":"
+             + names(st.channels) + ",\"owners\":" + names(st.owners)
+             + ",\"webhooks\":" + (st.ctx->webhooks ? "true" : "false") + "}";
     },
     [self](owner_atom, const std::string& channel) {
       return owner_for(self, channel);

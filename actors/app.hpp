@@ -40,6 +40,8 @@ struct app_state {
   std::size_t connections = 0;  ///< Open connections on this node.
   std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
   std::unordered_map<std::string, owner_entry> owners;     ///< Owned channels.
+  /// Connection -> its socket id (fault injection, topology).
+  std::unordered_map<caf::actor_addr, std::string> sockets;
   /// Signed-in user -> its connections (terminate, watchlist online state).
   std::unordered_map<std::string, std::vector<caf::actor>> users;
   /// Signed-in connection -> user and watchlist.

@@ -39,6 +39,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<terminate_request>("starling::terminate_request");
   cfg.add_message_type<user_signed_in>("starling::user_signed_in");
   cfg.add_message_type<webhook_event>("starling::webhook_event");
+  cfg.add_message_type<crash_request>("starling::crash_request");
 }
 
 } // namespace starling

@@ -53,6 +53,10 @@ using departed_atom = caf::atom_constant<caf::atom("departed")>;
 using owner_atom = caf::atom_constant<caf::atom("owner")>;
 /// Connection self-tick: retry a silent re-join.
 using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+/// Admin: the live actor topology as JSON.
+using topology_atom = caf::atom_constant<caf::atom("topology")>;
+/// Shutdown: webhook actors send what they hold and report when done.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
@@ -154,6 +158,19 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, webhook_event& x) {
   return f(caf::meta::type_name("webhook_event"), x.name, x.channel, x.user_id,
            x.event, x.data, x.socket_id, x.subscription_count);
+}
+
+/// Admin fault injection: make one actor throw. `kind` is app, channel,
+/// owner, connection (name = socket id) or webhooks. Reply: ok_atom.
+struct crash_request {
+  std::string app_id; ///< App.
+  std::string kind;   ///< Which actor kind.
+  std::string name;   ///< Channel name or socket id.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, crash_request& x) {
+  return f(caf::meta::type_name("crash_request"), x.app_id, x.kind, x.name);
 }
 
 // -- connection <-> app / channel ---------------------------------------------

@@ -84,6 +84,7 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
   auto& st = self->state;
   auto counter = std::make_shared<std::atomic<uint64_t>>(0);
   st.poster = init.poster;
+  st.node_id = init.node_id;
   for (auto& app : init.apps) {
     auto ctx = std::make_shared<app_context>();
     if (!app.webhooks.empty() && init.poster) {
@@ -160,6 +161,77 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       if (slot == nullptr)
         return caf::make_error(errc::unknown_app);
       return self->delegate(slot->actor, std::move(req));
+    },
+    [self](crash_request& req) -> caf::result<caf::message> {
+      auto slot = find_app(self, req.app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      if (req.kind == "app") {
+        // The app throws; this node restarts it (or marks it failed).
+        self->send(slot->actor, std::move(req));
+        return caf::make_message(caf::ok_atom::value);
+      }
+      return self->delegate(slot->actor, std::move(req));
+    },
+    [self](topology_atom) -> caf::result<std::string> {
+      auto& st = self->state;
+      struct gather {
+        caf::response_promise rp;
+        std::vector<std::string> parts;
+        std::size_t pending = 0;
+        std::string node_id;
+      };
+      auto g = std::make_shared<gather>();
+      g->rp = self->make_response_promise();
+      g->parts.resize(st.apps.size());
+      g->node_id = st.node_id;
+      auto finish = [g] {
+        if (--g->pending > 0)
+          return;
+        std::string apps;
+        for (auto& p : g->parts)
+          apps += (apps.empty() ? "" : ",") + p;
+        g->rp.deliver("{\"node\":" + codec::json_quote(g->node_id)
+                      + ",\"apps\":[" + apps + "]}");
+      };
+      g->pending = st.apps.size() + 1;
+      for (std::size_t i = 0; i < st.apps.size(); ++i) {
+        auto& slot = st.apps[i];
+        g->parts[i] = "{\"id\":" + codec::json_quote(slot.ctx->app.id)
+                      + ",\"status\":\"failed\"}";
+        if (slot.failed) {
+          --g->pending;
+          continue;
+        }
+        self->request(slot.actor, std::chrono::seconds(5), topology_atom::value)
+          .then(
+            [g, i, finish](std::string& part) {
+              g->parts[i] = std::move(part);
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+      }
+      finish();
+      return g->rp;
+    },
+    [self](drain_atom) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (st.webhooks.empty())
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto pending = std::make_shared<std::size_t>(st.webhooks.size());
+      for (auto& hook : st.webhooks)
+        self->request(hook.actor, std::chrono::seconds(4), drain_atom::value)
+          .then(
+            [rp, pending](caf::ok_atom) mutable {
+              if (--*pending == 0)
+                rp.deliver(caf::ok_atom::value);
+            },
+            [rp, pending](caf::error&) mutable {
+              if (--*pending == 0)
+                rp.deliver(caf::ok_atom::value);
+            });
+      return rp;
     },
     [self](terminate_request& req) -> caf::result<caf::message> {
       auto slot = find_app(self, req.app_id);

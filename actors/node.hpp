@@ -47,6 +47,7 @@ struct node_state {
   std::vector<app_slot> apps;                     ///< One per configured app.
   std::vector<webhook_slot> webhooks;             ///< Apps with webhooks.
   http_poster_ptr poster;                         ///< For restarting webhooks.
+  std::string node_id;                            ///< This node's id.
   std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
   std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
 };

@@ -184,6 +184,15 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
         return;
       auto req = std::move(i->second);
       st.in_flight.erase(i);
+      if (!st.drains.empty()) {
+        // Draining for shutdown: no retries, report when all answered.
+        if (st.in_flight.empty()) {
+          for (auto& rp : st.drains)
+            rp.deliver(caf::ok_atom::value);
+          st.drains.clear();
+        }
+        return;
+      }
       if (status >= 200 && status < 300) {
         ++st.sent;
         return;
@@ -200,6 +209,24 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
       req.next_try = now + std::chrono::seconds(backoff);
       st.retrying.emplace(id, std::move(req));
       schedule_tick(self, timing);
+    },
+    [self](drain_atom) -> caf::result<caf::ok_atom> {
+      // Shutdown: nothing is held back any more; retries go out once now.
+      auto& st = self->state;
+      for (auto& [key, held] : st.held)
+        st.ready.push_back(std::move(held.first));
+      st.held.clear();
+      send_ready(self);
+      for (auto& [id, req] : st.retrying) {
+        auto& r = st.in_flight[id] = std::move(req);
+        post(self, id, r);
+      }
+      st.retrying.clear();
+      if (st.in_flight.empty())
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      st.drains.push_back(rp);
+      return rp;
     },
     [self](stats_atom) {
       auto& st = self->state;

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <vector>
+
+#include <caf/response_promise.hpp>
 #include <string>
 
 #include <caf/behavior.hpp>
@@ -49,6 +52,7 @@ struct webhook_state {
   bool tick_pending = false;   ///< A flush tick is scheduled.
   uint64_t sent = 0;           ///< Requests answered with 2xx.
   uint64_t dropped = 0;        ///< Events dropped (queue full or retries exhausted).
+  std::vector<caf::response_promise> drains; ///< Shutdown waiting for in_flight.
 };
 
 /// Tuning of the webhook actor (tests shorten the grace period).

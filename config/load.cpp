@@ -401,6 +401,7 @@ void read_server(const json& v, const std::string& path, server_settings& s) {
                member("port", s.port),
                member("path_prefix", s.path_prefix),
                member("activity_timeout_s", s.activity_timeout_s),
+               member("shutdown_grace_s", s.shutdown_grace_s),
                member("pong_timeout_s", s.pong_timeout_s),
                member("max_frame_bytes", s.max_frame_bytes),
                member("max_outbound_bytes", s.max_outbound_bytes),

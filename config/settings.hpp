@@ -59,6 +59,7 @@ struct server_settings {
   uint32_t max_outbound_frames = 4096;     ///< Queued outbound frames before the same.
   uint32_t max_http_body_bytes = 1048576;  ///< Largest HTTP request body.
   uint32_t http_timeout_s = 10;            ///< Header and body read timeout.
+  uint32_t shutdown_grace_s = 5;           ///< Spread 4200 closes over this on SIGTERM.
 };
 
 /// The admin endpoint (health, metrics, topology).

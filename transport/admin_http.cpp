@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "actors/messages.hpp"
+#include "transport/ask.hpp"
 #include "transport/codec/signature.hpp"
 #include "transport/server_context.hpp"
 
@@ -28,13 +30,85 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
     }
     return done(json_error(503, "not ready"));
   }
+  // The page holds no data; it fetches /topology with ?token=.
+  if (path == "/topology.html") {
+    http_reply page;
+    page.content_type = "text/html; charset=utf-8";
+    page.body = topology_page();
+    return done(page);
+  }
   auto& token = ctx_.settings.admin.token;
   if (!token.empty()
       && !codec::constant_time_equal(req.authorization, "Bearer " + token))
     return done(json_error(401, "Admin token required: Authorization: Bearer <token>"));
   if (path == "/metrics")
     return done(metrics());
+  if (path == "/topology") {
+    return ask<std::string>(ctx_, topology_atom::value, done,
+                            [](std::string& json) -> std::optional<http_reply> {
+                              http_reply reply;
+                              reply.body = std::move(json);
+                              return reply;
+                            });
+  }
+  if (path == "/faults/crash") {
+    // Fault injection for tests; off unless admin.fault_injection is set.
+    if (!ctx_.settings.admin.fault_injection)
+      return done(json_error(403, "Fault injection is disabled "
+                                  "(admin.fault_injection)"));
+    if (req.method != "POST")
+      return done(json_error(405, "Use POST for /faults/crash"));
+    auto params = codec::parse_query(
+      req.target.find('?') == std::string::npos
+        ? std::string{}
+        : req.target.substr(req.target.find('?') + 1));
+    crash_request crash;
+    for (auto& [k, v] : params) {
+      if (k == "app")
+        crash.app_id = v;
+      else if (k == "kind")
+        crash.kind = v;
+      else if (k == "name")
+        crash.name = v;
+    }
+    return ask<caf::ok_atom>(ctx_, std::move(crash), done,
+                             [](caf::ok_atom) -> std::optional<http_reply> {
+                               http_reply ok;
+                               ok.body = "{}";
+                               return ok;
+                             });
+  }
   done(json_error(404, "Not found: " + path));
+}
+
+std::string admin_http::topology_page() {
+  // A self-contained page that draws /topology as a tree, refreshed every
+  // two seconds.
+  return R"(<!doctype html><html><head><meta charset="utf-8"><title>Starling topology</title>
+<style>body{font:14px sans-serif;margin:2em}ul{list-style:none;padding-left:1.2em;border-left:1px solid #ccc}
+.n{font-weight:bold}.f{color:#b00}.c{color:#555}</style></head><body><h1>Starling topology</h1><div id="t">loading...</div>
+<script>
+async function draw(){
+  const headers = {}; const tok = new URLSearchParams(location.search).get('token');
+  if (tok) headers.Authorization = 'Bearer ' + tok;
+  const r = await fetch('/topology', {headers}); const t = await r.json();
+  const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+  let h = '<ul><li><span class="n">node ' + esc(t.node) + '</span><ul>';
+  for (const a of t.apps) {
+    h += '<li><span class="n ' + (a.status === 'failed' ? 'f' : '') + '">app ' + esc(a.id) + ' (' + esc(a.status) + ')</span>';
+    if (a.status !== 'failed') {
+      h += ' <span class="c">' + a.connections + ' connections, ' + a.signed_in_users + ' signed-in users</span><ul>';
+      for (const c of a.channels) h += '<li>channel ' + esc(c) + '</li>';
+      for (const o of a.owners) h += '<li>owner ' + esc(o) + '</li>';
+      if (a.webhooks) h += '<li>webhooks</li>';
+      h += '</ul>';
+    }
+    h += '</li>';
+  }
+  document.getElementById('t').innerHTML = h + '</ul></li></ul>';
+}
+draw(); setInterval(draw, 2000);
+</script></body></html>)";
 }
 
 http_reply admin_http::metrics() const {

@@ -2,6 +2,8 @@
 // protected when a token is configured.
 #pragma once
 
+#include <string>
+
 #include "transport/http_reply.hpp"
 
 namespace starling::transport {
@@ -19,6 +21,7 @@ public:
 
 private:
   http_reply metrics() const;
+  static std::string topology_page();
 
   server_context& ctx_;
 };

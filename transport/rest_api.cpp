@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
+#include "transport/ask.hpp"
 #include "transport/codec/channel_name.hpp"
 #include "transport/codec/signature.hpp"
 #include "transport/codec/socket_id.hpp"
@@ -80,37 +81,6 @@ http_reply ok_json(std::string body) {
   http_reply reply;
   reply.body = std::move(body);
   return reply;
-}
-
-// Returns `done` made idempotent: gathers of several answers may fail more
-// than once, the client gets one response.
-reply_fn once(reply_fn done) {
-  auto called = std::make_shared<std::atomic<bool>>(false);
-  return [called, done = std::move(done)](http_reply reply) {
-    if (!called->exchange(true))
-      done(std::move(reply));
-  };
-}
-
-// Asks the node with a one-shot actor: the I/O thread never blocks on
-// actors. `on_reply` returns the response, or nothing while a gather of
-// several answers is incomplete.
-template <class Reply, class Request, class OnReply>
-void ask(server_context& ctx, Request req, reply_fn done, OnReply on_reply) {
-  ctx.sys.spawn([node = ctx.node, req = std::move(req), done = std::move(done),
-                 on_reply = std::move(on_reply)](caf::event_based_actor* self) mutable {
-    self->request(node, std::chrono::seconds(5), std::move(req))
-      .then(
-        [self, done, on_reply](Reply& reply) {
-          if (std::optional<http_reply> r = on_reply(reply))
-            done(std::move(*r));
-          self->quit();
-        },
-        [self, done](caf::error& err) {
-          done(json_error(503, "Query failed: " + caf::to_string(err)));
-          self->quit();
-        });
-  });
 }
 
 // Validated trigger input, shared by /events and /batch_events.

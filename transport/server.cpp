@@ -1,6 +1,9 @@
 // Server: listeners, the I/O loop, the liveness timer and signal handling.
 #include "transport/server.hpp"
 
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -164,7 +167,7 @@ uint16_t server::admin_port() const {
   return impl_->admin_listener->port();
 }
 
-void server::run(const std::function<void()>& on_stop) {
+void server::run(const std::function<void(std::function<void()>)>& on_drained) {
   auto& d = *impl_;
   auto log = component_logger("transport");
   d.public_listener->run();
@@ -172,8 +175,13 @@ void server::run(const std::function<void()>& on_stop) {
   d.schedule_sweep();
   d.ctx->ready = true;
   net::steady_timer drain_timer{d.ioc};
-  std::function<void(beast::error_code)> poll;
+  std::function<void(beast::error_code)> drain_step;
   std::function<void(beast::error_code, int)> on_signal;
+  auto finish = [&] {
+    d.sweep_timer.cancel();
+    d.admin_listener->stop();
+    d.ioc.stop();
+  };
   on_signal = [&](beast::error_code ec, int sig) {
     if (ec)
       return;
@@ -183,27 +191,38 @@ void server::run(const std::function<void()>& on_stop) {
       return;
     }
     d.stopping = true;
-    log->info("signal {}: draining", sig);
+    d.signals.async_wait(on_signal);
     d.ctx->ready = false;
     d.public_listener->stop();
-    // Pusher protocol: 4200 means reconnect immediately (to another node).
+    auto grace = std::chrono::seconds(d.ctx->settings.server.shutdown_grace_s);
+    auto start = std::chrono::steady_clock::now();
+    auto total = d.ctx->sessions.size;
+    log->info("signal {}: draining {} connections over {} s", sig, total,
+              grace.count());
+    // Clients reconnect (4200: at once) in batches, so a node's clients do
+    // not stampede the remaining nodes in the same millisecond.
+    auto step = std::chrono::milliseconds(50);
+    auto steps = std::max<std::size_t>(1, grace / step);
+    auto batch = std::max<std::size_t>(1, (total + steps - 1) / steps);
     auto code = codec::to_int(codec::pusher_error::reconnect_now);
-    close_all_websocket_sessions(*d.ctx, code, "Server is closing");
-    on_stop();
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    poll = [&, deadline](beast::error_code) {
-      if (d.ctx->sessions.size == 0 || std::chrono::steady_clock::now() > deadline) {
-        d.sweep_timer.cancel();
-        d.admin_listener->stop();
-        d.ioc.stop();
+    drain_step = [&, start, grace, batch, code, step](beast::error_code) {
+      auto now = std::chrono::steady_clock::now();
+      close_websocket_sessions(*d.ctx, code, "Server is closing", batch);
+      sweep_websocket_sessions(*d.ctx);
+      if (d.ctx->sessions.size > 0 && now - start < grace + std::chrono::seconds(3)) {
+        drain_timer.expires_after(step);
+        drain_timer.async_wait(drain_step);
         return;
       }
-      sweep_websocket_sessions(*d.ctx);
-      drain_timer.expires_after(std::chrono::milliseconds(50));
-      drain_timer.async_wait(poll);
+      // Sockets are closed: flush webhooks and the like, then stop.
+      drain_timer.expires_after(std::chrono::seconds(5));
+      drain_timer.async_wait([&](beast::error_code e) {
+        if (!e)
+          finish();
+      });
+      on_drained([&] { net::post(d.ioc, finish); });
     };
-    poll({});
-    d.signals.async_wait(on_signal);
+    drain_step({});
   };
   d.signals.async_wait(on_signal);
   d.ioc.run();

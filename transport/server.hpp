@@ -42,10 +42,11 @@ public:
   uint16_t admin_port() const;
 
   /// Runs the I/O loop on the calling thread until SIGINT or SIGTERM. Then
-  /// stops accepting, turns readiness off, tells every client to reconnect
-  /// (4200), calls `on_stop` and returns once sockets are closed (at most a
-  /// few seconds; a second signal returns at once).
-  void run(const std::function<void()>& on_stop);
+  /// stops accepting, turns readiness off, tells clients to reconnect (4200)
+  /// in batches spread over shutdown_grace_s, then calls `on_drained(done)`
+  /// (flush webhooks, leave the cluster) and returns once `done` ran or a
+  /// deadline passed. A second signal returns at once.
+  void run(const std::function<void(std::function<void()>)>& on_drained);
 
 private:
   struct impl;

@@ -244,9 +244,9 @@ public:
 
   /// Sends `final_frame` (if any) and a close frame with `code`; the socket
   /// closes when the client answers or after the grace period.
-  void request_close(uint16_t code, std::string reason, frame_ptr final_frame) {
+  bool request_close(uint16_t code, std::string reason, frame_ptr final_frame) {
     if (close_requested_ || phase_ != phase::open)
-      return;
+      return false;
     close_requested_ = true;
     closing_since_s_ = ctx_->now_s();
     if (final_frame)
@@ -255,6 +255,7 @@ public:
          false);
     phase_ = phase::closing;
     flush();
+    return true;
   }
 
   websocket_session* prev_ = nullptr; ///< Registry list (I/O thread).
@@ -680,11 +681,14 @@ void sweep_websocket_sessions(server_context& ctx) {
   }
 }
 
-void close_all_websocket_sessions(server_context& ctx, uint16_t code,
-                                  const std::string& reason) {
-  for (auto* s = ctx.sessions.head; s != nullptr;) {
+void close_websocket_sessions(server_context& ctx, uint16_t code,
+                              const std::string& reason, std::size_t max) {
+  auto frame = make_frame(codec::encode_error(code, reason));
+  std::size_t started = 0;
+  for (auto* s = ctx.sessions.head; s != nullptr && started < max;) {
     auto* next = s->next_;
-    s->request_close(code, reason, make_frame(codec::encode_error(code, reason)));
+    if (s->request_close(code, reason, frame))
+      ++started;
     s = next;
   }
 }

@@ -21,9 +21,9 @@ void start_websocket_session(const std::shared_ptr<server_context>& ctx,
 /// sessions stuck closing. Runs on the I/O thread, once a second.
 void sweep_websocket_sessions(server_context& ctx);
 
-/// Closes every open session with `code` and `reason` (graceful shutdown).
-/// Runs on the I/O thread.
-void close_all_websocket_sessions(server_context& ctx, uint16_t code,
-                                  const std::string& reason);
+/// Starts closing up to `max` open sessions with `code` and `reason`
+/// (graceful shutdown, in batches). Runs on the I/O thread.
+void close_websocket_sessions(server_context& ctx, uint16_t code,
+                              const std::string& reason, std::size_t max);
 
 } // namespace starling::transport
