@@ -57,6 +57,8 @@ using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 using topology_atom = caf::atom_constant<caf::atom("topology")>;
 /// Shutdown: webhook actors send what they hold and report when done.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// Node self-tick: restart an app after its back-off.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 

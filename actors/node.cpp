@@ -72,7 +72,8 @@ bool check_protocol(const session_link_ptr& link, const std::string& query) {
 app_slot* find_app(self_ptr self, const std::string& app_id) {
   auto& st = self->state;
   auto i = st.by_id.find(app_id);
-  if (i == st.by_id.end() || st.apps[i->second].failed)
+  if (i == st.by_id.end() || st.apps[i->second].failed
+      || !st.apps[i->second].actor)
     return nullptr;
   return &st.apps[i->second];
 }
@@ -112,9 +113,17 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         continue;
       auto log = component_logger("node");
       if (slot.budget.try_restart(self->clock().now())) {
-        log->error("app crashed, restarting app={} reason={}", slot.ctx->app.id,
-                   to_string(em.reason));
-        start_app(self, slot);
+        auto delay = slot.budget.backoff();
+        log->error("app crashed, restarting app={} reason={} backoff_ms={}",
+                   slot.ctx->app.id, to_string(em.reason),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(delay)
+                     .count());
+        slot.actor = nullptr; // Refused with 4100 until it is back.
+        if (delay == std::chrono::steady_clock::duration::zero())
+          start_app(self, slot);
+        else
+          self->delayed_send(self, delay, restart_atom::value,
+                             static_cast<uint64_t>(&slot - st.apps.data()));
       } else {
         // Escalation stops here: the node keeps serving the other apps.
         log->critical("app over its restart limit, marked failed app={}",
@@ -144,15 +153,21 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         return refuse(ev.link, pusher_error::app_not_found,
                       "Application does not exist");
       auto& slot = st.apps[i->second];
-      if (slot.failed)
+      if (slot.failed || !slot.actor)
         return refuse(ev.link, pusher_error::over_capacity,
                       "Application is unavailable; retry later");
       self->send(slot.actor, std::move(ev));
     },
+    [self](restart_atom, uint64_t index) {
+      auto& st = self->state;
+      if (index < st.apps.size() && !st.apps[index].failed
+          && !st.apps[index].actor)
+        start_app(self, st.apps[index]);
+    },
     [self](publish_request& req) {
       auto& st = self->state;
       auto i = st.by_id.find(req.app_id);
-      if (i == st.by_id.end() || st.apps[i->second].failed)
+      if (i == st.by_id.end() || !st.apps[i->second].actor)
         return;
       self->send(st.apps[i->second].actor, std::move(req));
     },

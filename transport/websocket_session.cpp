@@ -565,6 +565,13 @@ private:
     if (payload.size() >= 2)
       code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8)
                                    | static_cast<uint8_t>(payload[1]));
+    // RFC 6455 §7.4: 1005, 1006 and 1015 never go on the wire; a one-byte
+    // payload or an unassigned code is a protocol error.
+    bool valid = payload.size() != 1
+                 && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+                     || (code >= 3000 && code <= 4999));
+    if (!valid)
+      code = codec::ws_protocol_error;
     close_requested_ = true;
     closing_since_s_ = ctx_->now_s();
     phase_ = phase::closing;
