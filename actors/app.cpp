@@ -75,6 +75,20 @@ void notify_watchers(self_ptr self, const std::string& user_id,
     self->send(w, watchlist_atom::value, std::string{what}, user_id);
 }
 
+// Stops telling `conn` about the users it watched.
+void unwatch(self_ptr self, const caf::actor_addr& conn,
+             const std::vector<std::string>& watchlist) {
+  auto& watchers = self->state.watchers;
+  for (auto& watched : watchlist) {
+    auto w = watchers.find(watched);
+    if (w != watchers.end()) {
+      erase_actor(w->second, conn);
+      if (w->second.empty())
+        watchers.erase(w);
+    }
+  }
+}
+
 // A signed-in connection ended: its user may go offline for its watchers.
 void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
   auto& st = self->state;
@@ -83,14 +97,7 @@ void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
     return;
   auto entry = std::move(i->second);
   st.signed_in.erase(i);
-  for (auto& watched : entry.watchlist) {
-    auto w = st.watchers.find(watched);
-    if (w != st.watchers.end()) {
-      erase_actor(w->second, conn);
-      if (w->second.empty())
-        st.watchers.erase(w);
-    }
-  }
+  unwatch(self, conn, entry.watchlist);
   auto u = st.users.find(entry.user_id);
   if (u == st.users.end())
     return;
@@ -213,11 +220,17 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       if (!conn)
         return std::vector<std::string>{};
       auto addr = conn.address();
-      forget_signed_in(self, addr);
       auto& conns = st.users[msg.user_id];
-      conns.push_back(conn);
-      if (conns.size() == 1)
-        notify_watchers(self, msg.user_id, "online");
+      if (auto prev = st.signed_in.find(addr); prev != st.signed_in.end()) {
+        // Signed in again as the same user (the connection refuses another
+        // id): only its watchlist changes; no offline/online flap.
+        unwatch(self, addr, prev->second.watchlist);
+        st.signed_in.erase(prev);
+      } else {
+        conns.push_back(conn);
+        if (conns.size() == 1)
+          notify_watchers(self, msg.user_id, "online");
+      }
       std::vector<std::string> online;
       for (auto& watched : msg.watchlist) {
         st.watchers[watched].push_back(conn);
