@@ -108,8 +108,9 @@ void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
   }
 }
 
-void refuse(const session_link_ptr& link, codec::pusher_error code,
-            const std::string& message) {
+void refuse(const app_context& ctx, const session_link_ptr& link,
+            codec::pusher_error code, const std::string& message) {
+  ctx.counters->refused_connections.fetch_add(1, std::memory_order_relaxed);
   auto c = codec::to_int(code);
   link->close(c, message, make_frame(codec::encode_error(c, message)));
 }
@@ -156,11 +157,11 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       auto& st = self->state;
       auto& app = st.ctx->app;
       if (!app.enabled)
-        return refuse(ev.link, codec::pusher_error::app_disabled,
+        return refuse(*st.ctx, ev.link, codec::pusher_error::app_disabled,
                       "Application is disabled");
       if (app.limits.max_connections > 0
           && st.connections >= app.limits.max_connections)
-        return refuse(ev.link, codec::pusher_error::over_connection_quota,
+        return refuse(*st.ctx, ev.link, codec::pusher_error::over_connection_quota,
                       "Application is over its connection quota");
       ++st.connections;
       auto socket_id = codec::make_socket_id(st.ctx->socket_prefix,

@@ -13,6 +13,14 @@
 
 namespace starling {
 
+/// Counters an app's actors bump on bad input (relaxed atomics).
+struct app_counters {
+  std::atomic<uint64_t> protocol_errors{0};     ///< pusher:error frames sent.
+  std::atomic<uint64_t> subscription_errors{0}; ///< pusher:subscription_error frames.
+  std::atomic<uint64_t> client_events{0};       ///< Client events accepted.
+  std::atomic<uint64_t> refused_connections{0}; ///< Refused at admission.
+};
+
 /// Read-only facts an app's actors need.
 struct app_context {
   config::app_settings app;          ///< The app's settings and limits.
@@ -23,6 +31,8 @@ struct app_context {
   std::shared_ptr<std::atomic<uint64_t>> socket_counter;
   /// The app's webhook actor; invalid when the app has no webhooks.
   caf::actor webhooks;
+  /// Counters shared by the app's actors (survive app restarts).
+  std::shared_ptr<app_counters> counters = std::make_shared<app_counters>();
 };
 
 /// Shared, immutable app context.

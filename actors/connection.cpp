@@ -30,12 +30,15 @@ void send_text(self_ptr self, std::string text) {
 
 void send_error(self_ptr self, int code, const std::string& message,
                 const std::string& channel = {}) {
+  self->state.ctx->counters->protocol_errors.fetch_add(1, std::memory_order_relaxed);
   send_text(self, codec::encode_error(code, message, channel));
 }
 
 void subscription_error(self_ptr self, const std::string& channel,
                         const char* type, const std::string& message,
                         int status) {
+  self->state.ctx->counters->subscription_errors.fetch_add(
+    1, std::memory_order_relaxed);
   send_text(self,
             codec::encode_subscription_error(channel, type, message, status));
 }
@@ -246,6 +249,7 @@ void on_client_event(self_ptr self, codec::client_frame& frame) {
                   frame.data.empty() ? std::string{"null"}
                                      : std::move(frame.data),
                   st.socket_id, i->second.user_id};
+  st.ctx->counters->client_events.fetch_add(1, std::memory_order_relaxed);
   self->send(i->second.channel, client_event_atom::value, std::move(ev));
 }
 

@@ -229,6 +229,91 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       finish();
       return g->rp;
     },
+    [self](stats_atom) -> caf::result<std::string> {
+      // Prometheus lines for the actor side of /metrics, one gather.
+      auto& st = self->state;
+      struct gather {
+        caf::response_promise rp;
+        std::string apps, channels, owners, hooks_sent, hooks_dropped,
+          hooks_queued, failed, errors;
+        std::size_t pending = 1;
+      };
+      auto g = std::make_shared<gather>();
+      g->rp = self->make_response_promise();
+      auto finish = [g] {
+        if (--g->pending > 0)
+          return;
+        auto family = [](const char* name, const char* help, const char* type,
+                         const std::string& lines) {
+          return std::string{"# HELP "} + name + ' ' + help + "\n# TYPE " + name
+                 + ' ' + type + '\n' + lines;
+        };
+        g->rp.deliver(
+          family("starling_app_connections", "Connections per app.", "gauge",
+                 g->apps)
+          + family("starling_app_channels", "Local channel actors per app.",
+                   "gauge", g->channels)
+          + family("starling_app_owners", "Channel owners per app.", "gauge",
+                   g->owners)
+          + family("starling_app_failed", "1 when an app is past its restart "
+                                          "limit.", "gauge", g->failed)
+          + family("starling_app_bad_input_total", "Bad input answered with an "
+                   "error, by kind.", "counter", g->errors)
+          + family("starling_webhook_requests_total", "Webhook requests "
+                   "answered with 2xx.", "counter", g->hooks_sent)
+          + family("starling_webhook_events_dropped_total", "Webhook events "
+                   "dropped (queue full or retries exhausted).", "counter",
+                   g->hooks_dropped)
+          + family("starling_webhook_queued", "Webhook events waiting.",
+                   "gauge", g->hooks_queued));
+      };
+      auto label = [](const std::string& app) {
+        return "{app=" + codec::json_quote(app) + "} ";
+      };
+      for (auto& slot : st.apps) {
+        auto l = label(slot.ctx->app.id);
+        g->failed += "starling_app_failed" + l + (slot.failed ? "1\n" : "0\n");
+        auto& c = *slot.ctx->counters;
+        auto kind = [&](const char* k, uint64_t v) {
+          g->errors += "starling_app_bad_input_total{app="
+                       + codec::json_quote(slot.ctx->app.id) + ",kind=\"" + k
+                       + "\"} " + std::to_string(v) + '\n';
+        };
+        kind("protocol_error", c.protocol_errors);
+        kind("subscription_error", c.subscription_errors);
+        kind("refused_connection", c.refused_connections);
+        if (!slot.actor)
+          continue;
+        ++g->pending;
+        self->request(slot.actor, std::chrono::seconds(5), stats_atom::value)
+          .then(
+            [g, l, finish](uint64_t conns, uint64_t chans, uint64_t owners) {
+              g->apps += "starling_app_connections" + l + std::to_string(conns) + '\n';
+              g->channels += "starling_app_channels" + l + std::to_string(chans) + '\n';
+              g->owners += "starling_app_owners" + l + std::to_string(owners) + '\n';
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+      }
+      for (auto& hook : st.webhooks) {
+        auto l = label(hook.app.id);
+        ++g->pending;
+        self->request(hook.actor, std::chrono::seconds(5), stats_atom::value)
+          .then(
+            [g, l, finish](uint64_t sent, uint64_t dropped, uint64_t queued) {
+              g->hooks_sent += "starling_webhook_requests_total" + l
+                               + std::to_string(sent) + '\n';
+              g->hooks_dropped += "starling_webhook_events_dropped_total" + l
+                                  + std::to_string(dropped) + '\n';
+              g->hooks_queued += "starling_webhook_queued" + l
+                                 + std::to_string(queued) + '\n';
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+      }
+      finish();
+      return g->rp;
+    },
     [self](drain_atom) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
       if (st.webhooks.empty())

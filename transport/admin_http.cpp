@@ -41,8 +41,17 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
   if (!token.empty()
       && !codec::constant_time_equal(req.authorization, "Bearer " + token))
     return done(json_error(401, "Admin token required: Authorization: Bearer <token>"));
-  if (path == "/metrics")
-    return done(metrics());
+  if (path == "/metrics") {
+    // Transport counters here, actor counters from the node.
+    auto transport = metrics();
+    return ask<std::string>(ctx_, stats_atom::value, done,
+                            [transport](std::string& actors)
+                              -> std::optional<http_reply> {
+                              auto reply = transport;
+                              reply.body += actors;
+                              return reply;
+                            });
+  }
   if (path == "/topology") {
     return ask<std::string>(ctx_, topology_atom::value, done,
                             [](std::string& json) -> std::optional<http_reply> {
