@@ -111,8 +111,7 @@ void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
 void refuse(const app_context& ctx, const session_link_ptr& link,
             codec::pusher_error code, const std::string& message) {
   ctx.counters->refused_connections.fetch_add(1, std::memory_order_relaxed);
-  auto c = codec::to_int(code);
-  link->close(c, message, make_frame(codec::encode_error(c, message)));
+  link->close_with_error(codec::to_int(code), message);
 }
 
 } // namespace

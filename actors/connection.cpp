@@ -44,9 +44,7 @@ void subscription_error(self_ptr self, const std::string& channel,
 }
 
 void close_with(self_ptr self, pusher_error code, const std::string& message) {
-  auto c = codec::to_int(code);
-  self->state.link->close(c, message,
-                          make_frame(codec::encode_error(c, message)));
+  self->state.link->close_with_error(codec::to_int(code), message);
 }
 
 void on_joined(self_ptr self, const std::string& name, caf::actor channel) {
@@ -354,10 +352,8 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     // back (Pusher: 4200 reconnect immediately); after a socket close this
     // is a no-op.
     if (reason && reason != caf::exit_reason::normal) {
-      auto code = codec::to_int(pusher_error::reconnect_now);
-      link->close(code, "Server is restarting this connection",
-                  make_frame(codec::encode_error(
-                    code, "Server is restarting this connection; reconnect")));
+      link->close_with_error(codec::to_int(pusher_error::reconnect_now),
+                             "Server is restarting this connection; reconnect");
     }
   });
   self->set_down_handler([self](caf::down_msg& dm) {

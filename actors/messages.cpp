@@ -4,11 +4,16 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/http_poster.hpp"
+#include "transport/codec/frame.hpp"
 
 namespace starling {
 
 session_link::~session_link() {
   // nop
+}
+
+void session_link::close_with_error(uint16_t code, const std::string& message) {
+  close(code, message, make_frame(codec::encode_error(code, message)));
 }
 
 void session_link::send_to_all(const frame_ptr& frame,

@@ -23,8 +23,7 @@ using codec::pusher_error;
 
 void refuse(const session_link_ptr& link, pusher_error code,
             const std::string& message) {
-  auto c = codec::to_int(code);
-  link->close(c, message, make_frame(codec::encode_error(c, message)));
+  link->close_with_error(codec::to_int(code), message);
 }
 
 void start_app(self_ptr self, app_slot& slot) {

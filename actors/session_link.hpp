@@ -43,6 +43,10 @@ public:
   virtual void close(uint16_t code, std::string reason,
                      frame_ptr final_frame = nullptr) = 0;
 
+  /// Sends `pusher:error` with `code` and `message`, then closes with the
+  /// same code: how Pusher servers refuse or end a connection.
+  void close_with_error(uint16_t code, const std::string& message);
+
   /// Binds the connection actor: inbound frames go there from now on, and
   /// reading starts.
   virtual void bind(caf::actor connection) = 0;
