@@ -72,17 +72,41 @@ void post(self_ptr self, uint64_t id, webhook_request& req) {
   });
 }
 
-void send_request(self_ptr self, const std::string& url, std::string body) {
+// Posts `req` now if fewer than max_in_flight are open, else queues it.
+void dispatch(self_ptr self, uint64_t id, webhook_request req,
+              const webhook_timing& timing) {
   auto& st = self->state;
-  auto id = ++st.next_request;
-  auto& req = st.in_flight[id];
+  if (st.in_flight.size() >= timing.max_in_flight) {
+    if (st.waiting.size() >= timing.max_queue) {
+      ++st.dropped;
+      return;
+    }
+    st.waiting.emplace_back(id, std::move(req));
+    return;
+  }
+  auto& r = st.in_flight[id] = std::move(req);
+  post(self, id, r);
+}
+
+void start_waiting(self_ptr self, const webhook_timing& timing) {
+  auto& st = self->state;
+  while (!st.waiting.empty() && st.in_flight.size() < timing.max_in_flight) {
+    auto [id, req] = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    dispatch(self, id, std::move(req), timing);
+  }
+}
+
+void send_request(self_ptr self, const std::string& url, std::string body,
+                  const webhook_timing& timing) {
+  webhook_request req;
   req.url = url;
   req.body = std::move(body);
   req.first_try = clock_type::now();
-  post(self, id, req);
+  dispatch(self, ++self->state.next_request, std::move(req), timing);
 }
 
-void send_ready(self_ptr self) {
+void send_ready(self_ptr self, const webhook_timing& timing) {
   auto& st = self->state;
   if (st.ready.empty())
     return;
@@ -100,13 +124,15 @@ void send_ready(self_ptr self) {
       if (!events.empty())
         send_request(self, hook.url,
                      "{\"time_ms\":" + std::to_string(time_ms) + ",\"events\":["
-                       + events + "]}");
+                       + events + "]}",
+                     timing);
     } else {
       for (auto& p : st.ready)
         if (wanted(hook, p.event))
           send_request(self, hook.url,
                        "{\"time_ms\":" + std::to_string(p.time_ms)
-                         + ",\"events\":[" + event_json(p.event) + "]}");
+                         + ",\"events\":[" + event_json(p.event) + "]}",
+                       timing);
     }
   }
   st.ready.clear();
@@ -122,7 +148,8 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
   return {
     [self, timing](webhook_event& ev) {
       auto& st = self->state;
-      auto queued = st.ready.size() + st.held.size();
+      auto queued = st.ready.size() + st.held.size() + st.waiting.size()
+                    + st.retrying.size();
       if (queued >= timing.max_queue) {
         ++st.dropped;
         return;
@@ -149,7 +176,7 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
       if (st.app.webhook_batching)
         schedule_tick(self, timing);
       else
-        send_ready(self);
+        send_ready(self, timing);
     },
     [self, timing](flush_atom) {
       auto& st = self->state;
@@ -163,13 +190,13 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
           ++i;
         }
       }
-      send_ready(self);
+      send_ready(self, timing);
       for (auto i = st.retrying.begin(); i != st.retrying.end();) {
         if (i->second.next_try <= now) {
           auto id = i->first;
-          auto& req = st.in_flight[id] = std::move(i->second);
+          auto req = std::move(i->second);
           i = st.retrying.erase(i);
-          post(self, id, req);
+          dispatch(self, id, std::move(req), timing);
         } else {
           ++i;
         }
@@ -184,9 +211,10 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
         return;
       auto req = std::move(i->second);
       st.in_flight.erase(i);
+      start_waiting(self, timing);
       if (!st.drains.empty()) {
         // Draining for shutdown: no retries, report when all answered.
-        if (st.in_flight.empty()) {
+        if (st.in_flight.empty() && st.waiting.empty()) {
           for (auto& rp : st.drains)
             rp.deliver(caf::ok_atom::value);
           st.drains.clear();
@@ -210,19 +238,17 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
       st.retrying.emplace(id, std::move(req));
       schedule_tick(self, timing);
     },
-    [self](drain_atom) -> caf::result<caf::ok_atom> {
+    [self, timing](drain_atom) -> caf::result<caf::ok_atom> {
       // Shutdown: nothing is held back any more; retries go out once now.
       auto& st = self->state;
       for (auto& [key, held] : st.held)
         st.ready.push_back(std::move(held.first));
       st.held.clear();
-      send_ready(self);
-      for (auto& [id, req] : st.retrying) {
-        auto& r = st.in_flight[id] = std::move(req);
-        post(self, id, r);
-      }
+      send_ready(self, timing);
+      for (auto& [id, req] : st.retrying)
+        dispatch(self, id, std::move(req), timing);
       st.retrying.clear();
-      if (st.in_flight.empty())
+      if (st.in_flight.empty() && st.waiting.empty())
         return caf::ok_atom::value;
       auto rp = self->make_response_promise<caf::ok_atom>();
       st.drains.push_back(rp);
@@ -234,7 +260,8 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
                                static_cast<uint64_t>(st.ready.size()
                                                      + st.held.size()
                                                      + st.retrying.size()
-                                                     + st.in_flight.size()));
+                                                     + st.in_flight.size()
+                                                     + st.waiting.size()));
     },
   };
 }

@@ -47,6 +47,9 @@ struct webhook_state {
                                   std::chrono::steady_clock::time_point>>
     held;
   std::map<uint64_t, webhook_request> in_flight; ///< Posted, no answer yet.
+  /// Built but not posted: at most max_in_flight requests are open, so a
+  /// stuck receiver cannot use up the node's sockets.
+  std::deque<std::pair<uint64_t, webhook_request>> waiting;
   std::map<uint64_t, webhook_request> retrying;  ///< Failed, waiting to retry.
   uint64_t next_request = 0;   ///< Request ids.
   bool tick_pending = false;   ///< A flush tick is scheduled.
@@ -60,7 +63,8 @@ struct webhook_timing {
   std::chrono::milliseconds grace{3000};  ///< Hold for vacated/member_removed.
   std::chrono::milliseconds tick{100};    ///< Flush and retry granularity.
   std::chrono::seconds retry_window{300}; ///< Give up after this long.
-  std::size_t max_queue = 10000;          ///< Events held at most.
+  std::size_t max_queue = 10000;          ///< Events and requests held at most.
+  std::size_t max_in_flight = 16;         ///< Concurrent HTTP requests.
 };
 
 /// Webhook actor messages: `webhook_event` (from owners), `(posted_atom,

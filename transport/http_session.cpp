@@ -98,6 +98,11 @@ private:
     res->set(http::field::server, "starling");
     res->set(http::field::content_type, reply.content_type);
     res->keep_alive(keep_alive_);
+    if (keep_alive_)
+      // Idle keep-alive sockets close after http_timeout_s; saying so lets
+      // client pools retire them first.
+      res->set("Keep-Alive", "timeout=" + std::to_string(
+                                ctx_->settings.server.http_timeout_s));
     res->body() = std::move(reply.body);
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(ctx_->settings.server.http_timeout_s));
