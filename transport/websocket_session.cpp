@@ -233,7 +233,8 @@ public:
       static const frame_ptr ping = make_frame(codec::encode_ping());
       ping_outstanding_ = true;
       ping_sent_s_ = now;
-      enqueue_direct(ping);
+      if (enqueue_counted(ping))
+        flush();
     } else if (ping_outstanding_ && now - ping_sent_s_ >= server.pong_timeout_s) {
       ++ctx_->metrics.pong_timeouts;
       auto code = codec::to_int(codec::pusher_error::pong_not_received);
@@ -333,29 +334,24 @@ private:
     flush();
   }
 
-  // A data frame from the I/O thread (fan-out, pings): counted here.
-  void enqueue_direct(const frame_ptr& frame) {
+  // A data frame from the I/O thread: counted here. Returns false when it
+  // was not queued (closing, or over the outbound bound).
+  bool enqueue_counted(const frame_ptr& frame) {
     if (phase_ != phase::open || close_requested_
         || dropping_.load(std::memory_order_relaxed))
-      return;
+      return false;
     if (reserve(frame->size()) == send_result::dropped)
-      return;
+      return false;
     push(ws_opcode::text, frame, true);
-    flush();
+    return true;
   }
 
   // A fan-out frame: queued now, written by the next flush_dirty(), after
   // the hand-offs already waiting on the I/O thread (so one writev carries
   // a burst of events).
   void enqueue_deferred(const frame_ptr& frame) {
-    if (phase_ != phase::open || close_requested_
-        || dropping_.load(std::memory_order_relaxed))
-      return;
-    if (reserve(frame->size()) == send_result::dropped)
-      return;
-    push(ws_opcode::text, frame, true);
-    if (dirty_ || writing_)
-      return; // A flush is already due.
+    if (!enqueue_counted(frame) || dirty_ || writing_)
+      return; // Not queued, or a flush is already due.
     dirty_ = true;
     auto& d = ctx_->dirty;
     d.sessions.push_back(shared_from_this());
