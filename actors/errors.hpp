@@ -14,6 +14,7 @@ enum class errc : uint8_t {
   app_failed,               ///< The app exceeded its restart limit.
   not_owner,                ///< The receiver does not own the channel (redirect).
   injected_fault,           ///< Fault injection asked for a crash.
+  not_available,            ///< The backend (e.g. a bridge) cannot do this.
 };
 
 } // namespace starling

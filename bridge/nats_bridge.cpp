@@ -1,0 +1,545 @@
+// The NATS bridge actor: membership by announce, heartbeat and goodbye on
+// one subject; channel events on one subject per channel; nats.c callbacks
+// turned into messages for the bridge or straight for the local channel.
+#include "bridge/nats_bridge.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <variant>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/log.hpp"
+#include "actors/messages.hpp"
+#include "bridge/bridge_stats.hpp"
+#include "bridge/envelope.hpp"
+#include "bridge/subjects.hpp"
+
+namespace starling::bridge {
+
+namespace {
+
+// -- internal messages: nats.c threads and the flusher -> the bridge ----------
+
+/// A node announced itself: (node id, host, port, start epoch).
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
+/// A node said goodbye: (node id, start epoch).
+using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>;
+/// Every SUB up to this flush generation reached the server: (generation).
+using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
+/// The NATS connection was lost.
+using nats_down_atom = caf::atom_constant<caf::atom("nats_down")>;
+/// The NATS connection is back and nats.c sent every SUB again.
+using nats_up_atom = caf::atom_constant<caf::atom("nats_up")>;
+
+// How long a subscribe reply may wait for the server's confirmation. Past
+// it the reply goes out anyway: delivery is at most once.
+constexpr int flush_timeout_ms = 2000;
+
+// How long a goodbye may take to leave before the connection closes.
+constexpr int goodbye_flush_ms = 1000;
+
+/// Sends `xs` to the actor behind `weak` if it is still alive. Safe on any
+/// thread; callbacks hold the bridge weakly so that nats.c, which the
+/// bridge's state owns, never keeps the bridge alive.
+template <class... Ts>
+void tell(const caf::actor_addr& weak, Ts&&... xs) {
+  if (auto hdl = caf::actor_cast<caf::actor>(weak))
+    caf::anon_send(hdl, std::forward<Ts>(xs)...);
+}
+
+} // namespace
+
+namespace detail {
+
+/// What every nats.c callback of one bridge shares. Immutable but for the
+/// atomic counters.
+struct nats_delivery {
+  std::string node_id;                   ///< This node: skip its echoes.
+  caf::actor_addr bridge;                ///< Where membership news goes.
+  std::atomic<uint64_t> delivered{0};    ///< Events handed to channels.
+  std::atomic<uint64_t> echoes{0};       ///< Own events dropped.
+  std::atomic<uint64_t> bad_payloads{0}; ///< Garbage dropped.
+};
+
+/// Where the events of one subscribed channel go. Shared by the bridge and
+/// the subscription's nats.c callback.
+struct channel_route {
+  std::string app_id;     ///< App of the channel (to check envelopes).
+  std::string channel;    ///< Channel name (to check envelopes).
+  std::mutex mtx;         ///< Guards `target`.
+  caf::actor_addr target; ///< The local channel; null once unsubscribed.
+};
+
+/// Confirms subscriptions off the actor's thread: a flush (PING/PONG)
+/// returns once the server processed every SUB this connection sent before
+/// it. Requests that arrive during a flush ride the next one, so a burst of
+/// subscribes costs a few round trips, not one each.
+class nats_flusher {
+public:
+  nats_flusher(nats_client& client, caf::actor_addr bridge)
+    : client_(client), bridge_(std::move(bridge)), thread_([this] { run(); }) {
+    // nop
+  }
+
+  /// Stops the thread; waits for a flush in progress (bounded by its
+  /// timeout).
+  ~nats_flusher() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  nats_flusher(const nats_flusher&) = delete;
+  nats_flusher& operator=(const nats_flusher&) = delete;
+
+  /// Asks for `(flushed_atom, g)` with g >= `generation` once every SUB sent
+  /// so far is confirmed. Runs on the bridge's thread.
+  void request(uint64_t generation) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      requested_ = std::max(requested_, generation);
+    }
+    cv_.notify_one();
+  }
+
+private:
+  void run() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    for (;;) {
+      cv_.wait(guard, [this] { return stop_ || requested_ > done_; });
+      if (stop_)
+        return;
+      auto target = requested_;
+      guard.unlock();
+      // While disconnected a flush would only wait for its timeout; nats.c
+      // sends the SUBs again on reconnect, and events meanwhile are lost
+      // anyway (at most once).
+      if (client_.connected())
+        client_.flush(flush_timeout_ms);
+      tell(bridge_, flushed_atom::value, target);
+      guard.lock();
+      done_ = target;
+    }
+  }
+
+  nats_client& client_;
+  caf::actor_addr bridge_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  uint64_t requested_ = 0; // guarded by mtx_
+  uint64_t done_ = 0;      // guarded by mtx_
+  bool stop_ = false;      // guarded by mtx_
+  std::thread thread_;     // last: starts once the members above exist
+};
+
+} // namespace detail
+
+nats_bridge_state::nats_bridge_state() = default;
+
+nats_bridge_state::~nats_bridge_state() = default;
+
+namespace {
+
+using self_ptr = caf::stateful_actor<nats_bridge_state>*;
+
+// -- nats.c callbacks ---------------------------------------------------------
+
+// Called on a nats.c delivery thread: only anon_send from here.
+void on_members_message(detail::nats_delivery& delivery,
+                        std::string_view data) {
+  auto env = decode(data);
+  if (!env) {
+    ++delivery.bad_payloads;
+    return;
+  }
+  if (auto* hello = std::get_if<announce_envelope>(&*env)) {
+    tell(delivery.bridge, announce_atom::value, std::move(hello->node_id),
+         std::move(hello->host), hello->port, hello->epoch);
+  } else if (auto* bye = std::get_if<goodbye_envelope>(&*env)) {
+    tell(delivery.bridge, goodbye_atom::value, std::move(bye->node_id),
+         bye->epoch);
+  } else {
+    // Events never travel on the membership subject.
+    ++delivery.bad_payloads;
+  }
+}
+
+// Called on a nats.c delivery thread: only anon_send from here. nats.c keeps
+// the order of one subscription, and one thread sends, so the channel gets
+// the owner's order.
+void on_event_message(detail::nats_delivery& delivery,
+                      detail::channel_route& route, std::string_view data) {
+  auto env = decode(data);
+  auto* ev = env ? std::get_if<event_envelope>(&*env) : nullptr;
+  // An envelope naming another channel than its subject is garbage too.
+  if (ev == nullptr || ev->app_id != route.app_id
+      || ev->channel != route.channel) {
+    ++delivery.bad_payloads;
+    return;
+  }
+  // no_echo already hides our publishes; this also covers a second
+  // connection of the same node.
+  if (ev->origin_node == delivery.node_id) {
+    ++delivery.echoes;
+    return;
+  }
+  channel_event event{ev->seq,
+                      std::move(ev->event),
+                      std::move(ev->data),
+                      ev->data_is_json,
+                      std::move(ev->user_id),
+                      std::move(ev->exclude_socket_id)};
+  // Sending under the lock: once unsubscribe cleared the target, no
+  // callback can still be about to send to it.
+  std::lock_guard<std::mutex> guard{route.mtx};
+  if (auto target = caf::actor_cast<caf::actor>(route.target)) {
+    caf::anon_send(target, deliver_atom::value, std::move(event));
+    ++delivery.delivered;
+  }
+}
+
+// -- membership ---------------------------------------------------------------
+
+cluster_view current_view(const nats_bridge_state& st) {
+  cluster_view view;
+  view.epoch = st.view.epoch();
+  for (auto& m : st.view.members())
+    view.members.push_back(cluster_member{m.node_id, m.host, m.port, m.epoch});
+  return view;
+}
+
+void broadcast_view(self_ptr self) {
+  auto view = current_view(self->state);
+  for (auto& listener : self->state.listeners)
+    self->send(listener, view_atom::value, view);
+}
+
+void log_change(const membership_change& change, uint64_t view_epoch) {
+  auto log = component_logger("bridge");
+  for (auto& m : change.left)
+    log->info("node left node={} epoch={} view_epoch={}", m.node_id, m.epoch,
+              view_epoch);
+  for (auto& m : change.joined)
+    log->info("node joined node={} host={} port={} epoch={} view_epoch={}",
+              m.node_id, m.host, m.port, m.epoch, view_epoch);
+}
+
+/// Tells the cluster that this node is alive and refreshes it in its own
+/// view (no_echo: our announces never come back to refresh it).
+void announce(self_ptr self) {
+  auto& st = self->state;
+  auto& local = st.local;
+  auto change = st.view.announce(local.node_id, local.middleman_host,
+                                 local.middleman_port, local.start_epoch,
+                                 membership_clock::now());
+  if (!change.empty()) {
+    log_change(change, st.view.epoch());
+    broadcast_view(self);
+  }
+  announce_envelope hello{local.node_id, local.middleman_host,
+                          local.middleman_port, local.start_epoch};
+  auto error = st.client->publish(members_subject(st.settings.subject_prefix),
+                                  encode(envelope{std::move(hello)}));
+  if (!error.empty())
+    component_logger("bridge")->debug("announce not sent node={} error={}",
+                                      local.node_id, error);
+}
+
+/// Sends the goodbye once and waits (bounded) until it left.
+void say_goodbye(self_ptr self) {
+  auto& st = self->state;
+  if (st.said_goodbye || !st.client)
+    return;
+  st.said_goodbye = true;
+  goodbye_envelope bye{st.local.node_id, st.local.start_epoch};
+  auto error = st.client->publish(members_subject(st.settings.subject_prefix),
+                                  encode(envelope{std::move(bye)}));
+  if (error.empty())
+    error = st.client->flush(goodbye_flush_ms);
+  if (!error.empty())
+    component_logger("bridge")->warn(
+      "goodbye not confirmed node={} error={} (others drop us by timeout)",
+      st.local.node_id, error);
+}
+
+void expire_silent_nodes(self_ptr self) {
+  auto& st = self->state;
+  auto removed = st.view.expire(membership_clock::now(), st.node_timeout);
+  if (removed.empty())
+    return;
+  membership_change change;
+  change.left = std::move(removed);
+  log_change(change, st.view.epoch());
+  broadcast_view(self);
+}
+
+// -- channels -----------------------------------------------------------------
+
+caf::result<caf::ok_atom> subscribe(self_ptr self, std::string app_id,
+                                    std::string channel,
+                                    const caf::actor& local_channel) {
+  auto& st = self->state;
+  auto key = std::make_pair(app_id, channel);
+  auto i = st.channels.find(key);
+  if (i == st.channels.end()) {
+    auto route = std::make_shared<detail::channel_route>();
+    route->app_id = std::move(app_id);
+    route->channel = std::move(channel);
+    route->target = local_channel.address();
+    auto delivery = st.delivery;
+    std::string error;
+    auto sub = st.client->subscribe(
+      event_subject(st.settings.subject_prefix, route->app_id, route->channel),
+      [delivery, route](std::string_view, std::string_view data) {
+        on_event_message(*delivery, *route, data);
+      },
+      error);
+    if (!sub) {
+      component_logger("bridge")->warn("subscribe failed app={} channel={} "
+                                       "error={}",
+                                       key.first, key.second, error);
+      return caf::make_error(caf::sec::runtime_error,
+                             "NATS subscribe failed: " + error);
+    }
+    auto generation = ++st.flush_requested;
+    i = st.channels
+          .emplace(std::move(key),
+                   nats_channel_subscription{std::move(route), std::move(sub),
+                                             generation})
+          .first;
+    st.flusher->request(generation);
+  } else {
+    // The channel restarted, or said it twice: the last handle wins.
+    std::lock_guard<std::mutex> guard{i->second.route->mtx};
+    i->second.route->target = local_channel.address();
+  }
+  if (i->second.generation <= st.flush_done)
+    return caf::ok_atom::value;
+  st.awaiting_flush.emplace_back(i->second.generation,
+                                 self->make_response_promise());
+  return caf::delegated<caf::ok_atom>{};
+}
+
+void unsubscribe(self_ptr self, const std::string& app_id,
+                 const std::string& channel) {
+  auto& st = self->state;
+  auto i = st.channels.find({app_id, channel});
+  if (i == st.channels.end())
+    return;
+  {
+    std::lock_guard<std::mutex> guard{i->second.route->mtx};
+    i->second.route->target = caf::actor_addr{};
+  }
+  // Destroying the subscription sends UNSUB; a message already on its way
+  // finds no target.
+  st.channels.erase(i);
+}
+
+void confirm_subscribes(self_ptr self, uint64_t generation) {
+  auto& st = self->state;
+  st.flush_done = std::max(st.flush_done, generation);
+  auto& waiting = st.awaiting_flush;
+  auto confirmed = std::stable_partition(
+    waiting.begin(), waiting.end(),
+    [&](const auto& entry) { return entry.first > st.flush_done; });
+  for (auto j = confirmed; j != waiting.end(); ++j)
+    j->second.deliver(caf::ok_atom::value);
+  waiting.erase(confirmed, waiting.end());
+}
+
+void publish(self_ptr self, std::string app_id, std::string channel,
+             channel_event ev) {
+  auto& st = self->state;
+  auto subject = event_subject(st.settings.subject_prefix, app_id, channel);
+  event_envelope env{st.local.node_id,  std::move(app_id),
+                     std::move(channel), ev.seq,
+                     std::move(ev.event), std::move(ev.data),
+                     ev.data_is_json,     std::move(ev.user_id),
+                     std::move(ev.exclude)};
+  // Buffered by nats.c while reconnecting; refused only when closed or the
+  // buffer is full. Either way the event is lost for other nodes only.
+  auto error = st.client->publish(subject, encode(envelope{std::move(env)}));
+  if (error.empty()) {
+    ++st.published;
+  } else {
+    if (st.publish_failures++ == 0)
+      component_logger("bridge")->warn("publish failed subject={} error={} "
+                                       "(further failures only counted)",
+                                       subject, error);
+  }
+}
+
+bridge_stats current_stats(const nats_bridge_state& st) {
+  bridge_stats stats;
+  stats.subscriptions = st.channels.size();
+  stats.published = st.published;
+  stats.publish_failures = st.publish_failures;
+  stats.delivered = st.delivery->delivered.load();
+  stats.echoes = st.delivery->echoes.load();
+  stats.bad_payloads = st.delivery->bad_payloads.load();
+  stats.disconnects = st.disconnects;
+  stats.reconnects = st.reconnects;
+  return stats;
+}
+
+} // namespace
+
+caf::behavior
+nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
+                     config::nats_settings settings, cluster_member local,
+                     caf::timespan heartbeat, caf::timespan node_timeout) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.local = std::move(local);
+  st.heartbeat = heartbeat;
+  st.node_timeout = node_timeout;
+  st.delivery = std::make_shared<detail::nats_delivery>();
+  st.delivery->node_id = st.local.node_id;
+  st.delivery->bridge = self->address();
+  auto log = component_logger("bridge");
+  nats_client_options options;
+  // Our own events and announces never come back (style.md, cluster bridge).
+  options.no_echo = true;
+  auto weak = self->address();
+  // Called on a nats.c thread: only anon_send from here.
+  options.on_disconnected = [weak] { tell(weak, nats_down_atom::value); };
+  options.on_reconnected = [weak] { tell(weak, nats_up_atom::value); };
+  std::string error;
+  st.client = nats_client::connect(st.settings, std::move(options), error);
+  if (st.client) {
+    auto delivery = st.delivery;
+    st.members_subscription = st.client->subscribe(
+      members_subject(st.settings.subject_prefix),
+      [delivery](std::string_view, std::string_view data) {
+        on_members_message(*delivery, data);
+      },
+      error);
+  }
+  if (!st.client || !st.members_subscription) {
+    log->error("cannot join the cluster over NATS node={} error={}",
+               st.local.node_id, error);
+    self->quit(caf::make_error(caf::sec::runtime_error,
+                               "cannot join the cluster over NATS: " + error));
+    return {};
+  }
+  st.flusher = std::make_unique<detail::nats_flusher>(*st.client, weak);
+  log->info("bridge up node={} prefix={}", st.local.node_id,
+            st.settings.subject_prefix);
+  // The first announce puts this node in its own view (epoch 1).
+  announce(self);
+  self->delayed_send(self, st.heartbeat, caf::tick_atom::value);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& ls = self->state.listeners;
+    ls.erase(std::remove_if(ls.begin(), ls.end(),
+                            [&](const caf::actor& listener) {
+                              return listener.address() == msg.source;
+                            }),
+             ls.end());
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Like CAF's default handler: a linked actor ending normally is no
+    // reason to stop. exit_reason::kill never gets here: no goodbye.
+    if (!msg.reason)
+      return;
+    say_goodbye(self);
+    self->quit(std::move(msg.reason));
+  });
+  return {
+    [=](caf::subscribe_atom, std::string& app_id, std::string& channel,
+        const caf::actor& local_channel) {
+      return subscribe(self, std::move(app_id), std::move(channel),
+                       local_channel);
+    },
+    [=](caf::unsubscribe_atom, const std::string& app_id,
+        const std::string& channel) {
+      unsubscribe(self, app_id, channel);
+      return caf::ok_atom::value;
+    },
+    [=](caf::publish_atom, std::string& app_id, std::string& channel,
+        channel_event& ev) {
+      publish(self, std::move(app_id), std::move(channel), std::move(ev));
+    },
+    [=](caf::join_atom, const caf::actor& listener) {
+      auto& ls = self->state.listeners;
+      if (listener && std::find(ls.begin(), ls.end(), listener) == ls.end()) {
+        ls.push_back(listener);
+        self->monitor(listener);
+      }
+      if (listener)
+        self->send(listener, view_atom::value, current_view(self->state));
+      return caf::ok_atom::value;
+    },
+    [=](caf::get_atom) { return current_view(self->state); },
+    [=](stats_atom) { return current_stats(self->state); },
+    [=](caf::tick_atom) {
+      announce(self);
+      expire_silent_nodes(self);
+      self->delayed_send(self, self->state.heartbeat, caf::tick_atom::value);
+    },
+    [=](announce_atom, const std::string& node_id, const std::string& host,
+        uint16_t port, uint64_t epoch) {
+      auto& st = self->state;
+      if (node_id == st.local.node_id) {
+        // Not an echo (no_echo): a second process with our node id.
+        component_logger("bridge")->warn(
+          "another process announces this node's id node={} host={} port={} "
+          "epoch={}: node ids must be unique",
+          node_id, host, port, epoch);
+        return;
+      }
+      auto change = st.view.announce(node_id, host, port, epoch,
+                                     membership_clock::now());
+      if (change.empty())
+        return;
+      log_change(change, st.view.epoch());
+      broadcast_view(self);
+      // A newcomer learns of us now instead of at our next heartbeat.
+      if (!change.joined.empty())
+        announce(self);
+    },
+    [=](goodbye_atom, const std::string& node_id, uint64_t epoch) {
+      auto& st = self->state;
+      if (node_id == st.local.node_id)
+        return;
+      auto change = st.view.goodbye(node_id, epoch);
+      if (change.empty())
+        return;
+      log_change(change, st.view.epoch());
+      broadcast_view(self);
+    },
+    [=](flushed_atom, uint64_t generation) {
+      confirm_subscribes(self, generation);
+    },
+    [=](nats_down_atom) {
+      ++self->state.disconnects;
+      // Local delivery goes on; other nodes drop us after the node timeout
+      // unless we are back before it.
+      component_logger("bridge")->warn("NATS connection lost node={}",
+                                       self->state.local.node_id);
+    },
+    [=](nats_up_atom) {
+      ++self->state.reconnects;
+      component_logger("bridge")->info("NATS connection back node={}",
+                                       self->state.local.node_id);
+      // nats.c already sent our SUBs again; tell the others at once.
+      announce(self);
+    },
+    [=](caf::close_atom) {
+      say_goodbye(self);
+      self->quit();
+      return caf::ok_atom::value;
+    },
+  };
+}
+
+} // namespace starling::bridge
