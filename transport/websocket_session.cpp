@@ -131,6 +131,12 @@ public:
     sock_.non_blocking(true, ec);
     if (ec)
       return shutdown();
+    // Bound the kernel's send queue too (it doubles the value): without
+    // this, loopback autotuning lets a stalled client hold megabytes there
+    // before our own bound is ever reached.
+    sock_.set_option(net::socket_base::send_buffer_size(
+                       static_cast<int>(server.max_outbound_bytes)),
+                     ec);
     auto key = req[http::field::sec_websocket_key];
     auto version = req[http::field::sec_websocket_version];
     if (key.empty() || version != "13") {
@@ -340,6 +346,16 @@ private:
     if (phase_ != phase::open || close_requested_
         || dropping_.load(std::memory_order_relaxed))
       return false;
+    // Over the bound only because deferred frames were not written yet: let
+    // the socket take what it can before calling the client slow. A client
+    // is slow when its kernel buffer is full too (writing_).
+    auto& server = ctx_->settings.server;
+    if (!writing_
+        && (queued_bytes_.load(std::memory_order_relaxed) + frame->size()
+              > server.max_outbound_bytes
+            || queued_frames_.load(std::memory_order_relaxed) + 1
+                 > server.max_outbound_frames))
+      flush();
     if (reserve(frame->size()) == send_result::dropped)
       return false;
     push(ws_opcode::text, frame, true);

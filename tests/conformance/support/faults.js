@@ -62,7 +62,57 @@ function rssBytes(pid) {
   return Number(m[1]) * 1024;
 }
 
+/**
+ * Bytes held in kernel socket queues for TCP connections to `port` on this
+ * host (/proc/net/tcp): {serverTx, clientRx, sockets}. serverTx: queued in
+ * the server's send queues (written by the server, not yet acknowledged);
+ * clientRx: received by the clients (local port != `port`) but not read.
+ */
+function kernelQueued(port) {
+  let serverTx = 0;
+  let clientRx = 0;
+  let sockets = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try { text = fs.readFileSync(file, 'utf8'); } catch (_) { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 5 || cols[3] === '0A') continue; // not a listener
+      const local = parseInt(cols[1].split(':')[1], 16);
+      const remote = parseInt(cols[2].split(':')[1], 16);
+      const [tx, rx] = cols[4].split(':').map((x) => parseInt(x, 16));
+      if (local === port) {
+        serverTx += tx;
+        ++sockets;
+      } else if (remote === port) {
+        clientRx += rx;
+      }
+    }
+  }
+  return { serverTx, clientRx, sockets };
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls async `fn` (every 20 ms, each call awaited) until it returns a
+ * truthy value; rejects after `timeoutMs`.
+ */
+async function poll(fn, timeoutMs, label = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${timeoutMs} ms polling for ${label} (last: ${last})`);
+    await sleep(20);
+  }
+}
 
 /** Counts lines of the node's stderr matching `re`. */
 function countLog(node, re) {
@@ -163,7 +213,9 @@ module.exports = {
   appTopology,
   metrics,
   rssBytes,
+  kernelQueued,
   sleep,
+  poll,
   countLog,
   Publisher,
   rawSeqs,
