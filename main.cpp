@@ -9,7 +9,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <caf/io/all.hpp>
+
 #include "actors/messages.hpp"
+#include "bridge/local_bridge.hpp"
+#include "bridge/nats_bridge.hpp"
 #include "actors/node.hpp"
 #include "config/load.hpp"
 #include "transport/server.hpp"
@@ -80,8 +84,31 @@ int main(int argc, char** argv) {
   // The server (and its I/O context) must outlive the actor system.
   transport::server server{settings};
   init.poster = server.make_http_poster();
+  bool clustered = settings.cluster.bridge == "nats";
+  // The only place that knows which bridge runs.
+  init.bridge_factory = [&settings, clustered](caf::local_actor* node,
+                                               const cluster_member& me) {
+    using namespace std::chrono;
+    // Detached: nats.c connects block, and must not stall the scheduler
+    // that serves local clients while NATS is away.
+    if (clustered)
+      return node->spawn<caf::linked + caf::detached>(
+        bridge::nats_bridge_behavior, settings.nats, me,
+        caf::timespan{milliseconds(settings.cluster.heartbeat_ms)},
+        caf::timespan{milliseconds(settings.cluster.node_timeout_ms)});
+    return node->spawn<caf::linked>(bridge::local_bridge_behavior, me);
+  };
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<size_t>(settings.worker_threads));
+  if (clustered) {
+    // Owner calls cross nodes over CAF remote actors; heartbeats detect a
+    // hung peer (stack notes: off by default).
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval",
+            caf::timespan{std::chrono::milliseconds(settings.cluster.heartbeat_ms)});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::milliseconds(settings.cluster.node_timeout_ms)});
+  }
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   add_message_types(cfg);
   caf::actor_system sys{cfg};
@@ -91,6 +118,27 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     return 1;
   }
+  cluster_member me;
+  me.node_id = init.node_id;
+  me.middleman_host = settings.cluster.middleman_host;
+  me.start_epoch = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  if (clustered) {
+    auto port = sys.middleman().publish(node, settings.cluster.middleman_port,
+                                        settings.cluster.middleman_host.c_str(),
+                                        true);
+    if (!port) {
+      log->critical("cannot publish the node actor on {}:{}: {}",
+                    settings.cluster.middleman_host,
+                    settings.cluster.middleman_port, sys.render(port.error()));
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    me.middleman_port = *port;
+  }
+  caf::anon_send(node, caf::put_atom::value, me);
   std::printf("STARLING_READY port=%u admin_port=%u\n",
               static_cast<unsigned>(server.port()),
               static_cast<unsigned>(server.admin_port()));

@@ -3,6 +3,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "actors/cluster.hpp"
 #include "actors/http_poster.hpp"
 #include "transport/codec/frame.hpp"
 
@@ -45,6 +46,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<user_signed_in>("starling::user_signed_in");
   cfg.add_message_type<webhook_event>("starling::webhook_event");
   cfg.add_message_type<crash_request>("starling::crash_request");
+  cfg.add_message_type<cluster_member>("starling::cluster_member");
+  cfg.add_message_type<std::vector<cluster_member>>(
+    "std::vector<starling::cluster_member>");
+  cfg.add_message_type<cluster_view>("starling::cluster_view");
 }
 
 } // namespace starling

@@ -1,6 +1,8 @@
 // Node actor: app registry and app supervisor.
 #include "actors/node.hpp"
 
+#include <limits>
+
 #include <caf/all.hpp>
 
 #include "actors/app.hpp"
@@ -77,6 +79,18 @@ app_slot* find_app(self_ptr self, const std::string& app_id) {
   return &st.apps[i->second];
 }
 
+void start_bridge(self_ptr self) {
+  auto& st = self->state;
+  if (!st.bridge_factory)
+    return;
+  // The factory spawns it linked: it stops with the node (saying goodbye),
+  // and its end reaches the exit handler below.
+  st.bridge = st.bridge_factory(self, st.self_member);
+  self->request(st.bridge, std::chrono::seconds(10), caf::join_atom::value,
+                caf::actor_cast<caf::actor>(self))
+    .then([](caf::ok_atom) {}, [](caf::error&) {});
+}
+
 } // namespace
 
 caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
@@ -85,6 +99,25 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
   auto counter = std::make_shared<std::atomic<uint64_t>>(0);
   st.poster = init.poster;
   st.node_id = init.node_id;
+  st.bridge_factory = std::move(init.bridge_factory);
+  auto bridge_ended = [self](const caf::error& reason) {
+    auto& st = self->state;
+    auto log = component_logger("node");
+    st.bridge = nullptr;
+    // Past the restart limit the node runs alone but keeps trying, slowly:
+    // a cluster that comes back must get its node back.
+    auto delay = std::chrono::steady_clock::duration{std::chrono::seconds(5)};
+    if (st.bridge_budget.try_restart(self->clock().now()))
+      delay = st.bridge_budget.backoff() + std::chrono::milliseconds(500);
+    else
+      log->critical("cluster bridge over its restart limit; running alone");
+    log->error("cluster bridge ended ({}), restarting in {} ms",
+               to_string(reason),
+               std::chrono::duration_cast<std::chrono::milliseconds>(delay)
+                 .count());
+    self->delayed_send(self, delay, restart_atom::value,
+                       std::numeric_limits<uint64_t>::max());
+  };
   for (auto& app : init.apps) {
     auto ctx = std::make_shared<app_context>();
     if (!app.webhooks.empty() && init.poster) {
@@ -105,8 +138,12 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
   }
   for (auto& slot : st.apps)
     start_app(self, slot);
-  self->set_exit_handler([self](caf::exit_msg& em) {
+  self->set_exit_handler([self, bridge_ended](caf::exit_msg& em) {
     auto& st = self->state;
+    if (st.bridge && em.source == st.bridge.address()) {
+      bridge_ended(em.reason);
+      return;
+    }
     for (auto& slot : st.apps) {
       if (slot.actor.address() != em.source)
         continue;
@@ -157,8 +194,26 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
                       "Application is unavailable; retry later");
       self->send(slot.actor, std::move(ev));
     },
+    [self](caf::put_atom, cluster_member& me) {
+      self->state.self_member = std::move(me);
+      start_bridge(self);
+    },
+    [self](view_atom, cluster_view& view) {
+      auto& st = self->state;
+      std::string ids;
+      for (auto& m : view.members)
+        ids += (ids.empty() ? "" : ",") + m.node_id;
+      component_logger("node")->info("cluster view epoch={} members={}",
+                                      view.epoch, ids);
+      st.view = std::move(view);
+    },
     [self](restart_atom, uint64_t index) {
       auto& st = self->state;
+      if (index == std::numeric_limits<uint64_t>::max()) {
+        if (!st.bridge)
+          start_bridge(self);
+        return;
+      }
       if (index < st.apps.size() && !st.apps[index].failed
           && !st.apps[index].actor)
         start_app(self, st.apps[index]);
@@ -194,11 +249,18 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         std::vector<std::string> parts;
         std::size_t pending = 0;
         std::string node_id;
+        std::string cluster;
       };
       auto g = std::make_shared<gather>();
       g->rp = self->make_response_promise();
       g->parts.resize(st.apps.size());
       g->node_id = st.node_id;
+      std::string members;
+      for (auto& m : st.view.members)
+        members += (members.empty() ? "" : ",") + codec::json_quote(m.node_id);
+      g->cluster = "{\"bridge\":" + std::string{st.bridge ? "\"running\"" : "\"down\""}
+                   + ",\"epoch\":" + std::to_string(st.view.epoch)
+                   + ",\"members\":[" + members + "]}";
       auto finish = [g] {
         if (--g->pending > 0)
           return;
@@ -206,7 +268,8 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         for (auto& p : g->parts)
           apps += (apps.empty() ? "" : ",") + p;
         g->rp.deliver("{\"node\":" + codec::json_quote(g->node_id)
-                      + ",\"apps\":[" + apps + "]}");
+                      + ",\"cluster\":" + g->cluster + ",\"apps\":[" + apps
+                      + "]}");
       };
       g->pending = st.apps.size() + 1;
       for (std::size_t i = 0; i < st.apps.size(); ++i) {
@@ -315,6 +378,13 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
     },
     [self](drain_atom) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
+      // Leaving: say goodbye to the cluster first.
+      if (st.bridge) {
+        self->unlink_from(st.bridge);
+        self->request(st.bridge, std::chrono::seconds(2), caf::close_atom::value)
+          .then([](caf::ok_atom) {}, [](caf::error&) {});
+        st.bridge = nullptr;
+      }
       if (st.webhooks.empty())
         return caf::ok_atom::value;
       auto rp = self->make_response_promise<caf::ok_atom>();

@@ -11,7 +11,10 @@
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <functional>
+
 #include "actors/app_context.hpp"
+#include "actors/cluster.hpp"
 #include "actors/http_poster.hpp"
 #include "actors/supervisor.hpp"
 #include "config/settings.hpp"
@@ -25,6 +28,10 @@ struct node_init {
   uint32_t activity_timeout_s = 120;      ///< Sent to clients.
   uint64_t socket_prefix = 0;             ///< Random first half of socket ids.
   http_poster_ptr poster;                 ///< HTTP client for webhooks.
+  /// Spawns this node's cluster bridge (local or NATS; main decides) for
+  /// the node as it announces itself; called again to restart it.
+  std::function<caf::actor(caf::local_actor*, const cluster_member&)>
+    bridge_factory;
 };
 
 /// One supervised app.
@@ -48,6 +55,13 @@ struct node_state {
   std::vector<webhook_slot> webhooks;             ///< Apps with webhooks.
   http_poster_ptr poster;                         ///< For restarting webhooks.
   std::string node_id;                            ///< This node's id.
+  /// Spawns the bridge (see node_init).
+  std::function<caf::actor(caf::local_actor*, const cluster_member&)>
+    bridge_factory;
+  cluster_member self_member; ///< This node as the cluster sees it.
+  caf::actor bridge;          ///< The cluster bridge, once started.
+  restart_budget bridge_budget; ///< Restarts of the bridge.
+  cluster_view view;          ///< Latest membership view.
   std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
   std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
 };
@@ -56,7 +70,10 @@ struct node_state {
 /// - `ws_opened`: checks the protocol version (4007/4008) and the app key
 ///   (4001), then hands the socket to the app;
 /// - `publish_request`: routed to the app by id;
-/// - `(stats_atom, std::string app_id)` -> the app's stats, or an error.
+/// - `(stats_atom, std::string app_id)` -> the app's stats, or an error;
+/// - `(caf::put_atom, cluster_member)` from main: start the bridge
+///   (supervised: restarted with back-off, 5 in 10 s, then the node runs
+///   alone); `(view_atom, cluster_view)` from the bridge.
 /// Crashed apps restart (one_for_one, 5 in 10 s); past the limit the app is
 /// marked failed and the node keeps serving the others.
 caf::behavior node_behavior(caf::stateful_actor<node_state>* self,

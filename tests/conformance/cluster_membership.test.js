@@ -1,0 +1,110 @@
+// Cluster membership over a real nats-server: nodes on the `nats` bridge see
+// each other, a node that stops says goodbye, a killed node leaves after the
+// node timeout, and a node keeps serving locally while NATS is down.
+// (Sharding channels across nodes is not wired yet: see issue 4.)
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+const h = require('./support/node');
+
+const NATS_BIN = process.env.STARLING_NATS_SERVER || 'nats-server';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function accepting(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+async function startNats(port) {
+  const child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 5000;
+  while (!(await accepting(port))) {
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('nats-server did not start'); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { stop: async () => { child.kill('SIGKILL'); await exited; } };
+}
+
+function clusterConfig(natsPort, nodeId) {
+  return {
+    cluster: { bridge: 'nats', node_id: nodeId, heartbeat_ms: 200, node_timeout_ms: 1000 },
+    nats: { servers: [`nats://127.0.0.1:${natsPort}`] },
+  };
+}
+
+async function topology(node) {
+  const r = await fetch(`http://127.0.0.1:${node.adminPort}/topology`);
+  return (await r.json()).cluster;
+}
+
+// Re-reads the topology until `pred` holds (membership has no push event
+// over HTTP), bounded by `ms`.
+async function viewWhere(node, pred, ms) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await topology(node);
+    if (pred(last)) return last;
+    if (Date.now() > deadline) assert.fail(`view never matched: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('nodes on one NATS see each other; goodbye and timeout remove them', async (t) => {
+  const natsPort = await freePort();
+  const nats = await startNats(natsPort);
+  const res = h.resources();
+  t.after(async () => { await res.cleanup(); await nats.stop(); });
+  const [a, b, c] = await Promise.all(['n-a', 'n-b', 'n-c'].map((id) => res.node(clusterConfig(natsPort, id))));
+  const all = (v) => ['n-a', 'n-b', 'n-c'].every((id) => v.members.includes(id));
+  for (const n of [a, b, c]) await viewWhere(n, all, 5000);
+
+  // A clean stop says goodbye: gone well before the 1 s node timeout.
+  const t0 = Date.now();
+  const stopped = await b.stop();
+  assert.equal(stopped.code, 0);
+  await viewWhere(a, (v) => !v.members.includes('n-b') && v.members.length === 2, 900);
+  assert.ok(Date.now() - t0 < 900);
+
+  // A killed node falls silent and leaves after the timeout.
+  process.kill(c.pid, 'SIGKILL');
+  await c.exited;
+  const k0 = Date.now();
+  const v = await viewWhere(a, (view) => view.members.length === 1, 4000);
+  assert.deepEqual(v.members, ['n-a']);
+  assert.ok(Date.now() - k0 >= 300, 'not removed before the node timeout');
+});
+
+test('a node serves locally while NATS is down and joins once it is up', async (t) => {
+  const natsPort = await freePort();
+  const res = h.resources();
+  let nats = null;
+  t.after(async () => { await res.cleanup(); if (nats) await nats.stop(); });
+  const a = await res.node(clusterConfig(natsPort, 'solo'));
+  // No NATS yet: the bridge cannot connect, the node still serves clients.
+  const client = res.client(a);
+  await h.connected(client);
+  const ch = await h.subscribe(client, 'local-only');
+  const got = h.nextEvent(ch, 'ev');
+  await h.serverSdk(a).trigger('local-only', 'ev', { x: 1 });
+  assert.deepEqual((await got).data, { x: 1 });
+  // NATS comes up: the restarted bridge joins the cluster.
+  nats = await startNats(natsPort);
+  await viewWhere(a, (v) => v.bridge === 'running' && v.members.includes('solo'), 8000);
+});
