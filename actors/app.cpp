@@ -23,12 +23,19 @@ namespace {
 
 using self_ptr = caf::stateful_actor<app_state>*;
 
+bool clustered(self_ptr self) {
+  auto& st = self->state;
+  return st.bridge && st.view.members.size() > 1;
+}
+
 caf::actor& owner_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto i = st.owners.find(name);
   if (i == st.owners.end()) {
     auto owner = self->spawn<caf::linked>(channel_owner_behavior, name, st.ctx,
                                           caf::actor_cast<caf::actor>(self));
+    if (st.bridge)
+      self->send(owner, caf::put_atom::value, st.bridge);
     st.named_children.emplace(owner.address(), name);
     i = st.owners.emplace(name, owner_entry{std::move(owner), false}).first;
   }
@@ -36,10 +43,48 @@ caf::actor& owner_for(self_ptr self, const std::string& name) {
   return i->second.actor;
 }
 
+// Finds the owner of `name` on whichever node the ring names and calls
+// `f(owner)`, or `fail(error)`.
+template <class F, class G>
+void with_owner(self_ptr self, const std::string& name, F f, G fail) {
+  auto& st = self->state;
+  if (!clustered(self)) {
+    f(caf::actor{owner_for(self, name)});
+    return;
+  }
+  auto app_id = st.ctx->app.id;
+  self->request(st.bridge, std::chrono::seconds(5), owner_atom::value, app_id,
+                name)
+    .then(
+      [self, name, app_id, f, fail](caf::actor& node) mutable {
+        if (!node) {
+          f(caf::actor{owner_for(self, name)});
+          return;
+        }
+        self->request(node, std::chrono::seconds(5), owner_atom::value, app_id,
+                      name)
+          .then([f](caf::actor& owner) mutable { f(std::move(owner)); },
+                [fail](caf::error& err) mutable { fail(std::move(err)); });
+      },
+      [fail](caf::error& err) mutable { fail(std::move(err)); });
+}
+
 channel_entry& channel_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto i = st.channels.find(name);
-  if (i == st.channels.end()) {
+  if (i == st.channels.end() && clustered(self)) {
+    // The owner may be remote: the channel resolves it once this node's
+    // interest is on the bus, so no event of the owner can miss us.
+    auto channel = self->spawn<caf::linked>(channel_behavior, name, st.ctx,
+                                            caf::actor_cast<caf::actor>(self),
+                                            caf::actor{});
+    st.named_children.emplace(channel.address(), name);
+    self->request(st.bridge, std::chrono::seconds(5), caf::subscribe_atom::value,
+                  st.ctx->app.id, name, channel)
+      .then([channel](caf::ok_atom) { anon_send(channel, owner_atom::value); },
+            [channel](caf::error&) { anon_send(channel, owner_atom::value); });
+    i = st.channels.emplace(name, channel_entry{std::move(channel), 0}).first;
+  } else if (i == st.channels.end()) {
     auto owner = owner_for(self, name);
     auto channel = self->spawn<caf::linked>(channel_behavior, name, st.ctx,
                                             caf::actor_cast<caf::actor>(self),
@@ -177,6 +222,25 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
     },
     [self](publish_request& req) {
       auto& st = self->state;
+      if (clustered(self)) {
+        // Every event goes through its owner, wherever it lives: one order.
+        for (auto& name : req.channels) {
+          channel_event ev;
+          ev.event = req.event;
+          ev.data = req.data;
+          ev.exclude = req.socket_id;
+          with_owner(
+            self, name,
+            [self, ev](caf::actor owner) {
+              self->send(owner, caf::publish_atom::value, ev);
+            },
+            [name](caf::error err) {
+              component_logger("app")->warn("publish lost channel={} error={}",
+                                            name, to_string(err));
+            });
+        }
+        return;
+      }
       for (auto& name : req.channels) {
         auto traits = codec::classify_channel(name);
         // No owner and not cached: nobody on this node can be subscribed.
@@ -199,6 +263,10 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
         return;
       self->send(i->second.actor, stop_atom::value);
       st.channels.erase(i);
+      if (st.bridge)
+        self->request(st.bridge, std::chrono::seconds(5),
+                      caf::unsubscribe_atom::value, st.ctx->app.id, idle.channel)
+          .then([](caf::ok_atom) {}, [](caf::error&) {});
       auto oi = st.owners.find(idle.channel);
       if (oi != st.owners.end() && oi->second.idle)
         stop_owner(self, idle.channel);
@@ -288,8 +356,22 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
              + names(st.channels) + ",\"owners\":" + names(st.owners)
              + ",\"webhooks\":" + (st.ctx->webhooks ? "true" : "false") + "}";
     },
-    [self](owner_atom, const std::string& channel) {
-      return owner_for(self, channel);
+    [self](owner_atom, const std::string& channel) -> caf::result<caf::actor> {
+      auto rp = self->make_response_promise<caf::actor>();
+      with_owner(
+        self, channel, [rp](caf::actor owner) mutable { rp.deliver(owner); },
+        [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](owner_atom, const std::string& channel, bool) {
+      return caf::actor{owner_for(self, channel)};
+    },
+    [self](view_atom, cluster_view& view, caf::actor& bridge) {
+      auto& st = self->state;
+      st.view = std::move(view);
+      st.bridge = std::move(bridge);
+      for (auto& [name, owner] : st.owners)
+        self->send(owner.actor, caf::put_atom::value, st.bridge);
     },
     [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
       auto& st = self->state;
@@ -327,6 +409,30 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
     },
     [self](const channel_request& req) -> caf::result<caf::message> {
       auto& st = self->state;
+      if (clustered(self)) {
+        // The owner answers for the whole cluster, wherever it lives.
+        auto rp = self->make_response_promise();
+        auto users = req.users;
+        with_owner(
+          self, req.channel,
+          [self, rp, users](caf::actor owner) mutable {
+            auto fail = [rp](caf::error& e) mutable { rp.deliver(e); };
+            if (users)
+              self->request(owner, std::chrono::seconds(5), users_atom::value)
+                .then([rp](std::vector<std::string>& ids) mutable {
+                        rp.deliver(std::move(ids));
+                      },
+                      fail);
+            else
+              self->request(owner, std::chrono::seconds(5), caf::get_atom::value)
+                .then([rp](channel_info& info) mutable {
+                        rp.deliver(std::move(info));
+                      },
+                      fail);
+          },
+          [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      }
       auto i = st.owners.find(req.channel);
       if (i == st.owners.end()) {
         if (req.users)

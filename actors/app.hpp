@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/cluster.hpp"
 
 namespace starling {
 
@@ -48,6 +49,9 @@ struct app_state {
   std::unordered_map<caf::actor_addr, signed_in_connection> signed_in;
   /// Watched user -> connections watching it.
   std::unordered_map<std::string, std::vector<caf::actor>> watchers;
+  cluster_view view; ///< Latest membership view (from the node).
+  caf::actor bridge; ///< Cluster bridge; with more than one member, owners
+                     ///< may live on other nodes.
   /// Children that are channels or owners (for crash handling).
   std::unordered_map<caf::actor_addr, std::string> named_children;
 };
@@ -63,6 +67,10 @@ struct app_state {
 ///   watchers hear `(watchlist_atom, "online"|"offline", user_id)`;
 /// - `terminate_request` -> every connection of the user gets terminate_atom;
 /// - `channels_request`, `channel_request`: HTTP API queries;
+/// - `(view_atom, cluster_view, actor bridge)` from the node;
+///   `(owner_atom, channel)` -> the channel's owner, on whichever node the
+///   ring names; `(owner_atom, channel, true)` -> the owner here (asked by
+///   other nodes);
 /// - `(stats_atom)` -> (connections, channels, owners).
 caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
                            app_context_ptr ctx);

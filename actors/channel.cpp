@@ -42,8 +42,66 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   report_if_idle(self);
 }
 
-// The owner crashed: get the new one from the app and register every local
-// subscriber with it again, silently (clients see no change).
+// Registers one join with the owner; subscribes on its answer.
+void start_join(self_ptr self, channel_join join, caf::actor conn,
+                caf::response_promise rp) {
+  auto& st = self->state;
+  owner_join oj{st.ctx->node_id, join.socket_id, join.presence,
+                join.user_id, join.user_info, join.rejoin};
+  auto link = join.link;
+  auto socket_id = join.socket_id;
+  auto user_id = join.user_id;
+  auto user_info = join.user_info;
+  auto rejoin = join.rejoin;
+  self
+    ->request(st.owner, owner_timeout, caf::join_atom::value, std::move(oj))
+    .then(
+      [self, rp, conn, link, socket_id, user_id, user_info,
+       rejoin](owner_joined& r) mutable {
+        auto& st = self->state;
+        --st.pending;
+        if (!r.ok) {
+          link->send(make_frame(codec::encode_subscription_error(
+            st.channel, r.error_type, r.error, r.status)));
+          rp.deliver(caf::make_error(errc::subscription_refused));
+          report_if_idle(self);
+          return;
+        }
+        // Pusher protocol §2.4/§2.8: succeeded first, then the cached
+        // event or cache_miss; later events follow through `deliver`.
+        if (!rejoin)
+          link->send(make_frame(
+            codec::encode_subscription_succeeded(st.channel, r.data_json)));
+        if (r.cache_channel && !rejoin) {
+          if (r.cache_hit)
+            link->send(make_frame(codec::encode_event(
+              r.cache_event, st.channel, r.cache_data,
+              codec::data_format::as_string)));
+          else
+            link->send(make_frame(codec::encode_cache_miss(st.channel)));
+        }
+        st.index.emplace(conn.address(), st.subscribers.size());
+        st.subscribers.push_back(channel_subscriber{
+          conn.address(), socket_id, user_id, user_info, link});
+        st.links = nullptr;
+        // Monitoring a connection that already ended delivers its
+        // down_msg at once, so a join racing a disconnect cleans up.
+        self->monitor(conn);
+        rp.deliver(caf::ok_atom::value, caf::actor_cast<caf::actor>(self));
+      },
+      [self, rp, link](caf::error& err) mutable {
+        auto& st = self->state;
+        --st.pending;
+        link->send(make_frame(codec::encode_subscription_error(
+          st.channel, "ServerError", "channel owner unavailable", 503)));
+        rp.deliver(std::move(err));
+        report_if_idle(self);
+      });
+}
+
+// Gets the channel's owner from the app (first use in a cluster, or after
+// the owner crashed) and registers every local subscriber with it again,
+// silently (clients see no change); then the joins that waited for it.
 void rejoin_owner(self_ptr self) {
   auto& st = self->state;
   self->request(st.app, owner_timeout, owner_atom::value, st.channel)
@@ -59,10 +117,15 @@ void rejoin_owner(self_ptr self) {
                         std::move(oj))
             .then([](owner_joined&) {}, [](caf::error&) {});
         }
+        auto waiting = std::move(st.waiting);
+        st.waiting.clear();
+        for (auto& w : waiting)
+          start_join(self, std::move(w.join), std::move(w.conn), w.rp);
       },
       [self](caf::error&) {
-        // The app is going away too; nothing to rebuild.
-        self->quit();
+        // No owner now (its node unreachable, the view settling): retry.
+        self->delayed_send(self, std::chrono::milliseconds(500),
+                           owner_atom::value);
       });
 }
 
@@ -77,7 +140,8 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
   st.ctx = std::move(ctx);
   st.app = std::move(app);
   st.owner = std::move(owner);
-  self->monitor(st.owner);
+  if (st.owner)
+    self->monitor(st.owner);
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.owner.address()) {
       rejoin_owner(self);
@@ -93,57 +157,12 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       ++st.pending;
       auto conn = caf::actor_cast<caf::actor>(self->current_sender());
       auto rp = self->make_response_promise();
-      owner_join oj{st.ctx->node_id, join.socket_id, join.presence,
-                    join.user_id, join.user_info, join.rejoin};
-      auto link = join.link;
-      auto socket_id = join.socket_id;
-      auto user_id = join.user_id;
-      auto user_info = join.user_info;
-      auto rejoin = join.rejoin;
-      self
-        ->request(st.owner, owner_timeout, caf::join_atom::value, std::move(oj))
-        .then(
-          [self, rp, conn, link, socket_id, user_id, user_info,
-           rejoin](owner_joined& r) mutable {
-            auto& st = self->state;
-            --st.pending;
-            if (!r.ok) {
-              link->send(make_frame(codec::encode_subscription_error(
-                st.channel, r.error_type, r.error, r.status)));
-              rp.deliver(caf::make_error(errc::subscription_refused));
-              report_if_idle(self);
-              return;
-            }
-            // Pusher protocol §2.4/§2.8: succeeded first, then the cached
-            // event or cache_miss; later events follow through `deliver`.
-            if (!rejoin)
-              link->send(make_frame(
-                codec::encode_subscription_succeeded(st.channel, r.data_json)));
-            if (r.cache_channel && !rejoin) {
-              if (r.cache_hit)
-                link->send(make_frame(codec::encode_event(
-                  r.cache_event, st.channel, r.cache_data,
-                  codec::data_format::as_string)));
-              else
-                link->send(make_frame(codec::encode_cache_miss(st.channel)));
-            }
-            st.index.emplace(conn.address(), st.subscribers.size());
-            st.subscribers.push_back(channel_subscriber{
-              conn.address(), socket_id, user_id, user_info, link});
-            st.links = nullptr;
-            // Monitoring a connection that already ended delivers its
-            // down_msg at once, so a join racing a disconnect cleans up.
-            self->monitor(conn);
-            rp.deliver(caf::ok_atom::value, caf::actor_cast<caf::actor>(self));
-          },
-          [self, rp, link](caf::error& err) mutable {
-            auto& st = self->state;
-            --st.pending;
-            link->send(make_frame(codec::encode_subscription_error(
-              st.channel, "ServerError", "channel owner unavailable", 503)));
-            rp.deliver(std::move(err));
-            report_if_idle(self);
-          });
+      if (!st.owner) {
+        // The owner (maybe on another node) is still being resolved.
+        st.waiting.push_back(pending_join{std::move(join), std::move(conn), rp});
+        return rp;
+      }
+      start_join(self, std::move(join), std::move(conn), rp);
       return rp;
     },
     [self](caf::leave_atom) {
@@ -182,6 +201,10 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
     },
     [self](client_event_atom, client_event& ev) {
       self->send(self->state.owner, client_event_atom::value, std::move(ev));
+    },
+    [self](owner_atom) {
+      // The app set up this node's interest (clustered): find the owner.
+      rejoin_owner(self);
     },
     [self](stop_atom) { self->quit(); },
     [self](stats_atom) {

@@ -10,9 +10,11 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/behavior.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/messages.hpp"
 #include "actors/session_link.hpp"
 #include "transport/codec/channel_name.hpp"
 
@@ -25,6 +27,13 @@ struct channel_subscriber {
   std::string user_id;        ///< Presence user id, or empty.
   std::string user_info;      ///< Presence user info (for re-joins).
   session_link_ptr link;      ///< Where frames go.
+};
+
+/// A join that waits until the owner is known.
+struct pending_join {
+  channel_join join;       ///< The join.
+  caf::actor conn;         ///< The joining connection.
+  caf::response_promise rp; ///< Its answer.
 };
 
 /// State of a local channel actor.
@@ -41,6 +50,7 @@ struct channel_state {
   uint32_t pending = 0; ///< Joins waiting for the owner.
   uint64_t delivered = 0; ///< Frames handed to sessions.
   session_list links;     ///< Snapshot of subscribers' links; null when stale.
+  std::vector<pending_join> waiting; ///< Joins waiting for the owner.
 };
 
 /// Channel actor messages:

@@ -21,9 +21,18 @@ using self_ptr = caf::stateful_actor<channel_owner_state>*;
 void fan_out(self_ptr self, channel_event ev) {
   auto& st = self->state;
   ev.seq = ++st.seq;
-  for (auto& [node, interest] : st.nodes)
-    if (interest.channel)
+  // This node's channel directly; other nodes through one bridge publish
+  // (without a bridge, every node is this one).
+  bool remote = false;
+  for (auto& [node, interest] : st.nodes) {
+    if (node != st.ctx->node_id && st.bridge)
+      remote = true;
+    else if (interest.channel)
       self->send(interest.channel, deliver_atom::value, ev);
+  }
+  if (remote)
+    self->send(st.bridge, caf::publish_atom::value, st.ctx->app.id, st.channel,
+               std::move(ev));
 }
 
 void system_event(self_ptr self, std::string event, std::string data_json,
@@ -249,6 +258,9 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         ev.user_id = std::move(ce.user_id);
       ev.exclude = std::move(ce.socket_id);
       fan_out(self, std::move(ev));
+    },
+    [self](caf::put_atom, caf::actor& bridge) {
+      self->state.bridge = std::move(bridge);
     },
     [self](departed_atom) {
       auto& st = self->state;

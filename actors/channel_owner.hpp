@@ -30,6 +30,7 @@ struct channel_owner_state {
   codec::channel_traits traits; ///< Kind and cache attribute.
   app_context_ptr ctx;          ///< App and node facts.
   caf::actor app;               ///< Parent: gets owner_idle.
+  caf::actor bridge;            ///< Cluster bridge: fan-out to other nodes.
   std::map<std::string, node_interest> nodes; ///< node id -> interest.
   std::size_t subscribers = 0;  ///< Connections cluster-wide.
   presence_roster roster;       ///< Presence members (presence channels).
@@ -53,6 +54,8 @@ struct channel_owner_state {
 ///   channel is a cache channel, then fanned out;
 /// - `(client_event_atom, client_event)` from a channel: fanned out to all
 ///   but the sender;
+/// - `(caf::put_atom, actor bridge)`: events for other nodes' subscribers
+///   go out once through this bridge;
 /// - `(expire_atom)`, `(stop_atom)`, `(stats_atom)`.
 caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* self,
                                      std::string channel, app_context_ptr ctx,

@@ -30,6 +30,9 @@ void refuse(const session_link_ptr& link, pusher_error code,
 
 void start_app(self_ptr self, app_slot& slot) {
   slot.actor = self->spawn<caf::linked>(app_behavior, slot.ctx);
+  auto& st = self->state;
+  if (st.bridge)
+    self->send(slot.actor, view_atom::value, st.view, st.bridge);
 }
 
 // Pusher protocol §1.1: accept a missing protocol or 5..7 as v7; versions
@@ -104,6 +107,10 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
     auto& st = self->state;
     auto log = component_logger("node");
     st.bridge = nullptr;
+    // Until the bridge is back, apps own every channel themselves.
+    for (auto& slot : st.apps)
+      if (slot.actor)
+        self->send(slot.actor, view_atom::value, st.view, st.bridge);
     // Past the restart limit the node runs alone but keeps trying, slowly:
     // a cluster that comes back must get its node back.
     auto delay = std::chrono::steady_clock::duration{std::chrono::seconds(5)};
@@ -206,6 +213,9 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       component_logger("node")->info("cluster view epoch={} members={}",
                                       view.epoch, ids);
       st.view = std::move(view);
+      for (auto& slot : st.apps)
+        if (slot.actor)
+          self->send(slot.actor, view_atom::value, st.view, st.bridge);
     },
     [self](restart_atom, uint64_t index) {
       auto& st = self->state;
@@ -230,6 +240,14 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       if (slot == nullptr)
         return caf::make_error(errc::unknown_app);
       return self->delegate(slot->actor, std::move(req));
+    },
+    [self](owner_atom, const std::string& app_id,
+           const std::string& channel) -> caf::result<caf::message> {
+      // Another node's app asks for the owner that lives here.
+      auto slot = find_app(self, app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      return self->delegate(slot->actor, owner_atom::value, channel, true);
     },
     [self](crash_request& req) -> caf::result<caf::message> {
       auto slot = find_app(self, req.app_id);

@@ -34,6 +34,9 @@ caf::behavior local_bridge_behavior(
       return caf::ok_atom::value;
     },
     [=](caf::get_atom) { return view(); },
+    [=](owner_atom, const std::string&, const std::string&) {
+      return caf::actor{}; // One node: it owns every channel.
+    },
     [=](stats_atom) {
       bridge_stats stats;
       stats.subscriptions = self->state.channels.size();

@@ -19,7 +19,10 @@
 #include "actors/messages.hpp"
 #include "bridge/bridge_stats.hpp"
 #include "bridge/envelope.hpp"
+#include "bridge/shard_ring.hpp"
 #include "bridge/subjects.hpp"
+
+#include <caf/io/middleman.hpp>
 
 namespace starling::bridge {
 
@@ -220,6 +223,15 @@ cluster_view current_view(const nats_bridge_state& st) {
 
 void broadcast_view(self_ptr self) {
   auto view = current_view(self->state);
+  // Forget connections to nodes that left (a restarted node publishes anew).
+  auto& remotes = self->state.remote_nodes;
+  for (auto i = remotes.begin(); i != remotes.end();) {
+    auto live = std::any_of(view.members.begin(), view.members.end(),
+                            [&](const cluster_member& m) {
+                              return m.node_id == i->first;
+                            });
+    i = live ? std::next(i) : remotes.erase(i);
+  }
   for (auto& listener : self->state.listeners)
     self->send(listener, view_atom::value, view);
 }
@@ -480,6 +492,29 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       return caf::ok_atom::value;
     },
     [=](caf::get_atom) { return current_view(self->state); },
+    [=](owner_atom, const std::string& app_id,
+        const std::string& channel) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      auto members = st.view.members();
+      std::vector<std::string> ids;
+      for (auto& m : members)
+        ids.push_back(m.node_id);
+      auto owner = owner_of(ids, app_id, channel);
+      if (!owner || *owner == st.local.node_id)
+        return caf::actor{};
+      if (auto i = st.remote_nodes.find(*owner); i != st.remote_nodes.end())
+        return i->second;
+      for (auto& m : members) {
+        if (m.node_id != *owner)
+          continue;
+        auto node = self->system().middleman().remote_actor(m.host, m.port);
+        if (!node)
+          return std::move(node.error());
+        st.remote_nodes.emplace(*owner, *node);
+        return *node;
+      }
+      return caf::make_error(caf::sec::runtime_error, "owner node left");
+    },
     [=](stats_atom) { return current_stats(self->state); },
     [=](caf::tick_atom) {
       announce(self);

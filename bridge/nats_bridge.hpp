@@ -69,6 +69,9 @@ struct nats_bridge_state {
   std::map<std::pair<std::string, std::string>, nats_channel_subscription>
     channels;
   std::unique_ptr<detail::nats_flusher> flusher; ///< Confirms subscribes.
+  /// Node id -> its published node actor (CAF remote actor), connected on
+  /// first use and dropped when the node leaves the view.
+  std::map<std::string, caf::actor> remote_nodes;
 };
 
 /// NATS bridge messages, the cluster_actor contract across nodes:
@@ -83,6 +86,9 @@ struct nats_bridge_state {
 /// - `(join_atom, actor listener)`: `(view_atom, cluster_view)` now and after
 ///   every change, until the listener ends -> ok_atom;
 /// - `(caf::get_atom)` -> cluster_view; `(stats_atom)` -> bridge_stats;
+/// - `(owner_atom, app, channel)` -> the node actor of the channel's owner
+///   node (rendezvous hashing over the view), or an invalid handle when
+///   this node owns it; connecting to a node blocks this (detached) actor;
 /// - `(caf::close_atom)`: goodbye, then ok_atom, then quits. An exit message
 ///   (not `exit_reason::kill`) also says goodbye before quitting; a killed
 ///   bridge just falls silent and leaves the other views by timeout.
