@@ -372,6 +372,19 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       st.bridge = std::move(bridge);
       for (auto& [name, owner] : st.owners)
         self->send(owner.actor, caf::put_atom::value, st.bridge);
+      // The ring changed: every local channel checks where its owner is
+      // now (after its interest is on the bus) and moves if needed.
+      for (auto& [name, entry] : st.channels) {
+        auto channel = entry.actor;
+        if (!clustered(self)) {
+          anon_send(channel, owner_atom::value);
+          continue;
+        }
+        self->request(st.bridge, std::chrono::seconds(5),
+                      caf::subscribe_atom::value, st.ctx->app.id, name, channel)
+          .then([channel](caf::ok_atom) { anon_send(channel, owner_atom::value); },
+                [channel](caf::error&) { anon_send(channel, owner_atom::value); });
+      }
     },
     [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
       auto& st = self->state;

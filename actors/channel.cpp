@@ -108,6 +108,14 @@ void rejoin_owner(self_ptr self) {
     .then(
       [self](caf::actor& owner) {
         auto& st = self->state;
+        if (owner == st.owner)
+          return; // Ownership did not move.
+        if (st.owner) {
+          // Ownership moved (the ring changed): the old owner forgets this
+          // node without member events; the new one learns it silently.
+          self->demonitor(st.owner);
+          self->send(st.owner, caf::leave_atom::value, st.ctx->node_id);
+        }
         st.owner = std::move(owner);
         self->monitor(st.owner);
         for (auto& sub : st.subscribers) {
@@ -144,7 +152,11 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
     self->monitor(st.owner);
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.owner.address()) {
-      rejoin_owner(self);
+      // The owner crashed or its node died. Resolve again shortly: a dead
+      // node stays in the view until its timeout.
+      self->state.owner = nullptr;
+      self->delayed_send(self, std::chrono::milliseconds(200),
+                         owner_atom::value);
       return;
     }
     // A subscriber's connection ended (closed or crashed): it leaves.

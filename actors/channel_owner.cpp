@@ -259,6 +259,19 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       ev.exclude = std::move(ce.socket_id);
       fan_out(self, std::move(ev));
     },
+    [self](caf::leave_atom, const std::string& node) {
+      // The node's channel moved to another owner: forget it silently.
+      auto& st = self->state;
+      auto i = st.nodes.find(node);
+      if (i == st.nodes.end())
+        return;
+      st.subscribers -= std::min(st.subscribers, i->second.subscribers);
+      self->demonitor(i->second.channel);
+      st.nodes.erase(i);
+      st.roster.remove_node(node);
+      if (st.subscribers == 0)
+        report_if_idle(self);
+    },
     [self](caf::put_atom, caf::actor& bridge) {
       self->state.bridge = std::move(bridge);
     },
