@@ -2,6 +2,7 @@
 #include "actors/app.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -315,6 +316,18 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       if (i != st.users.end())
         for (auto& conn : i->second)
           self->send(conn, terminate_atom::value);
+      if (clustered(self) && !req.local_only) {
+        // The user's connections may live on every node.
+        terminate_request peer_req{req.app_id, req.user_id, true};
+        self->request(st.bridge, std::chrono::seconds(5), peers_atom::value)
+          .then(
+            [self, peer_req](std::vector<caf::actor>& peers) {
+              for (auto& peer : peers)
+                self->request(peer, std::chrono::seconds(5), peer_req)
+                  .then([](caf::ok_atom) {}, [](caf::error&) {});
+            },
+            [](caf::error&) {});
+      }
       return caf::ok_atom::value;
     },
     [self](const crash_request& req) -> caf::result<caf::ok_atom> {
@@ -388,36 +401,60 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
     },
     [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
       auto& st = self->state;
-      std::vector<caf::actor> owners;
-      for (auto& [name, entry] : st.owners)
-        // '#' channels (server-to-user) are Pusher's own: not listed.
-        if (name.compare(0, req.prefix.size(), req.prefix) == 0
-            && (name[0] != '#' || !req.prefix.empty()))
-          owners.push_back(entry.actor);
-      if (owners.empty())
-        return std::vector<channel_info>{};
-      // Fan in: one request per owner, the reply goes out after the last.
+      // Fan in over this node's owners and, in a cluster, the other nodes
+      // (each owner lives on exactly one node); reply after the last.
       struct gather {
         caf::response_promise rp;
         std::vector<channel_info> infos;
-        std::size_t pending = 0;
+        std::set<std::string> seen;
+        std::size_t pending = 1;
       };
       auto g = std::make_shared<gather>();
       g->rp = self->make_response_promise();
-      g->pending = owners.size();
       auto finish = [g] {
         if (--g->pending == 0)
           g->rp.deliver(std::move(g->infos));
       };
-      for (auto& owner : owners)
-        self->request(owner, std::chrono::seconds(5), caf::get_atom::value)
+      auto add = [g](channel_info& info) {
+        if (info.occupied && g->seen.insert(info.channel).second)
+          g->infos.push_back(std::move(info));
+      };
+      for (auto& [name, entry] : st.owners) {
+        // '#' channels (server-to-user) are Pusher's own: not listed.
+        if (name.compare(0, req.prefix.size(), req.prefix) != 0
+            || (name[0] == '#' && req.prefix.empty()))
+          continue;
+        ++g->pending;
+        self->request(entry.actor, std::chrono::seconds(5), caf::get_atom::value)
           .then(
-            [g, finish](channel_info& info) {
-              if (info.occupied)
-                g->infos.push_back(std::move(info));
+            [add, finish](channel_info& info) {
+              add(info);
               finish();
             },
             [finish](caf::error&) { finish(); });
+      }
+      if (clustered(self) && !req.local_only) {
+        ++g->pending;
+        channels_request peer_req{req.app_id, req.prefix, true};
+        self->request(st.bridge, std::chrono::seconds(5), peers_atom::value)
+          .then(
+            [self, g, add, finish, peer_req](std::vector<caf::actor>& peers) {
+              for (auto& peer : peers) {
+                ++g->pending;
+                self->request(peer, std::chrono::seconds(5), peer_req)
+                  .then(
+                    [add, finish](std::vector<channel_info>& infos) {
+                      for (auto& info : infos)
+                        add(info);
+                      finish();
+                    },
+                    [finish](caf::error&) { finish(); });
+              }
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+      }
+      finish();
       return g->rp;
     },
     [self](const channel_request& req) -> caf::result<caf::message> {

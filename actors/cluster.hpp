@@ -41,6 +41,8 @@ typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
 
 /// Bridge -> listeners: the membership view changed.
 using view_atom = caf::atom_constant<caf::atom("view")>;
+/// Query: the node actors of the other live members.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 // The cluster_actor contract (both bridges implement exactly this):
 //
@@ -59,6 +61,8 @@ using view_atom = caf::atom_constant<caf::atom("view")>;
 // - `(join_atom, caf::actor listener)`: `listener` gets `(view_atom,
 //   cluster_view)` now and after every change. Reply: ok_atom.
 // - `(caf::get_atom)`: reply cluster_view.
+// - `(peers_atom)`: reply std::vector<caf::actor>, the published node actors
+//   of the other live members (for cluster-wide HTTP API queries).
 //
 // Delivery is at most once: events published while the bus is away are
 // lost for other nodes (local delivery goes on). A backend that cannot do

@@ -110,13 +110,15 @@ typename Inspector::result_type inspect(Inspector& f, channel_info& x) {
 /// GET /channels: occupied channels whose name starts with `prefix`.
 /// Reply: std::vector<channel_info>.
 struct channels_request {
-  std::string app_id; ///< App.
-  std::string prefix; ///< filter_by_prefix, or empty.
+  std::string app_id;      ///< App.
+  std::string prefix;      ///< filter_by_prefix, or empty.
+  bool local_only = false; ///< This node's owners only (asked by a peer).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channels_request& x) {
-  return f(caf::meta::type_name("channels_request"), x.app_id, x.prefix);
+  return f(caf::meta::type_name("channels_request"), x.app_id, x.prefix,
+           x.local_only);
 }
 
 /// GET /channels/<name>: reply channel_info. With `users`, GET
@@ -136,13 +138,15 @@ typename Inspector::result_type inspect(Inspector& f, channel_request& x) {
 /// POST /users/<id>/terminate_connections: close every signed-in
 /// connection of `user_id`. Reply: ok_atom.
 struct terminate_request {
-  std::string app_id;  ///< App.
-  std::string user_id; ///< Signed-in user.
+  std::string app_id;      ///< App.
+  std::string user_id;     ///< Signed-in user.
+  bool local_only = false; ///< This node's connections only (asked by a peer).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, terminate_request& x) {
-  return f(caf::meta::type_name("terminate_request"), x.app_id, x.user_id);
+  return f(caf::meta::type_name("terminate_request"), x.app_id, x.user_id,
+           x.local_only);
 }
 
 /// One webhook event (Pusher protocol §7.2), emitted by the channel owner.

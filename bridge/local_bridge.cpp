@@ -34,6 +34,7 @@ caf::behavior local_bridge_behavior(
       return caf::ok_atom::value;
     },
     [=](caf::get_atom) { return view(); },
+    [=](peers_atom) { return std::vector<caf::actor>{}; },
     [=](owner_atom, const std::string&, const std::string&) {
       return caf::actor{}; // One node: it owns every channel.
     },

@@ -221,6 +221,23 @@ cluster_view current_view(const nats_bridge_state& st) {
   return view;
 }
 
+// Returns the published node actor of `m`, connecting on first use
+// (blocking: this actor is detached), or an invalid handle.
+caf::actor remote_node(self_ptr self, const member& m) {
+  auto& st = self->state;
+  if (auto i = st.remote_nodes.find(m.node_id); i != st.remote_nodes.end())
+    return i->second;
+  auto node = self->system().middleman().remote_actor(m.host, m.port);
+  if (!node) {
+    component_logger("bridge")->warn("cannot reach node={} {}:{}: {}",
+                                     m.node_id, m.host, m.port,
+                                     self->system().render(node.error()));
+    return {};
+  }
+  st.remote_nodes.emplace(m.node_id, *node);
+  return *node;
+}
+
 void broadcast_view(self_ptr self) {
   auto view = current_view(self->state);
   // Forget connections to nodes that left (a restarted node publishes anew).
@@ -492,6 +509,17 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       return caf::ok_atom::value;
     },
     [=](caf::get_atom) { return current_view(self->state); },
+    [=](peers_atom) {
+      auto& st = self->state;
+      std::vector<caf::actor> peers;
+      for (auto& m : st.view.members()) {
+        if (m.node_id == st.local.node_id)
+          continue;
+        if (auto node = remote_node(self, m))
+          peers.push_back(std::move(node));
+      }
+      return peers;
+    },
     [=](owner_atom, const std::string& app_id,
         const std::string& channel) -> caf::result<caf::actor> {
       auto& st = self->state;
@@ -502,17 +530,13 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       auto owner = owner_of(ids, app_id, channel);
       if (!owner || *owner == st.local.node_id)
         return caf::actor{};
-      if (auto i = st.remote_nodes.find(*owner); i != st.remote_nodes.end())
-        return i->second;
-      for (auto& m : members) {
-        if (m.node_id != *owner)
-          continue;
-        auto node = self->system().middleman().remote_actor(m.host, m.port);
-        if (!node)
-          return std::move(node.error());
-        st.remote_nodes.emplace(*owner, *node);
-        return *node;
-      }
+      for (auto& m : members)
+        if (m.node_id == *owner) {
+          if (auto node = remote_node(self, m))
+            return node;
+          return caf::make_error(caf::sec::runtime_error,
+                                 "cannot reach node " + *owner);
+        }
       return caf::make_error(caf::sec::runtime_error, "owner node left");
     },
     [=](stats_atom) { return current_stats(self->state); },

@@ -76,3 +76,31 @@ test('client events and socket_id exclusion work across nodes', async (t) => {
   assert.deepEqual((await last).data, { n: 2 });
   assert.deepEqual(seenByBob, [{ n: 2 }]);
 });
+
+test('GET /channels and terminate_connections answer for the whole cluster', async (t) => {
+  const { res, a, b } = await twoNodes(t);
+  const ca = res.client(a), cb = res.client(b);
+  const names = ['list-1', 'list-2', 'list-3', 'list-4', 'list-5', 'list-6'];
+  for (const [i, name] of names.entries()) await h.subscribe(i % 2 ? cb : ca, name);
+  for (const via of [a, b]) {
+    const r = await h.serverSdk(via).get({ path: '/channels', params: { filter_by_prefix: 'list-' } });
+    assert.deepEqual(Object.keys((await r.json()).channels).sort(), names);
+  }
+  // dave signs in on node b; the app terminates him through node a.
+  const dave = res.client(b, undefined, { userData: { id: 'dave' } });
+  await h.connected(dave);
+  dave.signin();
+  await h.waitFor(() => dave.user.serverToUserChannel && dave.user.serverToUserChannel.subscribed,
+    3000, 'signin of dave');
+  const closed = new Promise((resolve) => dave.connection.bind('state_change', (s) => {
+    if (s.current === 'disconnected' || s.current === 'unavailable' || s.current === 'failed') resolve(s.current);
+  }));
+  // pusher-js arms a 30 s no-op timer on its socket after a server close;
+  // keep the socket to disarm it (see users.test.js).
+  const socket = dave.connection.connection.transport.socket;
+  const r = await h.serverSdk(a).terminateUserConnections('dave');
+  assert.equal(r.status, 200);
+  assert.equal(await Promise.race([closed, new Promise((r2) => setTimeout(() => r2('still connected'), 3000))]),
+    'disconnected');
+  clearTimeout(socket._closeTimer);
+});
