@@ -42,6 +42,17 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   report_if_idle(self);
 }
 
+// The owner answered from `node`: from now on only its events count, in
+// its order (stragglers of a previous owner, held by NATS during an outage,
+// must not reach clients after newer events).
+void learn_owner_node(self_ptr self, const std::string& node) {
+  auto& st = self->state;
+  if (node.empty() || node == st.owner_node)
+    return;
+  st.owner_node = node;
+  st.last_seq = 0;
+}
+
 // Registers one join with the owner; subscribes on its answer.
 void start_join(self_ptr self, channel_join join, caf::actor conn,
                 caf::response_promise rp) {
@@ -60,6 +71,8 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
        rejoin](owner_joined& r) mutable {
         auto& st = self->state;
         --st.pending;
+        if (r.ok)
+          learn_owner_node(self, r.owner_node);
         if (!r.ok) {
           link->send(make_frame(codec::encode_subscription_error(
             st.channel, r.error_type, r.error, r.status)));
@@ -72,6 +85,9 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         if (!rejoin)
           link->send(make_frame(
             codec::encode_subscription_succeeded(st.channel, r.data_json)));
+        if (r.subscription_count >= 0)
+          link->send(make_frame(codec::encode_subscription_count(
+            st.channel, static_cast<std::size_t>(r.subscription_count))));
         if (r.cache_channel && !rejoin) {
           if (r.cache_hit)
             link->send(make_frame(codec::encode_event(
@@ -118,12 +134,16 @@ void rejoin_owner(self_ptr self) {
         }
         st.owner = std::move(owner);
         self->monitor(st.owner);
+        // A new owner numbers its events afresh; its replies name its node.
+        st.owner_node.clear();
+        st.last_seq = 0;
         for (auto& sub : st.subscribers) {
           owner_join oj{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
                         sub.user_id, sub.user_info, true};
           self->request(st.owner, owner_timeout, caf::join_atom::value,
                         std::move(oj))
-            .then([](owner_joined&) {}, [](caf::error&) {});
+            .then([self](owner_joined& r) { learn_owner_node(self, r.owner_node); },
+                  [](caf::error&) {});
         }
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
@@ -186,6 +206,13 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       auto& st = self->state;
       if (st.subscribers.empty())
         return;
+      if (!ev.origin.empty() && !st.owner_node.empty()) {
+        // One owner, one order: drop a former owner's late events and
+        // anything older than what was delivered.
+        if (ev.origin != st.owner_node || ev.seq <= st.last_seq)
+          return;
+        st.last_seq = ev.seq;
+      }
       // Encode once per node; every subscriber shares the same bytes.
       auto frame = make_frame(codec::encode_event(
         ev.event, st.channel, ev.data,

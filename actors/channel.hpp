@@ -51,6 +51,8 @@ struct channel_state {
   uint64_t delivered = 0; ///< Frames handed to sessions.
   session_list links;     ///< Snapshot of subscribers' links; null when stale.
   std::vector<pending_join> waiting; ///< Joins waiting for the owner.
+  std::string owner_node; ///< Node of the current owner (from its replies).
+  uint64_t last_seq = 0;  ///< Last sequence number delivered from it.
 };
 
 /// Channel actor messages:

@@ -21,6 +21,7 @@ using self_ptr = caf::stateful_actor<channel_owner_state>*;
 void fan_out(self_ptr self, channel_event ev) {
   auto& st = self->state;
   ev.seq = ++st.seq;
+  ev.origin = st.ctx->node_id;
   // This node's channel directly; other nodes through one bridge publish
   // (without a bridge, every node is this one).
   bool remote = false;
@@ -56,14 +57,15 @@ void webhook(self_ptr self, const char* name, const std::string& user_id = {}) {
   self->send(st.ctx->webhooks, std::move(ev));
 }
 
-void send_subscription_count(self_ptr self) {
+void send_subscription_count(self_ptr self, const std::string& exclude = {}) {
   auto& st = self->state;
   // Pusher protocol §2.9: every kind but presence, when the app enables it.
   if (!st.ctx->app.enable_subscription_count || st.traits.is_presence())
     return;
   system_event(self, "pusher_internal:subscription_count",
                "{\"subscription_count\":" + std::to_string(st.subscribers)
-                 + "}");
+                 + "}",
+               exclude);
   if (st.ctx->webhooks) {
     webhook_event ev;
     ev.name = "subscription_count";
@@ -142,6 +144,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       auto channel = caf::actor_cast<caf::actor>(self->current_sender());
       auto rp = self->make_response_promise();
       owner_joined reply;
+      reply.owner_node = st.ctx->node_id;
       auto max_members = st.ctx->app.limits.max_presence_members;
       if (join.presence && !st.roster.contains(join.user_id)
           && st.roster.size() >= max_members) {
@@ -185,8 +188,11 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
           webhook(self, "cache_miss");
         }
       }
-      // Reply first: the joiner's channel adds it before the events below
-      // arrive, so it gets its own subscription_count but no member_added.
+      if (st.ctx->app.enable_subscription_count && !st.traits.is_presence()
+          && !join.rejoin)
+        reply.subscription_count = static_cast<int64_t>(st.subscribers);
+      // Reply first: on this node the joiner's channel adds it before the
+      // events below arrive, so it gets no member_added.
       rp.deliver(std::move(reply));
       if (join.rejoin)
         return; // Rebuilding after a crash: clients saw no change.
@@ -197,7 +203,8 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
                      member_data(join.user_id, join.user_info), join.socket_id);
         webhook(self, "member_added", join.user_id);
       }
-      send_subscription_count(self);
+      // The joiner got its count with the reply.
+      send_subscription_count(self, join.socket_id);
     },
     [self](caf::leave_atom, const owner_leave& leave) {
       auto& st = self->state;

@@ -249,13 +249,18 @@ struct owner_joined {
   bool cache_hit = false;     ///< Whether `cache_event`/`cache_data` are set.
   std::string cache_event;    ///< Cached event name.
   std::string cache_data;     ///< Cached data string.
+  /// subscription_count including the joiner, or -1 when not sent. The
+  /// joiner gets it with the reply: a remote owner's broadcast of it travels
+  /// another path and may arrive before the joiner is subscribed.
+  int64_t subscription_count = -1;
+  std::string owner_node; ///< Node of the answering owner.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owner_joined& x) {
   return f(caf::meta::type_name("owner_joined"), x.ok, x.status, x.error_type,
            x.error, x.data_json, x.cache_channel, x.cache_hit, x.cache_event,
-           x.cache_data);
+           x.cache_data, x.subscription_count, x.owner_node);
 }
 
 /// Channel -> owner: one subscriber of `node` leaves.
@@ -280,12 +285,13 @@ struct channel_event {
   bool data_is_json = false; ///< True for relayed client events.
   std::string user_id;       ///< Added on presence client events.
   std::string exclude;       ///< Socket id that must not receive it.
+  std::string origin;        ///< Node of the owner that ordered it.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channel_event& x) {
   return f(caf::meta::type_name("channel_event"), x.seq, x.event, x.data,
-           x.data_is_json, x.user_id, x.exclude);
+           x.data_is_json, x.user_id, x.exclude, x.origin);
 }
 
 // -- channel / owner -> app -----------------------------------------------------

@@ -201,7 +201,8 @@ void on_event_message(detail::nats_delivery& delivery,
                       std::move(ev->data),
                       ev->data_is_json,
                       std::move(ev->user_id),
-                      std::move(ev->exclude_socket_id)};
+                      std::move(ev->exclude_socket_id),
+                      ev->origin_node};
   // Sending under the lock: once unsubscribe cleared the target, no
   // callback can still be about to send to it.
   std::lock_guard<std::mutex> guard{route.mtx};
