@@ -86,6 +86,11 @@ void start_bridge(self_ptr self) {
   auto& st = self->state;
   if (!st.bridge_factory)
     return;
+  // A restarted bridge announces a new incarnation: peers that saw the old
+  // one say goodbye must not take it for a late message.
+  if (st.bridge_started)
+    ++st.self_member.start_epoch;
+  st.bridge_started = true;
   // The factory spawns it linked: it stops with the node (saying goodbye),
   // and its end reaches the exit handler below.
   st.bridge = st.bridge_factory(self, st.self_member);
@@ -250,6 +255,14 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       return self->delegate(slot->actor, owner_atom::value, channel, true);
     },
     [self](crash_request& req) -> caf::result<caf::message> {
+      auto& st = self->state;
+      if (req.kind == "bridge") {
+        // The bridge ends with an error; this node restarts it.
+        if (!st.bridge)
+          return caf::make_error(errc::not_available, "no bridge running");
+        self->send_exit(st.bridge, caf::make_error(errc::injected_fault));
+        return caf::make_message(caf::ok_atom::value);
+      }
       auto slot = find_app(self, req.app_id);
       if (slot == nullptr)
         return caf::make_error(errc::unknown_app);

@@ -60,6 +60,7 @@ struct node_state {
     bridge_factory;
   cluster_member self_member; ///< This node as the cluster sees it.
   caf::actor bridge;          ///< The cluster bridge, once started.
+  bool bridge_started = false; ///< Started before: a restart is a new epoch.
   restart_budget bridge_budget; ///< Restarts of the bridge.
   cluster_view view;          ///< Latest membership view.
   std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.

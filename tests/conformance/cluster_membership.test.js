@@ -51,3 +51,4 @@ test('a node serves locally while NATS is down and joins once it is up', async (
   nats = await startNats(natsPort);
   await viewWhere(a, (v) => v.bridge === 'running' && v.members.includes('solo'), 8000);
 });
+
