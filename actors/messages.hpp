@@ -167,7 +167,8 @@ typename Inspector::result_type inspect(Inspector& f, webhook_event& x) {
 }
 
 /// Admin fault injection: make one actor throw. `kind` is app, channel,
-/// owner, connection (name = socket id), webhooks or bridge. Reply: ok_atom.
+/// owner, connection (name = socket id) or webhooks (bridge: refused for
+/// now). Reply: ok_atom.
 struct crash_request {
   std::string app_id; ///< App.
   std::string kind;   ///< Which actor kind.

@@ -257,11 +257,10 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
     [self](crash_request& req) -> caf::result<caf::message> {
       auto& st = self->state;
       if (req.kind == "bridge") {
-        // The bridge ends with an error; this node restarts it.
-        if (!st.bridge)
-          return caf::make_error(errc::not_available, "no bridge running");
-        self->send_exit(st.bridge, caf::make_error(errc::injected_fault));
-        return caf::make_message(caf::ok_atom::value);
+        // TODO(starling): an exit sent to the detached NATS bridge did not
+        // end it in a manual check; refuse until that is understood.
+        return caf::make_error(errc::not_available,
+                               "bridge fault injection is not available yet");
       }
       auto slot = find_app(self, req.app_id);
       if (slot == nullptr)
