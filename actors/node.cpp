@@ -255,7 +255,6 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       return self->delegate(slot->actor, owner_atom::value, channel, true);
     },
     [self](crash_request& req) -> caf::result<caf::message> {
-      auto& st = self->state;
       if (req.kind == "bridge") {
         // TODO(starling): an exit sent to the detached NATS bridge did not
         // end it in a manual check; refuse until that is understood.
