@@ -117,44 +117,89 @@ int64_t ifield(const std::string& line, const std::string& key) {
   return atoll(field(line, key).c_str());
 }
 
+/// Adds the comma-separated integers of `csv` to `sums` element-wise.
+void add_csv(const std::string& csv, std::vector<int64_t>& sums) {
+  const char* p = csv.c_str();
+  for (size_t k = 0; k < sums.size() && *p; ++k) {
+    char* end = nullptr;
+    sums[k] += strtoll(p, &end, 10);
+    if (*end != ',')
+      break;
+    p = end + 1;
+  }
+}
+
 /// Snapshot of CPU counters around a measured phase.
 struct cpu_mark {
   int64_t mono = 0;
-  int64_t server_ticks = -1;
+  std::vector<int64_t> server_ticks; ///< Per --server-pid; -1 = unreadable.
+  std::vector<int64_t> aux_ticks;    ///< Per --aux-pid; -1 = unreadable.
   int64_t busy_ticks = -1;
   int64_t self_cpu = 0;
 };
 
-cpu_mark take_mark(int server_pid) {
+cpu_mark take_mark(const loadgen_options& opts) {
   cpu_mark m;
   m.mono = mono_ns();
-  if (server_pid > 0)
-    m.server_ticks = proc_cpu_ticks(server_pid);
+  for (int pid : opts.server_pids)
+    m.server_ticks.push_back(proc_cpu_ticks(pid));
+  for (int pid : opts.aux_pids)
+    m.aux_ticks.push_back(proc_cpu_ticks(pid));
   m.busy_ticks = machine_busy_ticks();
   m.self_cpu = self_cpu_ns();
   return m;
 }
 
-/// Adds server, loadgen, machine and foreign CPU for [a, b] to `out`;
-/// returns server CPU seconds (or -1 when no server pid was given).
+/// Sums the CPU seconds of each pid between two marks; `each` gets them as
+/// "a,b"; returns -1 when any pid could not be read.
+double pids_cpu_s(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
+                  std::string& each) {
+  const double hz = static_cast<double>(ticks_per_second());
+  double sum = 0;
+  for (size_t k = 0; k < a.size() && k < b.size(); ++k) {
+    if (a[k] < 0 || b[k] < 0)
+      return -1;
+    double s = static_cast<double>(b[k] - a[k]) / hz;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s%.2f", each.empty() ? "" : ",", s);
+    each += buf;
+    sum += s;
+  }
+  return sum;
+}
+
+/// Adds server, aux, loadgen, machine and foreign CPU for [a, b] to `out`;
+/// returns server CPU seconds, summed over --server-pid (or -1 when no server
+/// pid was given or one was unreadable).
 double add_cpu_results(result_sink& out, const cpu_mark& a, const cpu_mark& b,
                        double worker_cpu_s) {
   const double hz = static_cast<double>(ticks_per_second());
   double loadgen
     = static_cast<double>(b.self_cpu - a.self_cpu) / 1e9 + worker_cpu_s;
   double busy = static_cast<double>(b.busy_ticks - a.busy_ticks) / hz;
-  double server = -1;
+  double server = -1, aux = 0;
   out.add("wall_s", static_cast<double>(b.mono - a.mono) / 1e9, 3);
-  if (a.server_ticks >= 0 && b.server_ticks >= 0) {
-    server = static_cast<double>(b.server_ticks - a.server_ticks) / hz;
-    out.add("server_cpu_s", server, 2);
+  if (!a.server_ticks.empty()) {
+    std::string each;
+    server = pids_cpu_s(a.server_ticks, b.server_ticks, each);
+    if (server >= 0) {
+      out.add("server_cpu_s", server, 2);
+      if (a.server_ticks.size() > 1)
+        out.add("server_cpu_s_each", each);
+    }
+  }
+  if (!a.aux_ticks.empty()) {
+    std::string each;
+    aux = pids_cpu_s(a.aux_ticks, b.aux_ticks, each);
+    out.add("aux_cpu_s", aux, 2);
+    aux = std::max(aux, 0.0);
   }
   out.add("loadgen_cpu_s", loadgen, 2);
   out.add("machine_busy_cpu_s", busy, 2);
   // Foreign = everything else on the box (compiles, other benches) plus softirq
   // not charged to a task; tick-based, so +-0.01 s per process.
   if (server >= 0)
-    out.add("foreign_cpu_s", std::max(0.0, busy - server - loadgen), 2);
+    out.add("foreign_cpu_s", std::max(0.0, busy - server - aux - loadgen), 2);
   return server;
 }
 
@@ -173,6 +218,7 @@ public:
       return run_http();
     if (!spawn_workers())
       return 2;
+    // fanout and rounds share one flow; rounds publishes to many channels.
     int rc = opts_.mode == "idle" ? run_idle() : run_fanout();
     reap_workers();
     return rc;
@@ -434,11 +480,14 @@ int coordinator::run_idle() {
 }
 
 int coordinator::run_fanout() {
+  const bool rounds = opts_.mode == "rounds";
+  const int64_t batches = (opts_.channels + opts_.batch - 1) / opts_.batch;
+  int64_t rounds_sent = 0;
   bool got_ready = wait_lines(false, soft_deadline_ns_);
   ready_ns_ = mono_ns();
   announce_ready(opts_, workers_, ready_ns_ - start_ns_);
   publish_report pub;
-  cpu_mark before = take_mark(opts_.server_pid);
+  cpu_mark before = take_mark(opts_);
   int64_t ready_now = 0;
   for (const worker_handle& w : workers_)
     ready_now += ifield(w.ready_line, "ok");
@@ -450,15 +499,25 @@ int coordinator::run_fanout() {
     plan.rate = opts_.rate;
     plan.concurrency = opts_.concurrency;
     plan.channel = opts_.channel;
+    if (rounds) {
+      // One round = one event to every channel, in `batches` requests.
+      plan.round_channels = opts_.channels;
+      plan.batch = opts_.batch;
+      plan.count = int64_t{opts_.events} * batches;
+      plan.rate = opts_.rate * batches;
+    }
     pub = run_publisher(opts_, plan, soft_deadline_ns_, &g_stop);
-    send_all("expect " + std::to_string(pub.ok) + "\n");
+    // Rounds: every connection gets one event per round that was sent.
+    rounds_sent = rounds ? pub.sent / batches : 0;
+    send_all("expect " + std::to_string(rounds ? rounds_sent : pub.ok)
+             + "\n");
     collect_done();
   } else {
     timed_out_ = !got_ready && !g_stop;
     send_all("stop\n");
     wait_lines(true, hard_deadline_ns_, false);
   }
-  cpu_mark after = take_mark(opts_.server_pid);
+  cpu_mark after = take_mark(opts_);
 
   result_sink out;
   add_ready_results(out);
@@ -466,8 +525,31 @@ int coordinator::run_fanout() {
   int64_t lost = 0, deliveries = 0, complete = 0, extra = 0, bytes = 0;
   int64_t first = 0, last = 0;
   double worker_cpu = 0;
+  std::vector<int64_t> round_count(rounds ? static_cast<size_t>(opts_.events)
+                                          : 0);
+  std::vector<int64_t> round_lat_us(round_count.size());
+  std::vector<int64_t> cells(round_count.size() * static_cast<size_t>(batches));
+  std::vector<int64_t> batch_ready(rounds ? static_cast<size_t>(batches) : 0);
   for (const worker_handle& w : workers_) {
     const std::string& d = w.done_line;
+    if (rounds) {
+      add_csv(field(d, "cells", ""), cells);
+      add_csv(field(d, "batch_ready", ""), batch_ready);
+      // rounds=<count>:<max latency us>,... summed / maxed over workers.
+      std::string table = field(d, "rounds", "");
+      const char* p = table.c_str();
+      for (size_t r = 0; r < round_count.size() && *p; ++r) {
+        char* end = nullptr;
+        round_count[r] += strtoll(p, &end, 10);
+        if (*end != ':')
+          break;
+        round_lat_us[r] = std::max<int64_t>(round_lat_us[r],
+                                            strtoll(end + 1, &end, 10));
+        if (*end != ',')
+          break;
+        p = end + 1;
+      }
+    }
     lost += ifield(d, "lost");
     deliveries += ifield(d, "deliveries");
     complete += ifield(d, "complete");
@@ -483,7 +565,7 @@ int coordinator::run_fanout() {
       hist.merge_text(d.substr(h + 6));
   }
   const int64_t ready = ready_now;
-  const int64_t expected = ready * pub.ok;
+  const int64_t expected = ready * (rounds ? rounds_sent : pub.ok);
   double span = static_cast<double>(last - first) / 1e9;
   double pub_s =
     pub.start_ns > 0 ? static_cast<double>(pub.end_ns - pub.start_ns) / 1e9
@@ -536,6 +618,65 @@ int coordinator::run_fanout() {
           deliveries > 0 ? worker_cpu * 1e6 / static_cast<double>(deliveries)
                          : 0.0,
           3);
+  if (rounds) {
+    // Per round: publisher's stamp of its first request (CLOCK_REALTIME ms),
+    // connections that got it, slowest delivery (us). A round is complete
+    // when every subscribed connection got it.
+    int64_t incomplete = 0, first_bad = -1, last_bad = -1;
+    std::string table;
+    for (int64_t r = 0; r < rounds_sent; ++r) {
+      const size_t k = static_cast<size_t>(r);
+      const int64_t got = k < round_count.size() ? round_count[k] : 0;
+      if (got < ready) {
+        ++incomplete;
+        if (first_bad < 0)
+          first_bad = r;
+        last_bad = r;
+      }
+      const int64_t t = k < pub.round_sent_real_ns.size()
+                          ? pub.round_sent_real_ns[k] / 1000000
+                          : 0;
+      if (!table.empty())
+        table.push_back(',');
+      table.append(std::to_string(t))
+        .append(":")
+        .append(std::to_string(got))
+        .append(":")
+        .append(std::to_string(k < round_lat_us.size() ? round_lat_us[k] : 0));
+    }
+    out.add("channels", int64_t{opts_.channels});
+    out.add("requests_per_round", batches);
+    out.add("rounds_sent", rounds_sent);
+    out.add("rounds_incomplete", incomplete);
+    out.add("first_incomplete_round", first_bad);
+    out.add("last_incomplete_round", last_bad);
+    out.add("conns_missing_events", ready - complete);
+    // Per request (one batch of channels in one round): a request is missed
+    // when fewer connections than are subscribed to its channels got it. The
+    // stamps bound when publishing was not (yet) reaching every channel.
+    int64_t missed_requests = 0, missed_deliveries = 0;
+    int64_t first_missed_ms = 0, last_missed_ms = 0;
+    const size_t requests = std::min(pub.request_sent_real_ns.size(),
+                                     static_cast<size_t>(rounds_sent) *
+                                       static_cast<size_t>(batches));
+    for (size_t k = 0; k < requests && k < cells.size(); ++k) {
+      const int64_t want = batch_ready[k % static_cast<size_t>(batches)];
+      if (cells[k] >= want)
+        continue;
+      ++missed_requests;
+      missed_deliveries += want - cells[k];
+      const int64_t t = pub.request_sent_real_ns[k] / 1000000;
+      if (first_missed_ms == 0)
+        first_missed_ms = t;
+      last_missed_ms = std::max(last_missed_ms, t);
+    }
+    out.add("requests_sent", static_cast<int64_t>(requests));
+    out.add("missed_requests", missed_requests);
+    out.add("missed_deliveries", missed_deliveries);
+    out.add("first_missed_request_real_ms", first_missed_ms);
+    out.add("last_missed_request_real_ms", last_missed_ms);
+    out.add("round_table", table);
+  }
   out.add("timed_out", int64_t{timed_out_ ? 1 : 0});
   out.print();
   bool complete_run = !timed_out_ && ready == opts_.conns && lost == 0
@@ -545,7 +686,7 @@ int coordinator::run_fanout() {
 }
 
 int coordinator::run_http() {
-  cpu_mark before = take_mark(opts_.server_pid);
+  cpu_mark before = take_mark(opts_);
   publish_plan plan;
   plan.count = opts_.events;
   plan.duration_s = opts_.duration_s;
@@ -555,7 +696,7 @@ int coordinator::run_http() {
   if (plan.count == 0 && plan.duration_s <= 0)
     plan.duration_s = 10; // never unbounded
   publish_report pub = run_publisher(opts_, plan, soft_deadline_ns_, &g_stop);
-  cpu_mark after = take_mark(opts_.server_pid);
+  cpu_mark after = take_mark(opts_);
   result_sink out;
   double pub_s =
     pub.start_ns > 0 ? static_cast<double>(pub.end_ns - pub.start_ns) / 1e9

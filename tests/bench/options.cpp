@@ -9,11 +9,16 @@
 namespace starling::bench {
 
 void print_usage() {
-  fputs("usage: starling_loadgen <idle|fanout|http|self-test> [options]\n"
-        "  --host A (127.0.0.1)  --port P (6001)\n"
+  fputs("usage: starling_loadgen <idle|fanout|rounds|http|self-test> "
+        "[options]\n"
+        "  --host A (127.0.0.1)  --port P (6001)  --publish-port P (= --port: "
+        "publish to another node)\n"
         "  --app-id ID --app-key K --app-secret S   (app-id / app-key / "
         "app-secret)\n"
-        "  --channel C (bench)  --event E (bench-event)\n"
+        "  --channel C (bench)  --event E (bench-event)  --channels N (1: "
+        "connection j joins C-<j%N>)\n"
+        "  rounds: --events = rounds (100), --rate = rounds/s, each round "
+        "publishes once to all N channels, --batch (100) per request\n"
         "  --conns N (1000)  --procs K (1)  --src-base B (2: worker k binds "
         "127.0.0.(B+k); 0 = none)\n"
         "  --connect-concurrency N (256)  --connect-timeout-s S (60)\n"
@@ -21,8 +26,9 @@ void print_usage() {
         "unpaced)  --concurrency C (10)\n"
         "  --payload BYTES (100)  --hold-s S (idle; 0 = until SIGTERM)  "
         "--duration-s S (http, 10)\n"
-        "  --idle-ms MS (3000)  --max-s S (120)  --ready-file PATH  "
-        "--server-pid PID\n"
+        "  --idle-ms MS (3000)  --max-s S (120)  --ready-file PATH\n"
+        "  --server-pid PID[,PID..] (CPU summed)  --aux-pid PID[,PID..] "
+        "(aux_cpu_s, e.g. nats-server)\n"
         "Prints key=value lines, then one JSON line. Exit 0 = complete, 1 = "
         "shortfall, 2 = usage.\n",
         stderr);
@@ -45,6 +51,26 @@ bool to_double(const char* s, double& out) {
   return *s != '\0' && *end == '\0';
 }
 
+// Comma-separated positive pids.
+bool to_pids(const char* s, std::vector<int>& out) {
+  out.clear();
+  std::string text(s);
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    std::string one = text.substr(
+      from, comma == std::string::npos ? std::string::npos : comma - from);
+    int pid = 0;
+    if (!to_int(one.c_str(), pid) || pid <= 0)
+      return false;
+    out.push_back(pid);
+    if (comma == std::string::npos)
+      break;
+    from = comma + 1;
+  }
+  return !out.empty();
+}
+
 } // namespace
 
 bool parse_options(int argc, char** argv, loadgen_options& out) {
@@ -53,8 +79,8 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
     return false;
   }
   out.mode = argv[1];
-  if (out.mode != "idle" && out.mode != "fanout" && out.mode != "http"
-      && out.mode != "self-test") {
+  if (out.mode != "idle" && out.mode != "fanout" && out.mode != "rounds"
+      && out.mode != "http" && out.mode != "self-test") {
     fprintf(stderr, "unknown mode '%s'\n", argv[1]);
     print_usage();
     return false;
@@ -81,6 +107,12 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
       out.host = value;
     else if (name == "port")
       ok = to_int(value, out.port);
+    else if (name == "publish-port")
+      ok = to_int(value, out.publish_port);
+    else if (name == "channels")
+      ok = to_int(value, out.channels);
+    else if (name == "batch")
+      ok = to_int(value, out.batch);
     else if (name == "app-id")
       out.app_id = value;
     else if (name == "app-key")
@@ -120,7 +152,9 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
     else if (name == "ready-file")
       out.ready_file = value;
     else if (name == "server-pid")
-      ok = to_int(value, out.server_pid);
+      ok = to_pids(value, out.server_pids);
+    else if (name == "aux-pid")
+      ok = to_pids(value, out.aux_pids);
     else {
       fprintf(stderr, "unknown option --%s\n", name.c_str());
       return false;
@@ -132,6 +166,13 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
   }
   if (out.events < 0)
     out.events = out.mode == "http" ? 0 : 100;
+  if (out.publish_port == 0)
+    out.publish_port = out.port;
+  if (out.mode == "fanout" && out.channels > 1) {
+    // fanout publishes to --channel only: many channels need rounds.
+    fprintf(stderr, "--channels needs idle or rounds mode\n");
+    return false;
+  }
   if (out.host.rfind("127.", 0) != 0) {
     // This tool must never load anything but loopback.
     fprintf(stderr, "--host must be a 127.0.0.0/8 address\n");
@@ -140,7 +181,10 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
   if (out.conns < 0 || out.procs < 1 || out.procs > 64 || out.concurrency < 1
       || out.connect_concurrency < 1 || out.max_s <= 0 || out.port <= 0
       || out.port > 65535 || out.src_base < 0 || out.src_base + out.procs > 255
-      || out.events < 0 || out.rate < 0 || out.payload < 0) {
+      || out.events < 0 || out.rate < 0 || out.payload < 0
+      || out.publish_port <= 0 || out.publish_port > 65535 || out.channels < 1
+      || out.batch < 1 || out.batch > 100
+      || (out.mode == "rounds" && out.channels > out.conns)) {
     fprintf(stderr, "option out of range\n");
     return false;
   }

@@ -40,7 +40,13 @@ public:
             int64_t deadline_ns, const volatile sig_atomic_t* stop)
       : opts_(opts), plan_(plan), deadline_ns_(deadline_ns), stop_(stop),
         conns_(static_cast<size_t>(std::max(1, plan.concurrency))) {
-    host_header_ = opts.host + ":" + std::to_string(opts.port);
+    host_header_ = opts.host + ":" + std::to_string(opts.publish_port);
+    if (plan_.round_channels > 0) {
+      plan_.batch = std::clamp(plan_.batch, 1, 100);
+      batches_ = (plan_.round_channels + plan_.batch - 1) / plan_.batch;
+      for (int k = 0; k < plan_.round_channels; ++k)
+        channel_names_.push_back(plan_.channel + "-" + std::to_string(k));
+    }
   }
 
   publish_report run();
@@ -68,12 +74,14 @@ private:
   int epfd_ = -1;
   int in_flight_ = 0;
   std::string host_header_;
+  int batches_ = 0; // rounds: requests per round
+  std::vector<std::string> channel_names_;
   publish_report report_;
   char read_buf_[65536];
 };
 
 publish_report publisher::run() {
-  if (!make_addr(opts_.host, opts_.port, dst_)) {
+  if (!make_addr(opts_.host, opts_.publish_port, dst_)) {
     note_error("bad_host");
     return report_;
   }
@@ -156,8 +164,23 @@ void publisher::send_next(size_t i, int64_t now) {
   http_conn& c = conns_[i];
   // Stamped before signing (the body carries the stamp): latency includes the
   // few microseconds of MD5 + HMAC, not the request build-up before it.
-  std::string body = make_event_body(opts_.event, plan_.channel, real_ns(),
-                                     report_.sent, opts_.payload);
+  std::string body;
+  if (batches_ > 0) {
+    const int64_t round = report_.sent / batches_;
+    const int b = static_cast<int>(report_.sent % batches_);
+    const int from = b * plan_.batch;
+    const int to = std::min(plan_.round_channels, from + plan_.batch);
+    std::vector<std::string_view> names(channel_names_.begin() + from,
+                                        channel_names_.begin() + to);
+    const int64_t t = real_ns();
+    if (b == 0)
+      report_.round_sent_real_ns.push_back(t);
+    report_.request_sent_real_ns.push_back(t);
+    body = make_event_body(opts_.event, names, t, round, opts_.payload);
+  } else {
+    body = make_event_body(opts_.event, plan_.channel, real_ns(), report_.sent,
+                           opts_.payload);
+  }
   std::string target
     = signed_events_target(opts_.app_id, opts_.app_key, opts_.app_secret, body,
                            real_ns() / 1000000000);

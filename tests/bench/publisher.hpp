@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "histogram.hpp"
 #include "options.hpp"
@@ -18,6 +19,12 @@ struct publish_plan {
   double rate = 0; ///< Events per second; 0 = as fast as `concurrency` allows.
   int concurrency = 10; ///< Keep-alive connections, one request in flight each.
   std::string channel;  ///< Target channel.
+  /// Rounds: with N > 0, request k publishes round k / ceil(N / batch) (the
+  /// event's "i") to channels `<channel>-<b*batch>` .. `<channel>-<b*batch +
+  /// batch - 1>` (capped at N - 1), b = k % ceil(N / batch); `count` and
+  /// `rate` then count requests, not rounds.
+  int round_channels = 0;
+  int batch = 100; ///< Channels per request in rounds.
 };
 
 /// What the publisher did.
@@ -31,6 +38,8 @@ struct publish_report {
   bool timed_out = false;  ///< Stopped by the deadline or a signal.
   std::string first_error; ///< First failure, one token plus detail.
   latency_histogram request_latency; ///< Request written -> response read.
+  std::vector<int64_t> round_sent_real_ns;   ///< Rounds: first request's stamp.
+  std::vector<int64_t> request_sent_real_ns; ///< Rounds: every request's stamp.
 };
 
 /// Publishes according to `plan`; stops at `deadline_ns` (CLOCK_MONOTONIC) or

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Single-node Starling bench: starts a fresh node, measures idle memory per
-# connection, fan-out throughput (also per server CPU-second and against the
-# kernel write() floor), publish-to-deliver latency and HTTP publishes/s, and
-# writes tests/bench/last_report.md. Loopback only; every wait is bounded.
+# Starling bench: starts a fresh node, measures idle memory per connection,
+# fan-out throughput (also per server CPU-second and against the kernel
+# write() floor), publish-to-deliver latency and HTTP publishes/s; with phase
+# e (--cluster) also a nats-server and two (then three) clustered nodes:
+# cross-node fan-out and latency against one node, and a node joining under
+# traffic. Writes tests/bench/last_report.md. Loopback only; every wait is
+# bounded.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +31,12 @@ SETTLE_S=5
 QUIET_MAX=60     # seconds to wait for an idle machine before each phase
 QUIET_BUSY=15    # "idle" = busy below this, in percent of ncpu*100
 KEEP=0
+NATS_SERVER=nats-server
+CLUSTER_LAT_CONNS=1000   # e2: below saturation on a 2-core box
+JOIN_CHANNELS=10000      # e3: connections = channels; 0 skips e3
+JOIN_RATE=0.5            # e3: rounds/s (each round = one event per channel)
+JOIN_BEFORE_S=8          # e3: rounds before the third node starts
+JOIN_AFTER_S=30          # e3: rounds after it starts
 
 usage() {
   cat <<EOF
@@ -37,7 +46,13 @@ usage: $0 [options]
   --starling-arg X     extra argument before --config (repeatable)
   --loadgen PATH       starling_loadgen (default build/tests/bench/starling_loadgen)
   --floor PATH         starling_fanout_floor (default build/tests/bench/...)
-  --phases a,b,c,d     a=idle memory, b=fan-out, c=latency, d=HTTP publish
+  --phases a,b,c,d     a=idle memory, b=fan-out, c=latency, d=HTTP publish,
+                       e=cluster (not in the default; needs nats-server)
+  --cluster            add phase e to the phases
+  --nats-server PATH   (default nats-server from PATH)
+  --cluster-lat-conns N (1000)  subscribers for e2 (cluster and its one-node twin)
+  --join-channels N (10000; 0 = skip e3)  --join-rate R (0.5 rounds/s)
+  --join-before-s S (8)  --join-after-s S (30)
   --small              quick check: 2,000 conns, short phases
   --idle-conns N (15000)  --fanout-conns N (5000)  --fanout-events M (200)
   --lat-conns N (5000)  --lat-rate R (50)  --lat-seconds S (10)
@@ -54,9 +69,18 @@ while [ $# -gt 0 ]; do
     --loadgen) LOADGEN=$2; shift 2 ;;
     --floor) FLOOR=$2; shift 2 ;;
     --phases) PHASES=$2; shift 2 ;;
+    --cluster) CLUSTER_FLAG=1; shift ;;
+    --nats-server) NATS_SERVER=$2; shift 2 ;;
+    --cluster-lat-conns) CLUSTER_LAT_CONNS=$2; shift 2 ;;
+    --join-channels) JOIN_CHANNELS=$2; shift 2 ;;
+    --join-rate) JOIN_RATE=$2; shift 2 ;;
+    --join-before-s) JOIN_BEFORE_S=$2; shift 2 ;;
+    --join-after-s) JOIN_AFTER_S=$2; shift 2 ;;
     --small)
       IDLE_CONNS=2000; FANOUT_CONNS=2000; FANOUT_EVENTS=50; LAT_CONNS=1000
-      LAT_SECONDS=4; HTTP_SECONDS=3; SETTLE_S=2; QUIET_MAX=10; shift ;;
+      LAT_SECONDS=4; HTTP_SECONDS=3; SETTLE_S=2; QUIET_MAX=10
+      CLUSTER_LAT_CONNS=500; JOIN_CHANNELS=2000; JOIN_RATE=1; JOIN_BEFORE_S=4
+      JOIN_AFTER_S=12; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift 2 ;;
     --fanout-conns) FANOUT_CONNS=$2; shift 2 ;;
     --fanout-events) FANOUT_EVENTS=$2; shift 2 ;;
@@ -73,28 +97,37 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+[ "${CLUSTER_FLAG:-0}" = 1 ] && case ",$PHASES," in *,e,*) ;; *) PHASES=$PHASES,e ;; esac
+
 for bin in "$STARLING" "$LOADGEN" "$FLOOR"; do
   [ -x "$bin" ] || { echo "missing executable: $bin (build it first)"; exit 2; }
 done
+case ",$PHASES," in
+  *,e,*) command -v "$NATS_SERVER" > /dev/null \
+           || { echo "phase e needs nats-server (--nats-server PATH)"; exit 2; } ;;
+esac
 
 WORK=$(mktemp -d /tmp/starling-bench.XXXXXX)
 NODE_PID=
 LG_PID=
+EXTRA_PIDS=()   # phase e: cluster nodes, then nats-server (stopped in reverse)
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 
+# Stops one pid this script started: TERM, up to $2 tenths of a second, KILL.
+stop_pid() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+}
+
 # Stops only what this script started, by pid.
 cleanup() {
-  if [ -n "$LG_PID" ] && kill -0 "$LG_PID" 2>/dev/null; then
-    kill -TERM "$LG_PID" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$LG_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$LG_PID" 2>/dev/null
-  fi
-  if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NODE_PID" 2>/dev/null
-  fi
+  stop_pid "$LG_PID" 50
+  local i
+  for (( i=${#EXTRA_PIDS[@]}-1; i>=0; i-- )); do stop_pid "${EXTRA_PIDS[$i]}" 100; done
+  stop_pid "$NODE_PID" 100
   wait 2>/dev/null
   [ "$KEEP" = 1 ] && echo "scratch kept in $WORK" || rm -rf "$WORK"
 }
@@ -109,18 +142,26 @@ has_phase() { case ",$PHASES," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 total_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 proc_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of every server process this script runs (node, cluster, nats).
+servers_ticks() {
+  local p t=0
+  for p in "$NODE_PID" "${EXTRA_PIDS[@]}"; do
+    [ -n "$p" ] && t=$((t + $(proc_ticks "$p")))
+  done
+  echo "$t"
+}
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 slab_kib() { awk '/^Slab:/{print $2}' /proc/meminfo; }
 
 # Waits (at most QUIET_MAX s) for an idle machine, like calib2.sh's wait_quiet.
 # Sets QUIET_NOTE to busy% (of ncpu*100) and the foreign share: busy minus the
-# node's own CPU over the last 2 s sample.
+# servers' own CPU (node, cluster nodes, nats-server) over the last 2 s sample.
 wait_quiet() {
   local t0 b0 s0 n0 t1 b1 s1 n1 busy node foreign waited=0
   while :; do
-    t0=$(total_ticks); b0=$(busy_ticks); n0=$(proc_ticks "$NODE_PID")
+    t0=$(total_ticks); b0=$(busy_ticks); n0=$(servers_ticks)
     sleep 2; waited=$((waited + 2))
-    t1=$(total_ticks); b1=$(busy_ticks); n1=$(proc_ticks "$NODE_PID")
+    t1=$(total_ticks); b1=$(busy_ticks); n1=$(servers_ticks)
     busy=$(( NCPU * 100 * (b1 - b0) / (t1 - t0 > 0 ? t1 - t0 : 1) ))
     node=$(( NCPU * 100 * (n1 - n0) / (t1 - t0 > 0 ? t1 - t0 : 1) ))
     foreign=$(( busy - node )); [ $foreign -lt 0 ] && foreign=0
@@ -173,6 +214,88 @@ node_alive() {
   kill -0 "$NODE_PID" 2>/dev/null && return 0
   echo "node exited; last log lines:"; tail -20 "$WORK/node.log"; return 1
 }
+
+# --- cluster helpers (phase e) ---------------------------------------------
+declare -A CN_PID CN_PORT CN_ADMIN   # per cluster node name
+NATS_PID=
+NATS_PORT=
+
+start_nats() {
+  "$NATS_SERVER" -a 127.0.0.1 -p -1 > "$WORK/nats.log" 2>&1 < /dev/null &
+  NATS_PID=$!
+  EXTRA_PIDS+=("$NATS_PID")
+  for _ in $(seq 1 100); do
+    NATS_PORT=$(sed -nE 's/.*Listening for client connections on 127\.0\.0\.1:([0-9]+).*/\1/p' \
+                "$WORK/nats.log" 2>/dev/null | head -1)
+    [ -n "$NATS_PORT" ] && break
+    kill -0 "$NATS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$NATS_PORT" ]; then
+    echo "nats-server did not start within 10 s; log:"; tail -5 "$WORK/nats.log"
+    return 1
+  fi
+  log "nats-server pid $NATS_PID on 127.0.0.1:$NATS_PORT"
+}
+
+# Starts cluster node $1 (node_id) on the bridge; returns 1 if it is not ready
+# within 30 s.
+start_cluster_node() {
+  local name=$1 line=
+  cat > "$WORK/$name.json" <<JSON
+{"server":{"host":"127.0.0.1","port":0},"admin":{"port":0},
+ "apps":[{"id":"app-id","key":"app-key","secret":"app-secret","enable_client_messages":true}],
+ "cluster":{"bridge":"nats","node_id":"$name","heartbeat_ms":500,"node_timeout_ms":2000},
+ "nats":{"servers":["nats://127.0.0.1:$NATS_PORT"]}}
+JSON
+  "$STARLING" "${STARLING_ARGS[@]}" --config "$WORK/$name.json" > "$WORK/$name.log" 2>&1 < /dev/null &
+  CN_PID[$name]=$!
+  EXTRA_PIDS+=("${CN_PID[$name]}")
+  for _ in $(seq 1 150); do
+    line=$(grep -m1 '^STARLING_READY' "$WORK/$name.log" 2>/dev/null)
+    [ -n "$line" ] && break
+    kill -0 "${CN_PID[$name]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ -z "$line" ]; then
+    echo "cluster node $name did not print STARLING_READY within 30 s; log:"
+    tail -10 "$WORK/$name.log"; return 1
+  fi
+  CN_PORT[$name]=$(echo "$line" | sed -nE 's/.* port=([0-9]+).*/\1/p')
+  CN_ADMIN[$name]=$(echo "$line" | sed -nE 's/.*admin_port=([0-9]+).*/\1/p')
+  log "cluster node $name pid ${CN_PID[$name]} on 127.0.0.1:${CN_PORT[$name]} (admin ${CN_ADMIN[$name]})"
+}
+
+topology() { curl -s -m 3 "http://127.0.0.1:$1/topology" 2>/dev/null; }
+# Members of the cluster view as node $1 (admin port) sees it.
+members_of() {
+  topology "$1" | grep -o '"members":\[[^]]*\]' | head -1 | sed 's/^"members":\[//; s/\]$//' \
+    | tr ',' '\n' | grep -c '"'
+}
+# Channels whose owner runs on node $1 (admin port), one per line, sorted.
+owners_of() {
+  topology "$1" | grep -o '"owners":\[[^]]*\]' | head -1 | sed 's/^"owners":\[//; s/\]$//' \
+    | tr ',' '\n' | tr -d '"' | grep -v '^$' | sort
+}
+# Waits (at most $1 s) until every admin port in $3.. lists $2 members.
+wait_members() {
+  local max=$1 want=$2 a ok; shift 2
+  for _ in $(seq 1 $((max * 4))); do
+    ok=1
+    for a in "$@"; do [ "$(members_of "$a")" = "$want" ] || { ok=0; break; }; done
+    [ $ok = 1 ] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+cluster_alive() {
+  local n
+  for n in "$@"; do
+    kill -0 "${CN_PID[$n]}" 2>/dev/null && continue
+    echo "cluster node $n exited; last log lines:"; tail -20 "$WORK/$n.log"; return 1
+  done
+}
+now_ms() { date +%s%3N; }
 
 start_node
 RSS_START=$(rss_kib "$NODE_PID")
@@ -289,12 +412,173 @@ if has_phase d; then
   log "d) ${R[http_publishes_per_s]:-?} publishes/s (${R[http_publishes_per_server_cpu_s]:-?} per server CPU-s), errors ${R[http_publish_errors]:-?}"
 fi
 
+# --- e) cluster: nats-server + 2 nodes (then a third) ------------------------
+# Subscribers on node B (b2), publisher on node A (b1): every event crosses
+# nodes through NATS. The one-node twins use the node of phases a-d.
+if has_phase e; then
+  R[e_status]=ok
+  if ! command -v curl > /dev/null; then
+    R[e_status]="skipped: curl missing"
+  elif ! start_nats || ! start_cluster_node b1 || ! start_cluster_node b2; then
+    R[e_status]="skipped: cluster did not start"
+  elif ! wait_members 30 2 "${CN_ADMIN[b1]}" "${CN_ADMIN[b2]}"; then
+    R[e_status]="skipped: nodes did not see 2 members within 30 s"
+  fi
+  log "e) cluster: ${R[e_status]}"
+fi
+if has_phase e && [ "${R[e_status]}" = ok ]; then
+  A_PORT=${CN_PORT[b1]}; B_PORT=${CN_PORT[b2]}
+  CL_PIDS="${CN_PID[b1]},${CN_PID[b2]}"
+
+  # e1) fan-out of phase b across nodes, per CPU-second of both nodes.
+  wait_quiet; Q[e1]=$QUIET_NOTE
+  log "e1) cluster fan-out: $FANOUT_CONNS subscribers on B x $FANOUT_EVENTS events published to A, C=$FANOUT_CONCURRENCY"
+  run_loadgen "$WORK/cluster_fanout.out" 120 fanout --port "$B_PORT" --publish-port "$A_PORT" \
+    --conns "$FANOUT_CONNS" --procs 1 --src-base 8 --events "$FANOUT_EVENTS" \
+    --concurrency "$FANOUT_CONCURRENCY" --payload "$PAYLOAD" \
+    --server-pid "$CL_PIDS" --aux-pid "$NATS_PID"
+  cluster_alive b1 b2 || exit 1
+  for k in ready deliveries expected_deliveries delivery_ratio deliveries_per_s \
+           deliveries_per_server_cpu_s server_us_per_delivery server_cpu_s \
+           server_cpu_s_each aux_cpu_s loadgen_cpu_s foreign_cpu_s latency_p50_us \
+           latency_p99_us publish_errors; do
+    R[cf_$k]=$(kv "$WORK/cluster_fanout.out" "$k")
+  done
+  R[cf_per_cpu_incl_nats]=n/a; R[cf_vs_one_node]=n/a
+  if [ -n "${R[cf_deliveries]}" ] && [ -n "${R[cf_server_cpu_s]}" ]; then
+    R[cf_per_cpu_incl_nats]=$(calc "${R[cf_deliveries]} / (${R[cf_server_cpu_s]} + ${R[cf_aux_cpu_s]:-0})")
+  fi
+  if [ -n "${R[cf_deliveries_per_server_cpu_s]}" ] && [ -n "${R[fanout_deliveries_per_server_cpu_s]:-}" ]; then
+    R[cf_vs_one_node]=$(calc "${R[cf_deliveries_per_server_cpu_s]} / ${R[fanout_deliveries_per_server_cpu_s]}" 3)
+  fi
+  log "e1) ${R[cf_deliveries]:-?}/${R[cf_expected_deliveries]:-?} delivered, ${R[cf_deliveries_per_server_cpu_s]:-?} per node CPU-s (A,B: ${R[cf_server_cpu_s_each]:-?} s; nats ${R[cf_aux_cpu_s]:-?} s) = ${R[cf_vs_one_node]} of one node (b)"
+
+  # e2) latency at LAT_RATE/s: one node, then across nodes, same subscribers.
+  events=$(( LAT_RATE * LAT_SECONDS ))
+  wait_quiet; Q[e2_one]=$QUIET_NOTE
+  log "e2) one-node latency: $CLUSTER_LAT_CONNS subscribers, $events events at $LAT_RATE/s"
+  run_loadgen "$WORK/latency_one.out" $((LAT_SECONDS + 100)) fanout --port "$PORT" \
+    --conns "$CLUSTER_LAT_CONNS" --procs 1 --src-base 9 --events "$events" --rate "$LAT_RATE" \
+    --concurrency 4 --payload "$PAYLOAD" --server-pid "$NODE_PID"
+  node_alive || exit 1
+  wait_quiet; Q[e2]=$QUIET_NOTE
+  log "e2) cross-node latency: $CLUSTER_LAT_CONNS subscribers on B, $events events to A at $LAT_RATE/s"
+  run_loadgen "$WORK/cluster_latency.out" $((LAT_SECONDS + 100)) fanout --port "$B_PORT" \
+    --publish-port "$A_PORT" --conns "$CLUSTER_LAT_CONNS" --procs 1 --src-base 10 \
+    --events "$events" --rate "$LAT_RATE" --concurrency 4 --payload "$PAYLOAD" \
+    --server-pid "$CL_PIDS" --aux-pid "$NATS_PID"
+  cluster_alive b1 b2 || exit 1
+  for k in deliveries expected_deliveries latency_p50_us latency_p90_us latency_p99_us \
+           latency_max_us server_cpu_s foreign_cpu_s publish_rate; do
+    R[l1_$k]=$(kv "$WORK/latency_one.out" "$k")
+    R[cl_$k]=$(kv "$WORK/cluster_latency.out" "$k")
+  done
+  R[cl_server_cpu_s_each]=$(kv "$WORK/cluster_latency.out" server_cpu_s_each)
+  R[cl_aux_cpu_s]=$(kv "$WORK/cluster_latency.out" aux_cpu_s)
+  log "e2) p50/p99 one node ${R[l1_latency_p50_us]:-?}/${R[l1_latency_p99_us]:-?} us, cross-node ${R[cl_latency_p50_us]:-?}/${R[cl_latency_p99_us]:-?} us"
+
+  # e3) a third node joins while JOIN_CHANNELS channels (one connection each,
+  # on B) get one event per round, published to A.
+  if [ "$JOIN_CHANNELS" -gt 0 ]; then
+    rounds=$(calc "$JOIN_RATE * ($JOIN_BEFORE_S + $JOIN_AFTER_S)")
+    procs=$(( (JOIN_CHANNELS + 8999) / 9000 ))
+    wait_quiet; Q[e3]=$QUIET_NOTE
+    log "e3) join: $JOIN_CHANNELS channels x $rounds rounds at $JOIN_RATE/s (subscribers on B, publishes to A); third node after ${JOIN_BEFORE_S}s"
+    rm -f "$WORK/join.ready"
+    join_max=$((JOIN_BEFORE_S + JOIN_AFTER_S + 120))
+    timeout -k 5 $((join_max + 30)) "$LOADGEN" rounds --port "$B_PORT" --publish-port "$A_PORT" \
+      --conns "$JOIN_CHANNELS" --channels "$JOIN_CHANNELS" --procs "$procs" --src-base 11 \
+      --events "$rounds" --rate "$JOIN_RATE" --concurrency 4 --payload "$PAYLOAD" \
+      --connect-timeout-s 90 --ready-file "$WORK/join.ready" --max-s "$join_max" \
+      --server-pid "$CL_PIDS" --aux-pid "$NATS_PID" > "$WORK/join.out" 2>&1 &
+    LG_PID=$!
+    for _ in $(seq 1 1000); do
+      [ -f "$WORK/join.ready" ] && break
+      kill -0 "$LG_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    R[j_ready]=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$WORK/join.ready" 2>/dev/null)
+    owners_of "${CN_ADMIN[b1]}" > "$WORK/owners_a.before"
+    owners_of "${CN_ADMIN[b2]}" > "$WORK/owners_b.before"
+    R[j_owners_before]="A $(wc -l < "$WORK/owners_a.before"), B $(wc -l < "$WORK/owners_b.before")"
+    sleep "$JOIN_BEFORE_S"
+    T_JOIN=$(now_ms)
+    if start_cluster_node b3; then
+      R[j_node_ready_s]=$(calc "($(now_ms) - $T_JOIN) / 1000" 2)
+      c_ticks0=$(proc_ticks "${CN_PID[b3]}")
+      # Owners per node, polled (each poll takes a few hundred ms under load)
+      # while the rounds still run: stop 2 s before publishing ends, so the
+      # last poll is not taken while the subscribers disconnect.
+      echo "# ms since the third node was started, owners on A, B, C" > "$WORK/join_owners.trace"
+      T_VIEW=
+      poll_until=$(( T_JOIN + (JOIN_AFTER_S - 2) * 1000 ))
+      for _ in $(seq 1 $(( JOIN_AFTER_S * 5 ))); do
+        kill -0 "$LG_PID" 2>/dev/null || break
+        t=$(now_ms)
+        [ "$t" -lt "$poll_until" ] || break
+        if [ -z "$T_VIEW" ] && [ "$(members_of "${CN_ADMIN[b1]}")" = 3 ] \
+           && [ "$(members_of "${CN_ADMIN[b2]}")" = 3 ] && [ "$(members_of "${CN_ADMIN[b3]}")" = 3 ]; then
+          T_VIEW=$t
+        fi
+        for n in b1 b2 b3; do owners_of "${CN_ADMIN[$n]}" > "$WORK/owners_$n.last"; done
+        echo "$((t - T_JOIN)) $(wc -l < "$WORK/owners_b1.last") $(wc -l < "$WORK/owners_b2.last") $(wc -l < "$WORK/owners_b3.last")" \
+          >> "$WORK/join_owners.trace"
+        sleep 0.2
+      done
+      cp "$WORK/owners_b3.last" "$WORK/owners_c.after"
+      R[j_c_cpu_s]=$(calc "($(proc_ticks "${CN_PID[b3]}") - $c_ticks0) / $HZ" 2)
+      R[j_view_s]=$( [ -n "$T_VIEW" ] && calc "($T_VIEW - $T_JOIN) / 1000" 2 || echo "n/a (not within the run)")
+      R[j_moved]=$(wc -l < "$WORK/owners_c.after")
+      R[j_moved_from_a]=$(comm -12 "$WORK/owners_a.before" "$WORK/owners_c.after" | wc -l)
+      R[j_moved_from_b]=$(comm -12 "$WORK/owners_b.before" "$WORK/owners_c.after" | wc -l)
+      R[j_moved_frac]=$(calc "${R[j_moved]} / $JOIN_CHANNELS" 3)
+      # Owner convergence: the last poll at which any node's owner count changed.
+      # (At or before the first poll when nothing changed after it.)
+      R[j_owner_conv_s]=$(awk '/^#/ { next } !n++ { first = $1 }
+                               n > 1 && ($2 != a || $3 != b || $4 != c) { last = $1 }
+                               { a = $2; b = $3; c = $4 }
+                               END { if (last) printf "%.1f", last / 1000;
+                                     else printf "<= %.1f", first / 1000 }' "$WORK/join_owners.trace")
+      R[j_owners_after]=$(tail -1 "$WORK/join_owners.trace" | awk '{ print "A " $2 ", B " $3 ", C " $4 }')
+    else
+      R[j_moved]="n/a (third node did not start)"
+    fi
+    wait "$LG_PID"; LG_PID=
+    cluster_alive b1 b2 || exit 1
+    for k in ready deliveries expected_deliveries rounds_sent rounds_incomplete \
+             missed_requests missed_deliveries first_missed_request_real_ms \
+             last_missed_request_real_ms conns_missing_events publish_errors \
+             latency_p50_us latency_p99_us latency_max_us server_cpu_s aux_cpu_s \
+             foreign_cpu_s requests_sent; do
+      R[j_$k]=$(kv "$WORK/join.out" "$k")
+    done
+    # Delivery convergence: from the join until the last publish that did not
+    # reach every subscribed channel (0 = nothing was lost).
+    lm=${R[j_last_missed_request_real_ms]:-0}
+    if [ "${R[j_missed_requests]:-0}" = 0 ]; then
+      R[j_delivery_conv_s]=0
+    elif [ "${R[j_first_missed_request_real_ms]:-0}" -lt "$T_JOIN" ]; then
+      R[j_delivery_conv_s]="n/a (losses before the join)"
+    else
+      R[j_delivery_conv_s]=$(calc "($lm - $T_JOIN) / 1000" 2)
+    fi
+    # Slowest delivery per round, before and after the join (ms).
+    kv "$WORK/join.out" round_table | tr ',' '\n' > "$WORK/join_rounds.txt"
+    # A round's publishes are spread over 1/rate s: "before" = rounds that
+    # ended before the third node was started.
+    round_ms=$(calc "1000 / $JOIN_RATE")
+    R[j_round_lat_before_ms]=$(awk -F: -v t="$T_JOIN" -v d="$round_ms" '$1 + d <= t && $3 > m { m = $3 } END { printf "%.0f", m / 1000 }' "$WORK/join_rounds.txt")
+    R[j_round_lat_after_ms]=$(awk -F: -v t="$T_JOIN" -v d="$round_ms" '$1 + d > t && $3 > m { m = $3 } END { printf "%.0f", m / 1000 }' "$WORK/join_rounds.txt")
+    log "e3) owners moved to the new node: ${R[j_moved]} of $JOIN_CHANNELS (${R[j_moved_frac]:-?}); view ${R[j_view_s]:-?} s, owners settled ${R[j_owner_conv_s]:-?} s, deliveries converged ${R[j_delivery_conv_s]} s after the join; missed ${R[j_missed_deliveries]:-?} deliveries"
+  fi
+fi
+
 RSS_END=$(rss_kib "$NODE_PID")
 
 # --- report -----------------------------------------------------------------
 v() { echo "${R[$1]:-n/a}"; }
 {
-  echo "# Starling single-node bench"
+  if has_phase e; then echo "# Starling bench (one node and a cluster)"; else echo "# Starling single-node bench"; fi
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); host: $(nproc) CPU, kernel $(uname -r)"
   echo "- node: \`$STARLING${STARLING_ARGS[*]:+ ${STARLING_ARGS[*]}}\`; commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo none)"
@@ -328,15 +612,36 @@ v() { echo "${R[$1]:-n/a}"; }
     echo "| d) HTTP publishes/s (no subscribers) | $(v http_publishes_per_s) | C=$HTTP_CONCURRENCY, errors $(v http_publish_errors), request p50/p99 $(v http_request_p50_us)/$(v http_request_p99_us) us |"
     echo "| d) publishes per server CPU-second | $(v http_publishes_per_server_cpu_s) | server CPU $(v http_server_cpu_s) s, foreign CPU $(v http_foreign_cpu_s) s |"
   fi
+  if has_phase e; then
+    echo "| e) cluster | ${R[e_status]:-n/a} | nats-server $("$NATS_SERVER" --version 2>/dev/null | awk '{print $2}'), nodes b1 (A, publishes) and b2 (B, subscribers), heartbeat 500 ms, timeout 2000 ms |"
+  fi
+  if has_phase e && [ "${R[e_status]:-}" = ok ]; then
+    echo "| e1) cross-node deliveries per node CPU-second ($FANOUT_CONNS subs on B, $FANOUT_EVENTS events to A, C=$FANOUT_CONCURRENCY) | $(v cf_deliveries_per_server_cpu_s) | nodes CPU $(v cf_server_cpu_s) s (A,B: $(v cf_server_cpu_s_each)); delivered $(v cf_deliveries)/$(v cf_expected_deliveries); $(v cf_deliveries_per_s)/s; publish errors $(v cf_publish_errors) |"
+    echo "| e1) nats-server CPU / per (nodes + nats) CPU-s | $(v cf_aux_cpu_s) s / $(v cf_per_cpu_incl_nats) | loadgen $(v cf_loadgen_cpu_s) s, foreign $(v cf_foreign_cpu_s) s; latency under saturation p50/p99 $(v cf_latency_p50_us)/$(v cf_latency_p99_us) us |"
+    echo "| e1) **cluster / one node (b), per server CPU-s** | **$(v cf_vs_one_node)** | target >= 0.90; one node $(v fanout_deliveries_per_server_cpu_s) (phase b, this run) |"
+    echo "| e2) latency p50 / p99, one node ($LAT_RATE pub/s, $CLUSTER_LAT_CONNS subs) | $(v l1_latency_p50_us) / $(v l1_latency_p99_us) us | p90 $(v l1_latency_p90_us), max $(v l1_latency_max_us) us; delivered $(v l1_deliveries)/$(v l1_expected_deliveries); server CPU $(v l1_server_cpu_s) s; foreign $(v l1_foreign_cpu_s) s |"
+    echo "| e2) **cross-node latency p50 / p99** (subs on B, publishes to A) | **$(v cl_latency_p50_us) / $(v cl_latency_p99_us) us** | p90 $(v cl_latency_p90_us), max $(v cl_latency_max_us) us; delivered $(v cl_deliveries)/$(v cl_expected_deliveries); nodes CPU $(v cl_server_cpu_s) s (A,B: $(v cl_server_cpu_s_each)), nats $(v cl_aux_cpu_s) s; foreign $(v cl_foreign_cpu_s) s |"
+    if [ "$JOIN_CHANNELS" -gt 0 ]; then
+      echo "| e3) channels whose owner moved to the joining node | $(v j_moved) of $JOIN_CHANNELS ($(v j_moved_frac)) | from A $(v j_moved_from_a), from B $(v j_moved_from_b); owners before: $(v j_owners_before); last poll: $(v j_owners_after) |"
+      echo "| e3) view / owners settled after the join | $(v j_view_s) s / $(v j_owner_conv_s) s | from starting the third node (ready after $(v j_node_ready_s) s) until all 3 list 3 members / the last poll at which an owner count changed (polls of /topology, ~0.2-1 s apart: see join_owners.trace) |"
+      echo "| e3) **delivery convergence after the join** | **$(v j_delivery_conv_s) s** | last publish not delivered to every channel, after the join; missed $(v j_missed_deliveries) deliveries in $(v j_missed_requests) of $(v j_requests_sent) requests; channels missing any event $(v j_conns_missing_events); publish errors $(v j_publish_errors) |"
+      echo "| e3) slowest delivery per round, before / after the join | $(v j_round_lat_before_ms) / $(v j_round_lat_after_ms) ms | $(v j_rounds_sent) rounds at $JOIN_RATE/s, each one event to each of $JOIN_CHANNELS channels (100 per publish); p50/p99 $(v j_latency_p50_us)/$(v j_latency_p99_us) us; ready $(v j_ready) |"
+      j_foreign=n/a
+      [ -n "${R[j_foreign_cpu_s]:-}" ] && [ -n "${R[j_c_cpu_s]:-}" ] \
+        && j_foreign=$(calc "${R[j_foreign_cpu_s]} - ${R[j_c_cpu_s]}" 2)
+      echo "| e3) CPU: nodes A+B / nats / new node C | $(v j_server_cpu_s) / $(v j_aux_cpu_s) / $(v j_c_cpu_s) s | foreign (other processes, softirq of the loopback traffic, the /topology polls) $j_foreign s |"
+    fi
+  fi
   echo
   echo "## Machine state before each phase"
   echo
-  for p in a b floor c d; do
+  for p in a b floor c d e1 e2_one e2 e3; do
     [ -n "${Q[$p]:-}" ] && echo "- $p: ${Q[$p]}"
   done
   echo
   echo "## Raw outputs"
-  for f in idle fanout floor latency http; do
+  for f in idle fanout floor latency http cluster_fanout latency_one cluster_latency join join_owners.trace; do
+    [ -f "$WORK/$f" ] && [ ! -f "$WORK/$f.out" ] && cp "$WORK/$f" "$WORK/$f.out"
     [ -f "$WORK/$f.out" ] || continue
     echo
     echo "### $f"
@@ -353,4 +658,13 @@ has_phase a && echo "RESULT idle_bytes_per_conn=$(v idle_bytes_per_conn) ready=$
 has_phase b && echo "RESULT fanout_deliveries_per_s=$(v fanout_deliveries_per_s) per_server_cpu_s=$(v fanout_deliveries_per_server_cpu_s) floor_fraction=$(v fanout_floor_fraction) delivered=$(v fanout_deliveries)/$(v fanout_expected_deliveries)"
 has_phase c && echo "RESULT latency_p50_us=$(v lat_latency_p50_us) latency_p99_us=$(v lat_latency_p99_us) at ${LAT_RATE}/s"
 has_phase d && echo "RESULT http_publishes_per_s=$(v http_publishes_per_s) per_server_cpu_s=$(v http_publishes_per_server_cpu_s)"
+if has_phase e; then
+  if [ "${R[e_status]:-}" = ok ]; then
+    echo "RESULT cluster_fanout_per_server_cpu_s=$(v cf_deliveries_per_server_cpu_s) one_node=$(v fanout_deliveries_per_server_cpu_s) ratio=$(v cf_vs_one_node) (target>=0.90) nodes_cpu_s=$(v cf_server_cpu_s) nats_cpu_s=$(v cf_aux_cpu_s) delivered=$(v cf_deliveries)/$(v cf_expected_deliveries)"
+    echo "RESULT cluster_latency_p50_us=$(v cl_latency_p50_us) p99_us=$(v cl_latency_p99_us) one_node_p50_us=$(v l1_latency_p50_us) p99_us=$(v l1_latency_p99_us) at ${LAT_RATE}/s subs=$CLUSTER_LAT_CONNS"
+    [ "$JOIN_CHANNELS" -gt 0 ] && echo "RESULT cluster_join channels=$JOIN_CHANNELS owners_moved=$(v j_moved) ($(v j_moved_frac)) view_s=$(v j_view_s) owners_settled_s=$(v j_owner_conv_s) delivery_convergence_s=$(v j_delivery_conv_s) missed_deliveries=$(v j_missed_deliveries) round_max_ms_before=$(v j_round_lat_before_ms) after=$(v j_round_lat_after_ms)"
+  else
+    echo "RESULT cluster ${R[e_status]:-n/a}"
+  fi
+fi
 exit 0

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "histogram.hpp"
 #include "wire.hpp"
@@ -148,6 +149,14 @@ void test_event_body() {
   check(extract_send_time(R"({"t":42})", t) && t == 42,
         "send time from plain JSON");
   check(!extract_send_time(R"({"x":1})", t), "no send time");
+  int64_t seq = -1;
+  check(extract_seq(frame, seq) && seq == 7, "sequence from frame");
+  check(!extract_seq(R"({"t":42})", seq), "no sequence");
+  std::string multi = make_event_body(
+    "e", std::vector<std::string_view>{"c-0", "c-1", "c-2"}, 5, 3, 0);
+  check(multi.rfind(R"({"name":"e","channels":["c-0","c-1","c-2"],"data":)", 0)
+          == 0,
+        "multi-channel body");
 }
 
 void test_histogram() {

@@ -63,10 +63,22 @@ public:
            ^ static_cast<uint64_t>(mono_ns());
     marker_ = "\"" + opts.event + "\"";
     host_port_ = opts.host + ":" + std::to_string(opts.port);
+    // Global index of this worker's first connection (same split as the
+    // coordinator's): connection j joins <channel>-<j % channels>.
+    const int per = opts.conns / opts.procs, rest = opts.conns % opts.procs;
+    first_conn_ = index * per + std::min(index, rest);
+    // rounds names channels <channel>-<k> even when there is only one.
+    per_conn_channel_ = opts.channels > 1 || opts.mode == "rounds";
+    if (opts.mode == "rounds") {
+      round_count_.assign(static_cast<size_t>(std::max(opts.events, 0)), 0);
+      round_max_lat_ns_.assign(round_count_.size(), 0);
+      batches_ = static_cast<size_t>((opts.channels + opts.batch - 1)
+                                     / opts.batch);
+      cell_count_.assign(round_count_.size() * batches_, 0);
+    }
     target_ = "/app/" + opts.app_key
               + "?protocol=7&client=starling-loadgen&version=1.0&flash=false";
-    subscribe_json_ = "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\""
-                      + opts.channel + "\"}}";
+    subscribe_json_ = subscribe_json(0);
   }
 
   int run();
@@ -81,6 +93,17 @@ private:
   }
   uint32_t next_mask() { return static_cast<uint32_t>(next_random() >> 32); }
 
+  size_t channel_of(size_t i) const {
+    return (static_cast<size_t>(first_conn_) + i)
+           % static_cast<size_t>(opts_.channels);
+  }
+  std::string subscribe_json(size_t i) const {
+    std::string channel = opts_.channel;
+    if (per_conn_channel_)
+      channel += "-" + std::to_string(channel_of(i));
+    return "{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"" + channel
+           + "\"}}";
+  }
   void open_next();
   void on_event(size_t i, uint32_t events);
   void on_connected(size_t i);
@@ -117,7 +140,14 @@ private:
   std::string marker_;
   std::string host_port_;
   std::string target_;
-  std::string subscribe_json_;
+  std::string subscribe_json_; // single channel: built once
+  int first_conn_ = 0;
+  bool per_conn_channel_ = false; // connection j joins <channel>-<j % N>
+  std::vector<uint32_t> round_count_;     // rounds: deliveries per round
+  std::vector<int64_t> round_max_lat_ns_; // rounds: slowest delivery per round
+  size_t batches_ = 0;                    // rounds: requests per round
+  std::vector<uint32_t> cell_count_; // rounds: deliveries per request (round,
+                                     // batch), batch = channel / --batch
   std::string ctl_buf_;
   std::string first_error_;
   std::vector<char> read_buf_ = std::vector<char>(256 * 1024);
@@ -445,8 +475,19 @@ void subscriber_pool::on_message(size_t i, std::string_view msg) {
       else if (expect_ >= 0 && c.deliveries > expect_)
         ++extra_;
       int64_t sent_ns = 0;
-      if (measuring_ && extract_send_time(msg, sent_ns))
-        latency_.record(real_ns() - sent_ns);
+      if (measuring_ && extract_send_time(msg, sent_ns)) {
+        const int64_t lat = real_ns() - sent_ns;
+        latency_.record(lat);
+        int64_t round = -1;
+        if (!round_count_.empty() && extract_seq(msg, round) && round >= 0
+            && static_cast<size_t>(round) < round_count_.size()) {
+          ++round_count_[static_cast<size_t>(round)];
+          ++cell_count_[static_cast<size_t>(round) * batches_
+                        + channel_of(i) / static_cast<size_t>(opts_.batch)];
+          round_max_lat_ns_[static_cast<size_t>(round)]
+            = std::max(round_max_lat_ns_[static_cast<size_t>(round)], lat);
+        }
+      }
     } else if (contains(msg, "\"pusher:ping\"")) {
       send_frame(i, ws_opcode::text, "{\"event\":\"pusher:pong\",\"data\":{}}");
     }
@@ -464,7 +505,8 @@ void subscriber_pool::on_message(size_t i, std::string_view msg) {
   if (c.state == conn_state::awaiting_established
       && contains(msg, "\"pusher:connection_established\"")) {
     c.state = conn_state::awaiting_subscribed;
-    send_frame(i, ws_opcode::text, subscribe_json_);
+    send_frame(i, ws_opcode::text,
+               per_conn_channel_ ? subscribe_json(i) : subscribe_json_);
   } else if (c.state == conn_state::awaiting_subscribed
              && contains(msg, "\"pusher_internal:subscription_succeeded\"")) {
     c.state = conn_state::ready;
@@ -616,7 +658,37 @@ void subscriber_pool::report_done(bool timed_out) {
     static_cast<long long>(self_cpu_ns() - cpu_mark_ns_), rss_kib(0),
     timed_out ? 1 : 0, first_error_.empty() ? "-" : first_error_.c_str());
   std::string line(head, static_cast<size_t>(len));
-  line.append(latency_.to_text()).push_back('\n');
+  line.append(latency_.to_text());
+  if (!round_count_.empty()) {
+    // rounds=<count>:<max latency us>,... one pair per round, no spaces.
+    line.append(" rounds=");
+    for (size_t r = 0; r < round_count_.size(); ++r) {
+      if (r > 0)
+        line.push_back(',');
+      line.append(std::to_string(round_count_[r]))
+        .append(":")
+        .append(std::to_string(round_max_lat_ns_[r] / 1000));
+    }
+    // cells=<deliveries per request>,... (round-major); batch_ready=<open
+    // subscribed connections per batch of channels>,...
+    line.append(" cells=");
+    for (size_t k = 0; k < cell_count_.size(); ++k) {
+      if (k > 0)
+        line.push_back(',');
+      line.append(std::to_string(cell_count_[k]));
+    }
+    std::vector<uint32_t> batch_ready(batches_, 0);
+    for (size_t i = 0; i < conns_.size(); ++i)
+      if (conns_[i].state == conn_state::ready)
+        ++batch_ready[channel_of(i) / static_cast<size_t>(opts_.batch)];
+    line.append(" batch_ready=");
+    for (size_t b = 0; b < batch_ready.size(); ++b) {
+      if (b > 0)
+        line.push_back(',');
+      line.append(std::to_string(batch_ready[b]));
+    }
+  }
+  line.push_back('\n');
   write_all(ctl_fd_, line.data(), line.size());
 }
 

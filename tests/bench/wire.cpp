@@ -266,6 +266,13 @@ std::string signed_events_target(std::string_view app_id, std::string_view key,
 
 std::string make_event_body(std::string_view event, std::string_view channel,
                             int64_t t_ns, int64_t seq, int payload_bytes) {
+  return make_event_body(event, std::vector<std::string_view>{channel}, t_ns,
+                         seq, payload_bytes);
+}
+
+std::string make_event_body(std::string_view event,
+                            const std::vector<std::string_view>& channels,
+                            int64_t t_ns, int64_t seq, int payload_bytes) {
   // The data string is JSON text; only its quotes need escaping inside the
   // body.
   std::string data = "{\"t\":";
@@ -278,8 +285,13 @@ std::string make_event_body(std::string_view event, std::string_view channel,
     data.append(static_cast<size_t>(payload_bytes) - fixed, 'x');
   data.append("\"}");
   std::string body = "{\"name\":\"";
-  body.append(event).append("\",\"channels\":[\"").append(channel);
-  body.append("\"],\"data\":\"");
+  body.append(event).append("\",\"channels\":[");
+  for (size_t k = 0; k < channels.size(); ++k) {
+    if (k > 0)
+      body.push_back(',');
+    body.append("\"").append(channels[k]).append("\"");
+  }
+  body.append("],\"data\":\"");
   for (char c : data) {
     if (c == '"')
       body.push_back('\\');
@@ -289,13 +301,17 @@ std::string make_event_body(std::string_view event, std::string_view channel,
   return body;
 }
 
-bool extract_send_time(std::string_view frame, int64_t& t_ns) {
-  // Delivered data is a data string, so the key usually arrives as t\":.
-  size_t pos = frame.find("\"t\\\":");
-  size_t skip = 5;
+namespace {
+
+// Reads the integer after `escaped` (inside a data string, the usual case:
+// "t\":) or else `plain` ("t":) in a delivered frame.
+bool extract_int(std::string_view frame, std::string_view escaped,
+                 std::string_view plain, int64_t& out) {
+  size_t pos = frame.find(escaped);
+  size_t skip = escaped.size();
   if (pos == std::string_view::npos) {
-    pos = frame.find("\"t\":");
-    skip = 4;
+    pos = frame.find(plain);
+    skip = plain.size();
   }
   if (pos == std::string_view::npos)
     return false;
@@ -309,8 +325,18 @@ bool extract_send_time(std::string_view frame, int64_t& t_ns) {
   }
   if (digits == 0 || digits > 19)
     return false;
-  t_ns = v;
+  out = v;
   return true;
+}
+
+} // namespace
+
+bool extract_send_time(std::string_view frame, int64_t& t_ns) {
+  return extract_int(frame, "\"t\\\":", "\"t\":", t_ns);
+}
+
+bool extract_seq(std::string_view frame, int64_t& seq) {
+  return extract_int(frame, "\"i\\\":", "\"i\":", seq);
 }
 
 bool contains(std::string_view hay, std::string_view needle) {

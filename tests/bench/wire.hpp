@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace starling::bench {
 
@@ -86,9 +87,17 @@ std::string signed_events_target(std::string_view app_id, std::string_view key,
 std::string make_event_body(std::string_view event, std::string_view channel,
                             int64_t t_ns, int64_t seq, int payload_bytes);
 
+/// The same for several channels (one Pusher trigger, at most 100 channels).
+std::string make_event_body(std::string_view event,
+                            const std::vector<std::string_view>& channels,
+                            int64_t t_ns, int64_t seq, int payload_bytes);
+
 /// Finds the publisher's send time ("t":<ns>, plain or inside a data string)
 /// in a delivered frame; returns false when absent.
 bool extract_send_time(std::string_view frame, int64_t& t_ns);
+
+/// Finds the publisher's sequence number ("i":<n>) in a delivered frame.
+bool extract_seq(std::string_view frame, int64_t& seq);
 
 /// Returns true when `hay` contains `needle` (memmem).
 bool contains(std::string_view hay, std::string_view needle);
