@@ -29,6 +29,17 @@ bool clustered(self_ptr self) {
   return st.bridge && st.view.members.size() > 1;
 }
 
+// Owners number from the clock, so a successor rebuilt after its
+// predecessor died or was cut off (even one spawned while this node was
+// alone) hands out higher numbers than the predecessor did, and the
+// predecessor's stragglers lose against them (2^20 numbers per millisecond
+// of age before they could overlap).
+uint64_t clock_seq_base() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::system_clock::now().time_since_epoch());
+  return static_cast<uint64_t>(ms.count()) << 20;
+}
+
 caf::actor& owner_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto i = st.owners.find(name);
@@ -37,6 +48,10 @@ caf::actor& owner_for(self_ptr self, const std::string& name) {
                                           caf::actor_cast<caf::actor>(self));
     if (st.bridge)
       self->send(owner, caf::put_atom::value, st.bridge);
+    self->send(owner, caf::put_atom::value, clock_seq_base());
+    logic_app_owner_started(self, owner);
+    // The channel came back here: the old forwarder points away from us.
+    st.forwarders.erase(name);
     st.named_children.emplace(owner.address(), name);
     i = st.owners.emplace(name, owner_entry{std::move(owner), false}).first;
   }
@@ -46,11 +61,41 @@ caf::actor& owner_for(self_ptr self, const std::string& name) {
 
 // Finds the owner of `name` on whichever node the ring names and calls
 // `f(owner)`, or `fail(error)`.
+// Remembers a remote owner until it ends or the view changes.
+void cache_owner(self_ptr self, const std::string& name, const caf::actor& owner) {
+  auto& st = self->state;
+  if (!owner || owner.node() == self->node())
+    return;
+  // Bounded: a flood of distinct channels must not grow this without end.
+  if (st.remote_owners.size() >= 100000) {
+    for (auto& [addr, n] : st.remote_owner_names)
+      self->demonitor(addr);
+    st.remote_owners.clear();
+    st.remote_owner_names.clear();
+  }
+  if (st.remote_owners.emplace(name, owner).second) {
+    st.remote_owner_names.emplace(owner.address(), name);
+    self->monitor(owner);
+  }
+}
+
+void forget_remote_owners(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [addr, name] : st.remote_owner_names)
+    self->demonitor(addr);
+  st.remote_owners.clear();
+  st.remote_owner_names.clear();
+}
+
 template <class F, class G>
 void with_owner(self_ptr self, const std::string& name, F f, G fail) {
   auto& st = self->state;
   if (!clustered(self)) {
     f(caf::actor{owner_for(self, name)});
+    return;
+  }
+  if (auto i = st.remote_owners.find(name); i != st.remote_owners.end()) {
+    f(i->second);
     return;
   }
   auto app_id = st.ctx->app.id;
@@ -64,10 +109,22 @@ void with_owner(self_ptr self, const std::string& name, F f, G fail) {
         }
         self->request(node, std::chrono::seconds(5), owner_atom::value, app_id,
                       name)
-          .then([f](caf::actor& owner) mutable { f(std::move(owner)); },
-                [fail](caf::error& err) mutable { fail(std::move(err)); });
+          .then(
+            [self, name, f](caf::actor& owner) mutable {
+              cache_owner(self, name, owner);
+              f(std::move(owner));
+            },
+            [fail](caf::error& err) mutable { fail(std::move(err)); });
       },
-      [fail](caf::error& err) mutable { fail(std::move(err)); });
+      [self, name, f, fail](caf::error& err) mutable {
+        // The bridge ended under the request (a crash): until the node has
+        // restarted it, this node owns its channels, as with no bridge.
+        if (err == caf::sec::request_receiver_down) {
+          f(caf::actor{owner_for(self, name)});
+          return;
+        }
+        fail(std::move(err));
+      });
 }
 
 channel_entry& channel_for(self_ptr self, const std::string& name) {
@@ -160,6 +217,26 @@ void refuse(const app_context& ctx, const session_link_ptr& link,
   link->close_with_error(codec::to_int(code), message);
 }
 
+// Asks the bridge where `name` belongs now; if that is another node, the
+// owner hands its state over there. `done()` runs when that is settled.
+template <class F>
+void hand_off(self_ptr self, const std::string& name, caf::actor owner, F done) {
+  auto& st = self->state;
+  self->request(st.bridge, std::chrono::seconds(5), owner_atom::value,
+                st.ctx->app.id, name)
+    .then(
+      [self, owner, done](caf::actor& node) mutable {
+        if (!node) {
+          done();
+          return;
+        }
+        self->request(owner, std::chrono::seconds(6), handoff_atom::value, node)
+          .then([done](caf::ok_atom) mutable { done(); },
+                [done](caf::error&) mutable { done(); });
+      },
+      [done](caf::error&) mutable { done(); });
+}
+
 } // namespace
 
 caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
@@ -186,6 +263,9 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
     // registry; a crashed one is forgotten so the next use spawns afresh.
     auto name = i->second;
     st.named_children.erase(i);
+    if (auto f = st.forwarders.find(name);
+        f != st.forwarders.end() && f->second.address() == em.source)
+      st.forwarders.erase(f);
     if (!em.reason)
       return;
     auto ci = st.channels.find(name);
@@ -196,6 +276,22 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       st.owners.erase(oi);
     component_logger("app")->warn("child ended app={} channel={} reason={}",
                                   st.ctx->app.id, name, to_string(em.reason));
+  });
+  // App-bound logic instances (monitored; their crashes never end the app).
+  logic_app_start(self);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (auto i = st.remote_owner_names.find(dm.source);
+        i != st.remote_owner_names.end()) {
+      // A cached remote owner ended (crash, idle forwarder, node gone).
+      if (auto j = st.remote_owners.find(i->second);
+          j != st.remote_owners.end() && j->second.address() == dm.source)
+        st.remote_owners.erase(j);
+      st.remote_owner_names.erase(i);
+      return;
+    }
+    if (st.logic)
+      logic_down(self, *st.logic, dm);
   });
   return {
     [self](ws_opened& ev) {
@@ -331,6 +427,8 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       return caf::ok_atom::value;
     },
     [self](const crash_request& req) -> caf::result<caf::ok_atom> {
+      if (req.kind == "logic")
+        return logic_app_crash(self, req);
       auto& st = self->state;
       caf::actor target;
       if (req.kind == "channel") {
@@ -354,6 +452,10 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       self->send(target, crash_atom::value);
       return caf::ok_atom::value;
     },
+    [self](logic_atom, restart_atom, uint64_t index) {
+      if (self->state.logic)
+        logic_restart(self, *self->state.logic, index);
+    },
     [self](topology_atom) {
       auto& st = self->state;
       auto names = [](auto& map) {
@@ -367,7 +469,8 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
              + std::to_string(st.connections) + ",\"signed_in_users\":"
              + std::to_string(st.users.size()) + ",\"channels\":"
              + names(st.channels) + ",\"owners\":" + names(st.owners)
-             + ",\"webhooks\":" + (st.ctx->webhooks ? "true" : "false") + "}";
+             + ",\"webhooks\":" + (st.ctx->webhooks ? "true" : "false")
+             + ",\"logic\":" + logic_topology_json(*st.ctx) + "}";
     },
     [self](owner_atom, const std::string& channel) -> caf::result<caf::actor> {
       auto rp = self->make_response_promise<caf::actor>();
@@ -377,10 +480,72 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       return rp;
     },
     [self](owner_atom, const std::string& channel, bool) {
+      // Asked by a node whose view may be older than ours: a channel handed
+      // off from here is answered by its forwarder (a redirect).
+      auto& st = self->state;
+      if (st.owners.count(channel) == 0)
+        if (auto f = st.forwarders.find(channel); f != st.forwarders.end())
+          return f->second;
       return caf::actor{owner_for(self, channel)};
+    },
+    [self](handoff_atom, owner_handoff& h) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::actor>();
+      if (!clustered(self) || h.hops >= 2) {
+        rp.delegate(owner_for(self, h.channel), handoff_atom::value,
+                    std::move(h));
+        return rp;
+      }
+      // Our view may name yet another node: pass the state on (bounded).
+      auto name = h.channel;
+      self->request(st.bridge, std::chrono::seconds(5), owner_atom::value,
+                    st.ctx->app.id, name)
+        .then(
+          [self, rp, h](caf::actor& node) mutable {
+            ++h.hops;
+            if (node)
+              rp.delegate(node, handoff_atom::value, std::move(h));
+            else
+              rp.delegate(owner_for(self, h.channel), handoff_atom::value,
+                          std::move(h));
+          },
+          [self, rp, h](caf::error&) mutable {
+            rp.delegate(owner_for(self, h.channel), handoff_atom::value,
+                        std::move(h));
+          });
+      return rp;
+    },
+    [self](handoff_atom, const std::string& channel, caf::actor& successor) {
+      // The owner handed off and forwards now; the registry forgets it.
+      auto& st = self->state;
+      auto i = st.owners.find(channel);
+      if (i == st.owners.end()
+          || i->second.actor.address() != self->current_sender())
+        return;
+      st.forwarders[channel] = std::move(i->second.actor);
+      st.owners.erase(i);
+    },
+    [self](handoff_atom) -> caf::result<caf::ok_atom> {
+      // This node leaves: every owner goes to the node the ring names
+      // without us (the bridge already excludes us).
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      if (!st.bridge || st.owners.empty()) {
+        rp.deliver(caf::ok_atom::value);
+        return rp;
+      }
+      auto pending = std::make_shared<std::size_t>(st.owners.size());
+      auto done = [rp, pending]() mutable {
+        if (--*pending == 0)
+          rp.deliver(caf::ok_atom::value);
+      };
+      for (auto& [name, entry] : st.owners)
+        hand_off(self, name, entry.actor, done);
+      return rp;
     },
     [self](view_atom, cluster_view& view, caf::actor& bridge) {
       auto& st = self->state;
+      forget_remote_owners(self);
       st.view = std::move(view);
       st.bridge = std::move(bridge);
       for (auto& [name, owner] : st.owners)
@@ -398,6 +563,10 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
           .then([channel](caf::ok_atom) { anon_send(channel, owner_atom::value); },
                 [channel](caf::error&) { anon_send(channel, owner_atom::value); });
       }
+      // Owners the ring moved away go to their new node with their state.
+      if (clustered(self))
+        for (auto& [name, entry] : st.owners)
+          hand_off(self, name, entry.actor, [] {});
     },
     [self](const channels_request& req) -> caf::result<std::vector<channel_info>> {
       auto& st = self->state;

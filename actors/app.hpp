@@ -13,6 +13,7 @@
 
 #include "actors/app_context.hpp"
 #include "actors/cluster.hpp"
+#include "actors/logic_runtime.hpp"
 
 namespace starling {
 
@@ -41,6 +42,15 @@ struct app_state {
   std::size_t connections = 0;  ///< Open connections on this node.
   std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
   std::unordered_map<std::string, owner_entry> owners;     ///< Owned channels.
+  /// Owners handed off to another node, still forwarding for callers with
+  /// an older view (they quit when idle).
+  std::unordered_map<std::string, caf::actor> forwarders;
+  /// Owners on other nodes resolved under the current view (monitored;
+  /// cleared on every view change), so a publish does not ask the ring and
+  /// the owner's node again each time.
+  std::unordered_map<std::string, caf::actor> remote_owners;
+  /// Remote owner -> channel, to forget it when it ends.
+  std::unordered_map<caf::actor_addr, std::string> remote_owner_names;
   /// Connection -> its socket id (fault injection, topology).
   std::unordered_map<caf::actor_addr, std::string> sockets;
   /// Signed-in user -> its connections (terminate, watchlist online state).
@@ -54,6 +64,8 @@ struct app_state {
                      ///< may live on other nodes.
   /// Children that are channels or owners (for crash handling).
   std::unordered_map<caf::actor_addr, std::string> named_children;
+  /// App-bound logic instances this app supervises; null without any.
+  logic_supervision_ptr logic;
 };
 
 /// App actor messages:
@@ -71,6 +83,15 @@ struct app_state {
 ///   `(owner_atom, channel)` -> the channel's owner, on whichever node the
 ///   ring names; `(owner_atom, channel, true)` -> the owner here (asked by
 ///   other nodes);
+/// - `(handoff_atom, owner_handoff)` from another node -> the owner that
+///   took the state over (redirected once more if the ring here names yet
+///   another node); `(handoff_atom, channel, actor)` from an owner: it
+///   handed off and forwards now; `(handoff_atom)` from the node (leaving):
+///   hand every owner over, reply when done;
+/// - app logic (logic_runtime.hpp): supervises the app-bound instances
+///   (`(logic_atom, restart_atom, uint64_t)` restart tick) and hands their
+///   handles to every owner; `crash_request` kind logic: name "<actor>"
+///   (app-bound) or "<actor>/<channel>" (beside that channel's owner);
 /// - `(stats_atom)` -> (connections, channels, owners).
 caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
                            app_context_ptr ctx);

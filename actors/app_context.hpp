@@ -13,6 +13,8 @@
 
 namespace starling {
 
+struct logic_table; // actors/logic_runtime.hpp
+
 /// Counters an app's actors bump on bad input (relaxed atomics).
 struct app_counters {
   std::atomic<uint64_t> protocol_errors{0};     ///< pusher:error frames sent.
@@ -33,6 +35,9 @@ struct app_context {
   caf::actor webhooks;
   /// Counters shared by the app's actors (survive app restarts).
   std::shared_ptr<app_counters> counters = std::make_shared<app_counters>();
+  /// The app's logic bindings; null when it binds none (then no actor takes
+  /// any logic path: no extra message per event).
+  std::shared_ptr<const logic_table> logic;
 };
 
 /// Shared, immutable app context.

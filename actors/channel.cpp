@@ -4,8 +4,12 @@
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/log.hpp"
+#include "actors/logic.hpp"
 #include "actors/messages.hpp"
 #include "transport/codec/frame.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace starling {
 
@@ -42,15 +46,26 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   report_if_idle(self);
 }
 
-// The owner answered from `node`: from now on only its events count, in
-// its order (stragglers of a previous owner, held by NATS during an outage,
-// must not reach clients after newer events).
-void learn_owner_node(self_ptr self, const std::string& node) {
+// The owner answered from `node` when its last number was `seq`. Numbers
+// only grow across owners (a handoff continues them; a rebuilt owner starts
+// from the clock), so one rule orders everything: deliver what is newer than
+// the last delivered. A new owner whose numbers are lower (another clock)
+// lowers the bar to its own.
+void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   auto& st = self->state;
   if (node.empty() || node == st.owner_node)
     return;
   st.owner_node = node;
-  st.last_seq = 0;
+  st.last_seq = std::min(st.last_seq, seq);
+}
+
+// Presence: what this node's clients were told about members.
+void learn_members(self_ptr self, const channel_event& ev) {
+  auto& st = self->state;
+  if (ev.event == "pusher_internal:member_added")
+    st.known_members.insert(codec::member_data_user_id(ev.data));
+  else if (ev.event == "pusher_internal:member_removed")
+    st.known_members.erase(codec::member_data_user_id(ev.data));
 }
 
 // Registers one join with the owner; subscribes on its answer.
@@ -72,7 +87,7 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         auto& st = self->state;
         --st.pending;
         if (r.ok)
-          learn_owner_node(self, r.owner_node);
+          learn_owner_node(self, r.owner_node, r.seq);
         if (!r.ok) {
           link->send(make_frame(codec::encode_subscription_error(
             st.channel, r.error_type, r.error, r.status)));
@@ -82,9 +97,13 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         }
         // Pusher protocol §2.4/§2.8: succeeded first, then the cached
         // event or cache_miss; later events follow through `deliver`.
-        if (!rejoin)
+        if (!rejoin) {
           link->send(make_frame(
             codec::encode_subscription_succeeded(st.channel, r.data_json)));
+          if (st.traits.is_presence())
+            for (auto& id : codec::presence_data_ids(r.data_json))
+              st.known_members.insert(std::move(id));
+        }
         if (r.subscription_count >= 0)
           link->send(make_frame(codec::encode_subscription_count(
             st.channel, static_cast<std::size_t>(r.subscription_count))));
@@ -108,6 +127,8 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
       [self, rp, link](caf::error& err) mutable {
         auto& st = self->state;
         --st.pending;
+        component_logger("channel")->warn("join failed channel={} error={}",
+                                          st.channel, to_string(err));
         link->send(make_frame(codec::encode_subscription_error(
           st.channel, "ServerError", "channel owner unavailable", 503)));
         rp.deliver(std::move(err));
@@ -134,16 +155,26 @@ void rejoin_owner(self_ptr self) {
         }
         st.owner = std::move(owner);
         self->monitor(st.owner);
-        // A new owner numbers its events afresh; its replies name its node.
-        st.owner_node.clear();
-        st.last_seq = 0;
-        for (auto& sub : st.subscribers) {
-          owner_join oj{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
-                        sub.user_id, sub.user_info, true};
-          self->request(st.owner, owner_timeout, caf::join_atom::value,
-                        std::move(oj))
-            .then([self](owner_joined& r) { learn_owner_node(self, r.owner_node); },
-                  [](caf::error&) {});
+        // One message tells the new owner everything this node has on the
+        // channel; repeating it changes nothing. With nobody subscribed yet
+        // there is nothing to tell (and an empty sync would look idle).
+        if (!st.subscribers.empty() || !st.known_members.empty()) {
+          owner_sync sync;
+          sync.node = st.ctx->node_id;
+          sync.subscribers = st.subscribers.size();
+          if (st.traits.is_presence()) {
+            for (auto& sub : st.subscribers)
+              sync.members.push_back(roster_entry{sub.user_id, sub.user_info});
+            sync.known_members.assign(st.known_members.begin(),
+                                      st.known_members.end());
+          }
+          self
+            ->request(st.owner, owner_timeout, sync_atom::value, std::move(sync))
+            .then(
+              [self](owner_joined& r) {
+                learn_owner_node(self, r.owner_node, r.seq);
+              },
+              [](caf::error&) {});
         }
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
@@ -206,13 +237,15 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       auto& st = self->state;
       if (st.subscribers.empty())
         return;
-      if (!ev.origin.empty() && !st.owner_node.empty()) {
-        // One owner, one order: drop a former owner's late events and
-        // anything older than what was delivered.
-        if (ev.origin != st.owner_node || ev.seq <= st.last_seq)
+      if (!ev.origin.empty()) {
+        // One order: drop anything not newer than what was delivered (a
+        // dead owner's stragglers after its successor's events).
+        if (ev.seq <= st.last_seq)
           return;
         st.last_seq = ev.seq;
       }
+      if (st.traits.is_presence())
+        learn_members(self, ev);
       // Encode once per node; every subscriber shares the same bytes.
       auto frame = make_frame(codec::encode_event(
         ev.event, st.channel, ev.data,
@@ -240,6 +273,17 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
     },
     [self](client_event_atom, client_event& ev) {
       self->send(self->state.owner, client_event_atom::value, std::move(ev));
+    },
+    [self](logic_atom, const std::string& socket_id, const std::string& event,
+           const std::string& data) {
+      // App logic answers a client event: its sender alone gets this.
+      auto& st = self->state;
+      for (auto& sub : st.subscribers)
+        if (sub.socket_id == socket_id) {
+          sub.link->send(make_frame(codec::encode_event(
+            event, st.channel, data, codec::data_format::as_string)));
+          return;
+        }
     },
     [self](owner_atom) {
       // The app set up this node's interest (clustered): find the owner.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -52,7 +53,10 @@ struct channel_state {
   session_list links;     ///< Snapshot of subscribers' links; null when stale.
   std::vector<pending_join> waiting; ///< Joins waiting for the owner.
   std::string owner_node; ///< Node of the current owner (from its replies).
-  uint64_t last_seq = 0;  ///< Last sequence number delivered from it.
+  uint64_t last_seq = 0;  ///< Last sequence number delivered.
+  /// Presence users this node's clients were told about (from join replies
+  /// and member events): a rebuilt owner removes those nobody has any more.
+  std::unordered_set<std::string> known_members;
 };
 
 /// Channel actor messages:
@@ -62,6 +66,8 @@ struct channel_state {
 /// - `(leave_atom)` from a subscribed connection (unsubscribe);
 /// - `(deliver_atom, channel_event)` from the owner;
 /// - `(client_event_atom, client_event)` from a subscriber -> owner;
+/// - `(logic_atom, socket_id, event, data)` from the owner: app logic's
+///   answer to a client event, for that subscriber only;
 /// - `(stop_atom)` from the app after `channel_idle`;
 /// - `(stats_atom)` -> `(subscribers, delivered)`.
 caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,

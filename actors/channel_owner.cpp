@@ -48,6 +48,8 @@ void system_event(self_ptr self, std::string event, std::string data_json,
 // Webhooks come from the owner only: once per occurrence cluster-wide.
 void webhook(self_ptr self, const char* name, const std::string& user_id = {}) {
   auto& st = self->state;
+  // App logic hears member changes exactly when webhooks do.
+  logic_owner_notify(self, name, user_id);
   if (!st.ctx->webhooks)
     return;
   webhook_event ev;
@@ -104,6 +106,19 @@ std::string member_data(const std::string& user_id,
 // connections re-join at once) before member_removed goes out.
 constexpr auto departing_grace = std::chrono::seconds(2);
 
+// Users that are not members now get the grace period to come back
+// before member_removed goes out (their clients still list them).
+void expect_back(self_ptr self, const std::vector<std::string>& users) {
+  auto& st = self->state;
+  auto due = self->clock().now() + departing_grace;
+  bool any = false;
+  for (auto& user : users)
+    if (!st.roster.contains(user) && st.departing.emplace(user, due).second)
+      any = true;
+  if (any)
+    self->delayed_send(self, departing_grace, departed_atom::value);
+}
+
 // A node's local channel ended while it had subscribers (a crash): drop its
 // interest now; its presence members are only removed if their
 // connections do not re-join within the grace period.
@@ -115,12 +130,114 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel) {
     auto node = i->first;
     st.subscribers -= std::min(st.subscribers, i->second.subscribers);
     st.nodes.erase(i);
-    auto due = self->clock().now() + departing_grace;
-    for (auto& user : st.roster.remove_node(node))
-      st.departing[user] = due;
-    self->delayed_send(self, departing_grace, departed_atom::value);
+    expect_back(self, st.roster.remove_node(node));
     return;
   }
+}
+
+// Replaces what the owner knows of `node` (count, channel, presence
+// connections). Silent: the clients saw no change. Users that the node no
+// longer has and nobody else has either get the grace period.
+void set_node_state(self_ptr self, const std::string& node,
+                    uint64_t subscribers, caf::actor channel,
+                    const std::vector<roster_entry>& members, bool synced) {
+  auto& st = self->state;
+  auto& interest = st.nodes[node];
+  st.subscribers -= std::min<std::size_t>(st.subscribers, interest.subscribers);
+  interest.subscribers = subscribers;
+  st.subscribers += subscribers;
+  interest.synced = interest.synced || synced;
+  if (channel && interest.channel != channel) {
+    if (interest.channel)
+      self->demonitor(interest.channel);
+    interest.channel = std::move(channel);
+    self->monitor(interest.channel);
+  }
+  auto gone = st.roster.remove_node(node);
+  for (auto& m : members)
+    st.roster.add(m.user_id, m.user_info, node);
+  if (subscribers == 0) {
+    if (interest.channel)
+      self->demonitor(interest.channel);
+    st.nodes.erase(node);
+  }
+  expect_back(self, gone);
+}
+
+void hold_cache(self_ptr self, std::string event, std::string data,
+                caf::timespan ttl) {
+  auto& st = self->state;
+  st.cache_miss_reported = false;
+  st.cache_hit = true;
+  st.cache_event = std::move(event);
+  st.cache_data = std::move(data);
+  st.cache_expires = self->clock().now() + ttl;
+  // One pending tick at a time, however often the channel publishes.
+  if (!st.expire_pending) {
+    st.expire_pending = true;
+    self->delayed_send(self, ttl, expire_atom::value);
+  }
+}
+
+// A young owner that got no handoff is rebuilt from the edges after its
+// predecessor died; it removes members that lived on the dead node.
+constexpr auto rebuild_window = std::chrono::seconds(10);
+
+// How long a handed-off owner keeps forwarding after its last message.
+constexpr auto forwarder_idle = std::chrono::seconds(30);
+
+// After a handoff: everything goes to the successor (callers with an older
+// view do not notice the move); edges that moved away are dropped.
+void become_forwarder(self_ptr self, caf::actor successor) {
+  // Channel-bound logic moves too: the successor runs its own instances.
+  logic_owner_stop(self);
+  // A forwarder publishes nothing itself; holding the bridge would keep a
+  // crashed (detached) bridge and its thread alive until we quit.
+  self->state.bridge = nullptr;
+  auto addr = successor.address();
+  self->monitor(successor);
+  self->set_down_handler([self, addr](caf::down_msg& dm) {
+    if (dm.source == addr)
+      self->quit();
+  });
+  self->set_default_handler(
+    [successor](caf::scheduled_actor* s,
+                caf::message_view& x) -> caf::result<caf::message> {
+      return s->delegate(successor, x.move_content_to_message());
+    });
+  self->become(
+    [](caf::leave_atom, const std::string&) {},
+    [](caf::put_atom, const caf::actor&) {},
+    [](caf::put_atom, uint64_t) {},
+    [](handoff_atom, const caf::actor&) { return caf::ok_atom::value; },
+    [](expire_atom) {},
+    [](departed_atom) {},
+    [self](stop_atom) { self->quit(); },
+    caf::after(forwarder_idle) >> [self] { self->quit(); });
+}
+
+owner_handoff make_handoff(self_ptr self) {
+  auto& st = self->state;
+  owner_handoff h;
+  h.app_id = st.ctx->app.id;
+  h.channel = st.channel;
+  h.seq = st.seq;
+  if (cache_live(self)) {
+    h.cache_hit = true;
+    h.cache_event = st.cache_event;
+    h.cache_data = st.cache_data;
+    h.cache_ttl_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+        st.cache_expires - self->clock().now())
+        .count());
+  }
+  for (auto& [node, interest] : st.nodes) {
+    handoff_node hn{node, interest.subscribers, interest.channel, {}};
+    for (auto& [user_id, user_info] : st.roster.connections_on(node))
+      hn.members.push_back(roster_entry{user_id, user_info});
+    h.nodes.push_back(std::move(hn));
+  }
+  return h;
 }
 
 } // namespace
@@ -133,11 +250,18 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
   st.app = std::move(app);
+  st.born = self->clock().now();
+  logic_owner_start(self);
   self->set_down_handler([self](caf::down_msg& dm) {
+    if (logic_owner_down(self, dm))
+      return;
     channel_lost(self, dm.source);
   });
   return {
     [self](caf::join_atom, owner_join& join) {
+      // App logic may refuse it; an allowed join comes back here.
+      if (logic_owner_join(self, join))
+        return;
       auto& st = self->state;
       // make_response_promise() takes the sender out of the current
       // message: read it first.
@@ -145,6 +269,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       auto rp = self->make_response_promise();
       owner_joined reply;
       reply.owner_node = st.ctx->node_id;
+      reply.seq = st.seq;
       auto max_members = st.ctx->app.limits.max_presence_members;
       if (join.presence && !st.roster.contains(join.user_id)
           && st.roster.size() >= max_members) {
@@ -227,24 +352,18 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
     },
     [self](caf::publish_atom, channel_event& ev) {
       auto& st = self->state;
-      if (st.traits.cached) {
-        st.cache_miss_reported = false;
-        st.cache_hit = true;
-        st.cache_event = ev.event;
-        st.cache_data = ev.data;
-        auto ttl = std::chrono::seconds(st.ctx->app.limits.cache_ttl_s);
-        st.cache_expires = self->clock().now() + ttl;
-        // One pending tick at a time, however often the channel publishes.
-        if (!st.expire_pending) {
-          st.expire_pending = true;
-          self->delayed_send(self, ttl, expire_atom::value);
-        }
-      }
+      if (st.traits.cached)
+        hold_cache(self, ev.event, ev.data,
+                   std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
       fan_out(self, std::move(ev));
       if (st.subscribers == 0 && !st.traits.cached)
         report_if_idle(self);
     },
     [self](client_event_atom, client_event& ce) {
+      // App logic may drop, rewrite or answer it; a decided event comes
+      // back here from the owner itself.
+      if (logic_owner_client_event(self, ce))
+        return;
       auto& st = self->state;
       if (st.ctx->webhooks) {
         webhook_event wh;
@@ -281,6 +400,65 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
     },
     [self](caf::put_atom, caf::actor& bridge) {
       self->state.bridge = std::move(bridge);
+    },
+    [self](caf::put_atom, uint64_t seq_base) {
+      self->state.seq = std::max(self->state.seq, seq_base);
+    },
+    [self](sync_atom, owner_sync& sync) {
+      auto& st = self->state;
+      auto channel = caf::actor_cast<caf::actor>(self->current_sender());
+      set_node_state(self, sync.node, sync.subscribers, std::move(channel),
+                     sync.members, true);
+      if (!st.handed_in && self->clock().now() - st.born < rebuild_window)
+        expect_back(self, sync.known_members);
+      owner_joined reply;
+      reply.owner_node = st.ctx->node_id;
+      reply.seq = st.seq;
+      if (st.subscribers == 0)
+        report_if_idle(self);
+      return reply;
+    },
+    [self](handoff_atom, caf::actor& node) -> caf::result<caf::ok_atom> {
+      // The ring moved the channel to `node`: hand over, then forward.
+      // await: nothing else is handled until the successor answered, so
+      // no event is ordered here after the state left.
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto channel = self->state.channel;
+      self->request(node, std::chrono::seconds(5), handoff_atom::value,
+                    make_handoff(self))
+        .await(
+          [self, rp](caf::actor& successor) mutable {
+            rp.deliver(caf::ok_atom::value);
+            if (successor == self)
+              return; // Redirected back here: we stay the owner.
+            self->send(self->state.app, handoff_atom::value,
+                       self->state.channel, successor);
+            become_forwarder(self, std::move(successor));
+          },
+          [rp, channel](caf::error& err) mutable {
+            // Keep owning; the next view change tries again, and the edges
+            // rebuild the successor if it comes to that.
+            component_logger("owner")->warn("handoff failed channel={} error={}",
+                                            channel, to_string(err));
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [self](handoff_atom, owner_handoff& h) {
+      auto& st = self->state;
+      st.handed_in = true;
+      st.seq = std::max(st.seq, h.seq);
+      if (h.cache_hit && !cache_live(self))
+        hold_cache(self, std::move(h.cache_event), std::move(h.cache_data),
+                   std::chrono::milliseconds(h.cache_ttl_ms));
+      for (auto& hn : h.nodes) {
+        auto i = st.nodes.find(hn.node);
+        if (i != st.nodes.end() && i->second.synced)
+          continue; // The node told us itself: newer than the handoff.
+        set_node_state(self, hn.node, hn.subscribers, std::move(hn.channel),
+                       hn.members, false);
+      }
+      return caf::actor_cast<caf::actor>(self);
     },
     [self](departed_atom) {
       auto& st = self->state;
@@ -351,6 +529,13 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
     [self](crash_atom) -> caf::result<void> {
       throw std::runtime_error("injected fault in owner " + self->state.channel);
     },
+    [self](logic_atom, std::vector<caf::actor>& app_bound) {
+      self->state.logic.app_bound = std::move(app_bound);
+    },
+    [self](logic_atom, restart_atom, uint64_t index) {
+      logic_owner_restart(self, index);
+    },
+    [self](const crash_request& req) { return logic_owner_crash(self, req); },
   };
 }
 

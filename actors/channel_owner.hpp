@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/logic_runtime.hpp"
 #include "actors/presence_roster.hpp"
 #include "transport/codec/channel_name.hpp"
 
@@ -21,6 +22,7 @@ namespace starling {
 struct node_interest {
   std::size_t subscribers = 0; ///< Connections of that node on the channel.
   caf::actor channel;          ///< That node's local channel actor.
+  bool synced = false;         ///< Told by the node itself (beats a handoff).
 };
 
 /// State of a channel owner actor.
@@ -44,6 +46,13 @@ struct channel_owner_state {
   /// Members whose node's channel crashed, with the deadline to re-join
   /// before member_removed goes out.
   std::map<std::string, std::chrono::steady_clock::time_point> departing;
+  /// When this owner started: a young owner without a handoff is being
+  /// rebuilt from the edges (its predecessor died).
+  std::chrono::steady_clock::time_point born;
+  bool handed_in = false; ///< Got its predecessor's state in a handoff.
+  /// App logic hooks for this channel and the channel-bound instances
+  /// beside this owner (inactive when the app binds no logic).
+  owner_logic logic;
 };
 
 /// Owner messages:
@@ -56,6 +65,19 @@ struct channel_owner_state {
 ///   but the sender;
 /// - `(caf::put_atom, actor bridge)`: events for other nodes' subscribers
 ///   go out once through this bridge;
+/// - `(sync_atom, owner_sync)` from a channel -> `owner_joined`: replaces
+///   what the owner knew of that node (idempotent, silent);
+/// - `(caf::put_atom, uint64_t)`: the first sequence number to continue
+///   from (clustered owners start from the clock, so a successor's numbers
+///   are higher than a dead predecessor's);
+/// - `(handoff_atom, actor node)` from the app: hand the state to the owner
+///   on `node`, then forward every message to it (a redirect that callers
+///   with an older view do not notice) until idle for 30 s;
+/// - `(handoff_atom, owner_handoff)` -> `actor`: take over a predecessor's
+///   state (nodes that synced themselves already win);
+/// - app logic (logic_runtime.hpp): `(logic_atom, std::vector<actor>)`
+///   app-bound handles from the app; `(logic_atom, restart_atom, uint64_t)`
+///   restart tick; `crash_request` (kind logic) -> ok_atom;
 /// - `(expire_atom)`, `(stop_atom)`, `(stats_atom)`.
 caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* self,
                                      std::string channel, app_context_ptr ctx,

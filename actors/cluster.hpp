@@ -61,6 +61,10 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 // - `(join_atom, caf::actor listener)`: `listener` gets `(view_atom,
 //   cluster_view)` now and after every change. Reply: ok_atom.
 // - `(caf::get_atom)`: reply cluster_view.
+// - `(leave_atom)`: this node is leaving; owner lookups leave it out of
+//   the ring from now on (so its owners can hand over first). Reply: ok_atom.
+// - `(owner_atom, std::string app_id, std::string channel)`: the node actor
+//   of the channel's owner node, or an invalid handle for this node.
 // - `(peers_atom)`: reply std::vector<caf::actor>, the published node actors
 //   of the other live members (for cluster-wide HTTP API queries).
 //

@@ -171,6 +171,10 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
     join.presence = true;
     join.user_id = member->user_id;
     join.user_info = member->user_info;
+  } else {
+    // Off presence, a signed-in connection's user id rides along so app
+    // logic can decide on it (owners use it only when `presence` is set).
+    join.user_id = st.user_id;
   }
   auto& sub = st.subscriptions[name];
   sub.traits = traits;

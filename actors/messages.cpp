@@ -35,6 +35,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<owner_join>("starling::owner_join");
   cfg.add_message_type<owner_joined>("starling::owner_joined");
   cfg.add_message_type<owner_leave>("starling::owner_leave");
+  cfg.add_message_type<owner_sync>("starling::owner_sync");
+  cfg.add_message_type<owner_handoff>("starling::owner_handoff");
   cfg.add_message_type<channel_event>("starling::channel_event");
   cfg.add_message_type<channel_idle>("starling::channel_idle");
   cfg.add_message_type<owner_idle>("starling::owner_idle");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
@@ -61,6 +62,10 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 /// Fault injection: the receiver throws.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
+/// Owner state moving to the channel's new owner node (ring change, leave).
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+/// Channel -> owner: this node's whole interest in the channel (idempotent).
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
 
 // -- transport -> actors ------------------------------------------------------
 
@@ -167,8 +172,10 @@ typename Inspector::result_type inspect(Inspector& f, webhook_event& x) {
 }
 
 /// Admin fault injection: make one actor throw. `kind` is app, channel,
-/// owner, connection (name = socket id) or webhooks (bridge: refused for
-/// now). Reply: ok_atom.
+/// owner, connection (name = socket id), webhooks or logic (name = actor
+/// for an app-bound instance, actor/channel for a channel-bound one; ended
+/// with errc::injected_fault) or bridge (the node's cluster bridge; app and
+/// name unused). Reply: ok_atom.
 struct crash_request {
   std::string app_id; ///< App.
   std::string kind;   ///< Which actor kind.
@@ -255,13 +262,78 @@ struct owner_joined {
   /// another path and may arrive before the joiner is subscribed.
   int64_t subscription_count = -1;
   std::string owner_node; ///< Node of the answering owner.
+  uint64_t seq = 0;       ///< The owner's last sequence number at the reply.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owner_joined& x) {
   return f(caf::meta::type_name("owner_joined"), x.ok, x.status, x.error_type,
            x.error, x.data_json, x.cache_channel, x.cache_hit, x.cache_event,
-           x.cache_data, x.subscription_count, x.owner_node);
+           x.cache_data, x.subscription_count, x.owner_node, x.seq);
+}
+
+/// One presence connection: who it is (sync and handoff carry these).
+struct roster_entry {
+  std::string user_id;   ///< Presence user id.
+  std::string user_info; ///< Presence user info JSON text.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, roster_entry& x) {
+  return f(caf::meta::type_name("roster_entry"), x.user_id, x.user_info);
+}
+
+/// Channel -> owner: everything this node has on the channel, replacing
+/// what the owner knew of the node (so repeating it changes nothing). Sent
+/// when the channel finds a new owner. Reply: owner_joined.
+struct owner_sync {
+  std::string node;                  ///< The sending node.
+  uint64_t subscribers = 0;          ///< Its connections on the channel.
+  std::vector<roster_entry> members; ///< One per presence connection.
+  /// Presence users the node's clients were told about: a rebuilt owner
+  /// removes (member_removed) those nobody has any more.
+  std::vector<std::string> known_members;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_sync& x) {
+  return f(caf::meta::type_name("owner_sync"), x.node, x.subscribers,
+           x.members, x.known_members);
+}
+
+/// One node's share of an owner's state, in a handoff.
+struct handoff_node {
+  std::string node;                  ///< The node.
+  uint64_t subscribers = 0;          ///< Its connections on the channel.
+  caf::actor channel;                ///< Its local channel actor.
+  std::vector<roster_entry> members; ///< One per presence connection.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, handoff_node& x) {
+  return f(caf::meta::type_name("handoff_node"), x.node, x.subscribers,
+           x.channel, x.members);
+}
+
+/// Old owner -> new owner: the authoritative state of a channel, so the
+/// new owner continues the sequence and the cache and knows every node.
+struct owner_handoff {
+  std::string app_id;              ///< App of the channel.
+  std::string channel;             ///< The channel.
+  uint64_t seq = 0;                ///< Last sequence number handed out.
+  bool cache_hit = false;          ///< A cached event is held.
+  std::string cache_event;         ///< Cached event name.
+  std::string cache_data;          ///< Cached data string.
+  uint64_t cache_ttl_ms = 0;       ///< What the cached event has left.
+  std::vector<handoff_node> nodes; ///< Interest and members per node.
+  uint32_t hops = 0;               ///< Redirects so far (bounded).
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_handoff& x) {
+  return f(caf::meta::type_name("owner_handoff"), x.app_id, x.channel, x.seq,
+           x.cache_hit, x.cache_event, x.cache_data, x.cache_ttl_ms, x.nodes,
+           x.hops);
 }
 
 /// Channel -> owner: one subscriber of `node` leaves.

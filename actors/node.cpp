@@ -8,6 +8,7 @@
 #include "actors/app.hpp"
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
+#include "actors/logic_runtime.hpp"
 #include "actors/messages.hpp"
 #include "actors/webhook.hpp"
 #include "transport/codec/error_code.hpp"
@@ -88,8 +89,10 @@ void start_bridge(self_ptr self) {
     return;
   // A restarted bridge announces a new incarnation: peers that saw the old
   // one say goodbye must not take it for a late message.
-  if (st.bridge_started)
+  if (st.bridge_started) {
     ++st.self_member.start_epoch;
+    ++st.bridge_restarts;
+  }
   st.bridge_started = true;
   // The factory spawns it linked: it stops with the node (saying goodbye),
   // and its end reaches the exit handler below.
@@ -144,6 +147,8 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
     ctx->activity_timeout_s = init.activity_timeout_s;
     ctx->socket_prefix = init.socket_prefix;
     ctx->socket_counter = counter;
+    if (init.logic)
+      ctx->logic = make_logic_table(app, *init.logic);
     st.by_key.emplace(app.key, st.apps.size());
     st.by_id.emplace(app.id, st.apps.size());
     st.apps.push_back(app_slot{std::move(ctx), {}, {}, false});
@@ -256,10 +261,14 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
     },
     [self](crash_request& req) -> caf::result<caf::message> {
       if (req.kind == "bridge") {
-        // TODO(starling): an exit sent to the detached NATS bridge did not
-        // end it in a manual check; refuse until that is understood.
-        return caf::make_error(errc::not_available,
-                               "bridge fault injection is not available yet");
+        auto& st = self->state;
+        if (!st.bridge)
+          return caf::make_error(errc::not_available, "no bridge running");
+        // The bridge throws, like the other kinds. Not send_exit: CAF 0.17
+        // unlinks the sender of an exit_msg before its handler runs, so
+        // the node would never hear of the bridge's end nor restart it.
+        self->send(st.bridge, crash_atom::value);
+        return caf::make_message(caf::ok_atom::value);
       }
       auto slot = find_app(self, req.app_id);
       if (slot == nullptr)
@@ -285,11 +294,22 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       g->parts.resize(st.apps.size());
       g->node_id = st.node_id;
       std::string members;
-      for (auto& m : st.view.members)
+      std::string nodes;
+      for (auto& m : st.view.members) {
         members += (members.empty() ? "" : ",") + codec::json_quote(m.node_id);
+        nodes += std::string{nodes.empty() ? "" : ","} + "{\"id\":"
+                 + codec::json_quote(m.node_id) + ",\"start_epoch\":"
+                 + std::to_string(m.start_epoch) + "}";
+      }
+      // start_epoch tells the incarnations apart: after a bridge restart
+      // a peer's view has taken this node back once it lists the new one.
       g->cluster = "{\"bridge\":" + std::string{st.bridge ? "\"running\"" : "\"down\""}
+                   + ",\"restarts\":" + std::to_string(st.bridge_restarts)
+                   + ",\"start_epoch\":"
+                   + std::to_string(st.self_member.start_epoch)
                    + ",\"epoch\":" + std::to_string(st.view.epoch)
-                   + ",\"members\":[" + members + "]}";
+                   + ",\"members\":[" + members + "],\"nodes\":[" + nodes
+                   + "]}";
       auto finish = [g] {
         if (--g->pending > 0)
           return;
@@ -326,7 +346,7 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       struct gather {
         caf::response_promise rp;
         std::string apps, channels, owners, hooks_sent, hooks_dropped,
-          hooks_queued, failed, errors;
+          hooks_queued, failed, errors, logic, bridge;
         std::size_t pending = 1;
       };
       auto g = std::make_shared<gather>();
@@ -356,11 +376,26 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
                    "dropped (queue full or retries exhausted).", "counter",
                    g->hooks_dropped)
           + family("starling_webhook_queued", "Webhook events waiting.",
-                   "gauge", g->hooks_queued));
+                   "gauge", g->hooks_queued)
+          + g->bridge
+          + g->logic);
       };
       auto label = [](const std::string& app) {
         return "{app=" + codec::json_quote(app) + "} ";
       };
+      g->bridge = "# HELP starling_bridge_up 1 while the cluster bridge runs.\n"
+                  "# TYPE starling_bridge_up gauge\nstarling_bridge_up "
+                  + std::string{st.bridge ? "1" : "0"}
+                  + "\n# HELP starling_bridge_restarts_total Cluster bridge "
+                    "restarts after a crash.\n"
+                    "# TYPE starling_bridge_restarts_total counter\n"
+                    "starling_bridge_restarts_total "
+                  + std::to_string(st.bridge_restarts) + '\n';
+      // App logic counters are shared atomics: read here, no actor asked.
+      std::vector<std::pair<std::string, logic_table_ptr>> logic_tables;
+      for (auto& slot : st.apps)
+        logic_tables.emplace_back(slot.ctx->app.id, slot.ctx->logic);
+      g->logic = logic_metrics(logic_tables);
       for (auto& slot : st.apps) {
         auto l = label(slot.ctx->app.id);
         g->failed += "starling_app_failed" + l + (slot.failed ? "1\n" : "0\n");
@@ -405,8 +440,45 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       finish();
       return g->rp;
     },
+    [self](handoff_atom, owner_handoff& h) -> caf::result<caf::message> {
+      // A channel's state arrives from its previous owner's node.
+      auto slot = find_app(self, h.app_id);
+      if (slot == nullptr)
+        return caf::make_error(errc::unknown_app);
+      return self->delegate(slot->actor, handoff_atom::value, std::move(h));
+    },
     [self](drain_atom) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
+      // Leaving: a restart still pending from a bridge crash must not
+      // announce this node again.
+      st.bridge_factory = nullptr;
+      if (st.bridge && !st.handed_over && st.view.members.size() > 1) {
+        // Leaving: hand every owned channel to the node that takes it over
+        // (the bridge leaves us out of the ring from now on), then go on.
+        st.handed_over = true;
+        auto rp = self->make_response_promise<caf::ok_atom>();
+        auto pending = std::make_shared<std::size_t>(1);
+        auto done = [self, rp, pending]() mutable {
+          if (--*pending == 0)
+            rp.delegate(caf::actor_cast<caf::actor>(self), drain_atom::value);
+        };
+        self->request(st.bridge, std::chrono::seconds(1), caf::leave_atom::value)
+          .then(
+            [self, pending, done](caf::ok_atom) mutable {
+              for (auto& slot : self->state.apps) {
+                if (!slot.actor)
+                  continue;
+                ++*pending;
+                self->request(slot.actor, std::chrono::seconds(3),
+                              handoff_atom::value)
+                  .then([done](caf::ok_atom) mutable { done(); },
+                        [done](caf::error&) mutable { done(); });
+              }
+              done();
+            },
+            [done](caf::error&) mutable { done(); });
+        return rp;
+      }
       // Leaving: say goodbye to the cluster first.
       if (st.bridge) {
         self->unlink_from(st.bridge);

@@ -17,9 +17,13 @@
 #include "actors/cluster.hpp"
 #include "actors/http_poster.hpp"
 #include "actors/supervisor.hpp"
+
+#include <memory>
 #include "config/settings.hpp"
 
 namespace starling {
+
+class logic_registry;
 
 /// What main hands the node at start.
 struct node_init {
@@ -32,6 +36,9 @@ struct node_init {
   /// the node as it announces itself; called again to restart it.
   std::function<caf::actor(caf::local_actor*, const cluster_member&)>
     bridge_factory;
+  /// The app logic actors the binary registered (apps[].logic binds them);
+  /// null or empty: no app logic.
+  std::shared_ptr<const logic_registry> logic;
 };
 
 /// One supervised app.
@@ -62,7 +69,9 @@ struct node_state {
   caf::actor bridge;          ///< The cluster bridge, once started.
   bool bridge_started = false; ///< Started before: a restart is a new epoch.
   restart_budget bridge_budget; ///< Restarts of the bridge.
+  uint64_t bridge_restarts = 0; ///< Bridges started after the first.
   cluster_view view;          ///< Latest membership view.
+  bool handed_over = false;   ///< Owners went to other nodes (leaving).
   std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
   std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
 };
@@ -74,7 +83,11 @@ struct node_state {
 /// - `(stats_atom, std::string app_id)` -> the app's stats, or an error;
 /// - `(caf::put_atom, cluster_member)` from main: start the bridge
 ///   (supervised: restarted with back-off, 5 in 10 s, then the node runs
-///   alone); `(view_atom, cluster_view)` from the bridge.
+///   alone; each restart announces the next start epoch);
+///   `(view_atom, cluster_view)` from the bridge;
+/// - `crash_request` (fault injection) with kind `bridge`: the bridge is
+///   sent `crash_atom` and throws -> ok_atom (an error while no bridge
+///   runs); other kinds go to the app.
 /// Crashed apps restart (one_for_one, 5 in 10 s); past the limit the app is
 /// marked failed and the node keeps serving the others.
 caf::behavior node_behavior(caf::stateful_actor<node_state>* self,

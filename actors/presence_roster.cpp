@@ -44,6 +44,15 @@ std::vector<std::string> presence_roster::remove_node(const std::string& node) {
   return gone;
 }
 
+std::vector<std::pair<std::string, std::string>>
+presence_roster::connections_on(const std::string& node) const {
+  std::vector<std::pair<std::string, std::string>> result;
+  for (auto& [id, e] : users_)
+    if (auto i = e.per_node.find(node); i != e.per_node.end())
+      result.insert(result.end(), i->second, {id, e.info});
+  return result;
+}
+
 bool presence_roster::contains(const std::string& user_id) const {
   return users_.count(user_id) > 0;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transport/codec/frame.hpp"
@@ -28,6 +29,10 @@ public:
   /// Removes every connection that lived on `node`; returns the users that
   /// are gone as a result.
   std::vector<std::string> remove_node(const std::string& node);
+
+  /// Returns one (user id, info) per connection that lives on `node`.
+  std::vector<std::pair<std::string, std::string>>
+  connections_on(const std::string& node) const;
 
   /// Returns whether `user_id` is a member.
   bool contains(const std::string& user_id) const;

@@ -39,6 +39,12 @@ public:
     return std::chrono::milliseconds(10) * (1 << (restarts_.size() - 2));
   }
 
+  /// Returns how many restarts lie within the window as of the last
+  /// try_restart (for back-off schedules of one's own).
+  std::size_t recent() const {
+    return restarts_.size();
+  }
+
 private:
   std::size_t max_restarts_;
   clock::duration window_;

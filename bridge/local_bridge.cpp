@@ -1,9 +1,12 @@
 // The local bridge: interest is recorded, nothing leaves the process.
 #include "bridge/local_bridge.hpp"
 
+#include <stdexcept>
+
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
+#include "bridge/bridge_fault.hpp"
 #include "bridge/bridge_stats.hpp"
 
 namespace starling::bridge {
@@ -13,6 +16,9 @@ caf::behavior local_bridge_behavior(
   self->state.local = std::move(local);
   // One member that never changes: the epoch of the first (and only) view.
   auto view = [self] { return cluster_view{{self->state.local}, 1}; };
+  self->set_exception_handler([self](std::exception_ptr& ep) {
+    return bridge_exception(self->state.local.node_id, ep);
+  });
   return {
     [=](caf::subscribe_atom, std::string& app_id, std::string& channel,
         const caf::actor& local_channel) {
@@ -38,6 +44,9 @@ caf::behavior local_bridge_behavior(
     [=](owner_atom, const std::string&, const std::string&) {
       return caf::actor{}; // One node: it owns every channel.
     },
+    [=](caf::leave_atom) {
+      return caf::ok_atom::value; // No other node to hand channels to.
+    },
     [=](stats_atom) {
       bridge_stats stats;
       stats.subscriptions = self->state.channels.size();
@@ -46,6 +55,12 @@ caf::behavior local_bridge_behavior(
     [=](caf::close_atom) {
       self->quit();
       return caf::ok_atom::value;
+    },
+    [=](crash_atom) -> caf::result<void> {
+      // Fault injection (admin /faults/crash, kind=bridge): the node
+      // restarts the bridge.
+      throw std::runtime_error("injected fault in bridge of node "
+                               + self->state.local.node_id);
     },
   };
 }

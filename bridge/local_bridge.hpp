@@ -33,7 +33,9 @@ struct local_bridge_state {
 /// - `(join_atom, actor listener)`: the listener gets `(view_atom,
 ///   cluster_view)` once, since the view never changes -> ok_atom;
 /// - `(caf::get_atom)` -> cluster_view: `[local]`, epoch 1;
-/// - `(stats_atom)` -> bridge_stats; `(caf::close_atom)` -> ok_atom, quits.
+/// - `(stats_atom)` -> bridge_stats; `(caf::close_atom)` -> ok_atom, quits;
+/// - `(crash_atom)` throws (fault injection): the bridge ends with
+///   `sec::runtime_error` and the node restarts it.
 caf::behavior local_bridge_behavior(
   caf::stateful_actor<local_bridge_state>* self, cluster_member local);
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <variant>
@@ -17,6 +18,7 @@
 
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
+#include "bridge/bridge_fault.hpp"
 #include "bridge/bridge_stats.hpp"
 #include "bridge/envelope.hpp"
 #include "bridge/shard_ring.hpp"
@@ -476,6 +478,12 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
                             }),
              ls.end());
   });
+  // A crash is silent like a kill, no goodbye: the state's destructor
+  // closes the connection, and peers replace this node when its restarted
+  // bridge announces the next start epoch (or drop it after the timeout).
+  self->set_exception_handler([self](std::exception_ptr& ep) {
+    return bridge_exception(self->state.local.node_id, ep);
+  });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Like CAF's default handler: a linked actor ending normally is no
     // reason to stop. exit_reason::kill never gets here: no goodbye.
@@ -527,7 +535,8 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       auto members = st.view.members();
       std::vector<std::string> ids;
       for (auto& m : members)
-        ids.push_back(m.node_id);
+        if (!st.leaving || m.node_id != st.local.node_id)
+          ids.push_back(m.node_id);
       auto owner = owner_of(ids, app_id, channel);
       if (!owner || *owner == st.local.node_id)
         return caf::actor{};
@@ -594,10 +603,22 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       // nats.c already sent our SUBs again; tell the others at once.
       announce(self);
     },
+    [=](caf::leave_atom) {
+      // This node hands its channels over before its goodbye: from now on
+      // the ring it computes leaves it out.
+      self->state.leaving = true;
+      return caf::ok_atom::value;
+    },
     [=](caf::close_atom) {
       say_goodbye(self);
       self->quit();
       return caf::ok_atom::value;
+    },
+    [=](crash_atom) -> caf::result<void> {
+      // Fault injection (admin /faults/crash, kind=bridge): the node
+      // restarts the bridge.
+      throw std::runtime_error("injected fault in bridge of node "
+                               + self->state.local.node_id);
     },
   };
 }

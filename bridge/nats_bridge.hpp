@@ -57,6 +57,7 @@ struct nats_bridge_state {
   uint64_t disconnects = 0;       ///< Connection losses.
   uint64_t reconnects = 0;        ///< Connection recoveries.
   bool said_goodbye = false;      ///< Goodbye sent: do not send it twice.
+  bool leaving = false;           ///< Handing over: not in the ring any more.
   uint64_t flush_requested = 0;   ///< Last flush generation asked for.
   uint64_t flush_done = 0;        ///< Last flush generation completed.
   /// Subscribe replies waiting until the server confirmed the interest.
@@ -91,7 +92,12 @@ struct nats_bridge_state {
 ///   this node owns it; connecting to a node blocks this (detached) actor;
 /// - `(caf::close_atom)`: goodbye, then ok_atom, then quits. An exit message
 ///   (not `exit_reason::kill`) also says goodbye before quitting; a killed
-///   bridge just falls silent and leaves the other views by timeout.
+///   bridge just falls silent and leaves the other views by timeout. (CAF
+///   unlinks the sender of an exit message first: a linked supervisor that
+///   sends one gets no exit message back when the bridge ends.)
+/// - `(crash_atom)` throws (fault injection): the bridge ends with
+///   `sec::runtime_error`, without goodbye, and closes its connection; a
+///   restart with a higher start epoch replaces it in the other views.
 /// Connects at start, blocking the scheduler thread for at most nats.c's
 /// connect timeout per server; when no server accepts, the actor quits with
 /// a `sec::runtime_error` that says why. Announces itself every `heartbeat`

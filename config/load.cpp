@@ -445,6 +445,22 @@ void read_webhooks(const json& v, const std::string& path,
   }
 }
 
+void read_logic(const json& v, const std::string& path,
+                std::vector<logic_binding_settings>& bindings) {
+  if (!v.is_array())
+    fail(path, "must be an array of {\"actor\", \"channels\"} objects");
+  bindings.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto& b = bindings.emplace_back();
+    read_object(v[i], index(path, i),
+                {member("actor", b.actor), member("channels", b.channels),
+                 member("timeout_ms", b.timeout_ms),
+                 member("max_restarts", b.max_restarts),
+                 member("restart_window_s", b.restart_window_s),
+                 member("max_backoff_ms", b.max_backoff_ms)});
+  }
+}
+
 void read_app(const json& v, const std::string& path, app_settings& a) {
   read_object(
     v, path,
@@ -457,6 +473,9 @@ void read_app(const json& v, const std::string& path, app_settings& a) {
      member("max_watchlist_size", a.max_watchlist_size),
      {"webhooks", [&a](const json& hv, const std::string& hp) {
         read_webhooks(hv, hp, a.webhooks);
+      }},
+     {"logic", [&a](const json& lv, const std::string& lp) {
+        read_logic(lv, lp, a.logic);
       }},
      {"limits", [&a](const json& lv, const std::string& lp) {
         read_limits(lv, lp, a.limits);
@@ -627,6 +646,12 @@ settings load_settings(const parsed_args& args, const env_map& env) {
 
 load_outcome load(int argc, const char* const* argv,
                   const std::map<std::string, std::string>& env) {
+  return load(argc, argv, env, {});
+}
+
+load_outcome load(int argc, const char* const* argv,
+                  const std::map<std::string, std::string>& env,
+                  const std::set<std::string>& logic_actors) {
   load_outcome out;
   auto fail_with = [&out](load_error e) {
     out.what = load_outcome::kind::error;
@@ -643,7 +668,7 @@ load_outcome load(int argc, const char* const* argv,
     if (args.error)
       return fail_with(*args.error);
     auto s = load_settings(args, env);
-    if (auto e = validate(s))
+    if (auto e = validate(s, logic_actors))
       return fail_with(*e);
     out.what = load_outcome::kind::run;
     out.value = std::move(s);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "config/settings.hpp"
@@ -34,6 +35,12 @@ struct load_outcome {
 /// Never throws; `argv[0]` is the program name and is skipped.
 load_outcome load(int argc, const char* const* argv,
                   const std::map<std::string, std::string>& env);
+
+/// Like the above; `apps[].logic[].actor` must name one of `logic_actors`
+/// (the names the binary registered; the plain form knows none).
+load_outcome load(int argc, const char* const* argv,
+                  const std::map<std::string, std::string>& env,
+                  const std::set<std::string>& logic_actors);
 
 /// Returns the --help text: every flag and environment variable.
 std::string usage();

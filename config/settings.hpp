@@ -30,6 +30,21 @@ struct webhook_settings {
   std::vector<std::string> event_types;
 };
 
+/// One binding of an app logic actor (apps[].logic[]): which registered
+/// actor runs, for which channels, and how it is supervised.
+struct logic_binding_settings {
+  std::string actor; ///< Name the binary registered (logic_registry).
+  /// Glob over channel names (`*` any run, `?` one character), e.g.
+  /// "private-chat-*": one instance per matching channel, beside its owner.
+  /// Empty: app-bound, one instance per node that sees every channel of the
+  /// app that this node owns.
+  std::string channels;
+  uint32_t timeout_ms = 200;       ///< Hook answer deadline; then pass-through.
+  uint32_t max_restarts = 5;       ///< Restarts allowed within restart_window_s ...
+  uint32_t restart_window_s = 10;  ///< ... before the instance is marked failed.
+  uint32_t max_backoff_ms = 1000;  ///< Cap of the doubling restart back-off.
+};
+
 /// One configured app.
 struct app_settings {
   std::string id;     ///< App id used in the HTTP API path.
@@ -45,6 +60,7 @@ struct app_settings {
   /// channel within this many seconds (4009); 0 = off.
   uint32_t user_authentication_timeout_s = 0;
   uint32_t max_watchlist_size = 100;      ///< Watchlist ids kept (4302 past it).
+  std::vector<logic_binding_settings> logic; ///< App logic actors bound to it.
 };
 
 /// The public listener: WebSocket endpoint and HTTP API on one port.

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace starling::config {
 
@@ -99,7 +100,75 @@ std::optional<load_error> check_limits(size_t index, const app_limits& l) {
   return std::nullopt;
 }
 
-std::optional<load_error> check_apps(const std::vector<app_settings>& apps) {
+// Logic actor names go into URLs (/faults/crash?name=<actor>/<channel>),
+// metrics labels and logs: keep them plain.
+bool plain_name(const std::string& text) {
+  for (unsigned char c : text)
+    if (!std::isalnum(c) && c != '_' && c != '-' && c != '.')
+      return false;
+  return !text.empty();
+}
+
+// Channel-name characters (Pusher protocol) plus the glob wildcards.
+bool pattern_char(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c)))
+    return true;
+  return std::string_view{"_-=@,.;#*?"}.find(c) != std::string_view::npos;
+}
+
+std::optional<load_error> check_logic(size_t index, const app_settings& app,
+                                      const std::set<std::string>& known) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (size_t b = 0; b < app.logic.size(); ++b) {
+    const auto& binding = app.logic[b];
+    auto path = [&](std::string_view field) {
+      return app_path(index, "logic[" + std::to_string(b) + "]."
+                               + std::string{field});
+    };
+    if (binding.actor.empty())
+      return err(path("actor"), "must name a registered logic actor");
+    if (known.count(binding.actor) == 0) {
+      std::string names;
+      for (auto& n : known)
+        names += (names.empty() ? "" : ", ") + n;
+      return err(path("actor"),
+                 "unknown logic actor \"" + binding.actor + "\"; this binary "
+                   + (names.empty() ? std::string{"registers none (the plain "
+                                                  "starling binary has no app "
+                                                  "logic)"}
+                                    : "registers: " + names)
+                   + ". Build a binary that registers it with "
+                     "starling::logic_registry and run_node (see examples/)");
+    }
+    if (!plain_name(binding.actor))
+      return err(path("actor"), "may only contain letters, digits, '_', '-' "
+                                "and '.'");
+    for (char c : binding.channels)
+      if (!pattern_char(c))
+        return err(path("channels"),
+                   std::string{"has the character '"} + c
+                     + "', which no channel name contains; write a glob "
+                       "like \"private-chat-*\" (* and ? are wildcards), or "
+                       "leave it out to bind the actor to the whole app");
+    if (!seen.emplace(binding.actor, binding.channels).second)
+      return err(path("actor"), "\"" + binding.actor + "\" is already bound "
+                                  "to the same channels by an earlier entry");
+    if (binding.timeout_ms == 0 || binding.timeout_ms > 5000)
+      return err(path("timeout_ms"),
+                 "must be 1..5000 milliseconds (default 200): a hook holds "
+                 "the subscription or client event that waits for it");
+    if (binding.restart_window_s == 0)
+      return err(path("restart_window_s"),
+                 "must be greater than 0 seconds (default 10)");
+    if (binding.max_backoff_ms > 60000)
+      return err(path("max_backoff_ms"),
+                 "must be at most 60000 milliseconds (default 1000)");
+  }
+  return std::nullopt;
+}
+
+std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
+                                     const std::set<std::string>& logic_actors) {
   if (apps.empty())
     return err("apps", "must list at least one app");
   std::set<std::string> ids;
@@ -128,6 +197,8 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps) {
       return err(app_path(i, "key"), "\"" + app.key + "\" is used by an "
                                        "earlier app; keys must be unique");
     if (auto e = check_limits(i, app.limits))
+      return e;
+    if (auto e = check_logic(i, app, logic_actors))
       return e;
     for (size_t h = 0; h < app.webhooks.size(); ++h) {
       auto path = app_path(i, "webhooks[" + std::to_string(h) + "].url");
@@ -194,12 +265,13 @@ std::optional<load_error> check_process(const settings& s) {
 
 } // namespace
 
-std::optional<load_error> validate(const settings& s) {
+std::optional<load_error> validate(const settings& s,
+                                   const std::set<std::string>& logic_actors) {
   if (auto e = check_server(s.server))
     return e;
   if (auto e = check_admin(s))
     return e;
-  if (auto e = check_apps(s.apps))
+  if (auto e = check_apps(s.apps, logic_actors))
     return e;
   if (auto e = check_cluster(s))
     return e;

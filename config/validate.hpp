@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <set>
+#include <string>
 
 #include "config/load.hpp"
 #include "config/settings.hpp"
@@ -11,6 +13,9 @@ namespace starling::config {
 
 /// Returns the first problem in `s`, naming the field by its JSON path
 /// ("apps[1].key"), or nothing when Starling can run with `s`.
-std::optional<load_error> validate(const settings& s);
+/// `logic_actors`: the app logic actor names the binary registered; a
+/// binding of any other name is an error (config/ knows names, not actors).
+std::optional<load_error> validate(const settings& s,
+                                   const std::set<std::string>& logic_actors = {});
 
 } // namespace starling::config

@@ -110,6 +110,9 @@ async function draw(){
       for (const c of a.channels) h += '<li>channel ' + esc(c) + '</li>';
       for (const o of a.owners) h += '<li>owner ' + esc(o) + '</li>';
       if (a.webhooks) h += '<li>webhooks</li>';
+      for (const l of (a.logic || [])) h += '<li><span class="' + (l.status === 'failed' ? 'f' : '') + '">logic ' + esc(l.actor)
+        + (l.channels ? ' [' + esc(l.channels) + ']' : ' [app]') + ' (' + esc(l.status) + ')</span> <span class="c">'
+        + l.instances + ' running, ' + l.restarts + ' restarts' + (l.failed ? ', failed on ' + esc(l.failed_on.join(' ') || 'app') : '') + '</span></li>';
       h += '</ul>';
     }
     h += '</li>';

@@ -416,6 +416,31 @@ std::string encode_subscription_succeeded(std::string_view channel,
                            data_json);
 }
 
+std::vector<std::string> presence_data_ids(std::string_view data_json) {
+  std::vector<std::string> ids;
+  auto parsed = parse_json(data_json);
+  if (!parsed || !parsed->is_object())
+    return ids;
+  auto p = parsed->find("presence");
+  if (p == parsed->end() || !p->is_object())
+    return ids;
+  auto i = p->find("ids");
+  if (i == p->end() || !i->is_array())
+    return ids;
+  for (auto& id : *i)
+    if (id.is_string())
+      ids.push_back(id.get<std::string>());
+  return ids;
+}
+
+std::string member_data_user_id(std::string_view data_json) {
+  auto parsed = parse_json(data_json);
+  std::string id;
+  if (parsed && parsed->is_object())
+    get_string(*parsed, "user_id", id);
+  return id;
+}
+
 std::string encode_presence_data(const std::vector<presence_member>& members) {
   std::string out = "{\"presence\":{\"ids\":[";
   for (std::size_t i = 0; i < members.size(); ++i) {

@@ -132,6 +132,13 @@ std::string encode_subscription_succeeded(std::string_view channel,
 /// empty `user_info` map to null.
 std::string encode_presence_data(const std::vector<presence_member>& members);
 
+/// The user ids of presence data JSON text (encode_presence_data's
+/// output); empty when it is not presence data.
+std::vector<std::string> presence_data_ids(std::string_view data_json);
+
+/// The user_id of member_added/member_removed data JSON text, or empty.
+std::string member_data_user_id(std::string_view data_json);
+
 /// Channel-scoped `pusher:subscription_error` with
 /// `{"type":..,"error":..,"status":..}` as object data (what Soketi sends).
 std::string encode_subscription_error(std::string_view channel,

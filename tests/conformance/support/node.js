@@ -49,10 +49,11 @@ function makeApp(extra = {}) {
 
 /**
  * Starts a node. `config` is the JSON config (server/admin/apps/...): host and
- * ports default to 127.0.0.1:0 and logging to warn. Returns
+ * ports default to 127.0.0.1:0 and logging to warn. `bin`: another binary
+ * built on the Starling library (e.g. starling_examples). Returns
  * {port, adminPort, pid, config, stderr(), alive(), exited, stop()}.
  */
-async function startNode(config = {}, { env = {}, args = [] } = {}) {
+async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN } = {}) {
   const full = {
     ...config,
     server: { host: '127.0.0.1', port: 0, ...(config.server || {}) },
@@ -71,7 +72,7 @@ async function startNode(config = {}, { env = {}, args = [] } = {}) {
     if (!k.startsWith('STARLING_')) childEnv[k] = v;
   Object.assign(childEnv, env);
 
-  const child = spawn(STARLING_BIN, ['--config', file, ...args], {
+  const child = spawn(bin, ['--config', file, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -52,16 +52,23 @@ caf::behavior channel_probe(channel_probe_actor* self, caf::actor owner) {
     [=](client_event_atom, client_event& ev) {
       self->send(owner, client_event_atom::value, std::move(ev));
     },
+    [=](sync_atom, owner_sync& sync) {
+      self->request(owner, caf::infinite, sync_atom::value, std::move(sync))
+        .then([=](owner_joined& reply) {
+          self->state.replies.push_back(std::move(reply));
+        });
+    },
     [=](deliver_atom, const channel_event& ev) {
       self->state.events.push_back(ev);
     },
   };
 }
 
-/// Stands in for the app: records owner_idle reports.
+/// Stands in for the app: records owner_idle and handoff reports.
 struct app_probe_state {
   static inline const char* name = "app_probe";
   strings idle;
+  strings handed_off;
 };
 
 using app_probe_actor = caf::stateful_actor<app_probe_state>;
@@ -69,7 +76,31 @@ using app_probe_actor = caf::stateful_actor<app_probe_state>;
 caf::behavior app_probe(app_probe_actor* self) {
   return {
     [=](const owner_idle& idle) { self->state.idle.push_back(idle.channel); },
+    [=](handoff_atom, const std::string& channel, const caf::actor&) {
+      self->state.handed_off.push_back(channel);
+    },
   };
+}
+
+/// Stands in for the node that takes a channel over: passes the handoff to
+/// its owner.
+caf::behavior node_probe(caf::event_based_actor* self, caf::actor owner) {
+  return {
+    [=](handoff_atom, owner_handoff& h) -> caf::result<caf::message> {
+      return self->delegate(owner, handoff_atom::value, std::move(h));
+    },
+  };
+}
+
+owner_sync sync_of(std::string node, uint64_t subscribers,
+                   std::vector<roster_entry> members = {},
+                   std::vector<std::string> known = {}) {
+  owner_sync result;
+  result.node = std::move(node);
+  result.subscribers = subscribers;
+  result.members = std::move(members);
+  result.known_members = std::move(known);
+  return result;
 }
 
 /// Stands in for the app's webhook actor.
@@ -642,6 +673,138 @@ CAF_TEST(stop ends the owner) {
   auto [down] = pop_self<caf::down_msg>();
   CAF_CHECK(down.source == owner.address());
   CAF_CHECK(!down.reason);
+}
+
+// -- sync, handoff, rebuild ----------------------------------------------------
+
+CAF_TEST(a sync sets the state of a node silently and repeating it changes nothing) {
+  start("presence-room");
+  auto p = probe();
+  auto members = std::vector<roster_entry>{{"u1", "{}"}, {"u1", "{}"}, {"u2", ""}};
+  for (int i = 0; i < 2; ++i) {
+    self->send(p, sync_atom::value, sync_of("node-b", 3, members));
+    run();
+    CAF_CHECK_EQUAL(subscriber_count(), 3u);
+    CAF_CHECK_EQUAL(member_count(), 2u);
+  }
+  CAF_CHECK(seen(p).events.empty());
+  CAF_REQUIRE_EQUAL(seen(p).replies.size(), 2u);
+  CAF_CHECK_EQUAL(seen(p).replies.back().owner_node, "node-a");
+}
+
+CAF_TEST(a sync without a user removes it after the grace period) {
+  start("presence-room");
+  auto p = probe();
+  auto q = probe();
+  join(q, presence_join("node-a", "1.1", "u9"));
+  run();
+  self->send(p, sync_atom::value,
+             sync_of("node-b", 2, {{"u1", "{}"}, {"u2", ""}}));
+  run();
+  auto before = seen(q).events.size();
+  self->send(p, sync_atom::value, sync_of("node-b", 1, {{"u1", "{}"}}));
+  sched.run(); // Not run(): that fires the grace timer at once.
+  CAF_CHECK_EQUAL(seen(q).events.size(), before);
+  sched.advance_time(std::chrono::seconds(3));
+  run();
+  CAF_CHECK_EQUAL(member_count(), 2u);
+  CAF_REQUIRE_EQUAL(seen(q).events.size(), before + 1);
+  CAF_CHECK_EQUAL(seen(q).events.back().event, "pusher_internal:member_removed");
+  CAF_CHECK_EQUAL(seen(q).events.back().data, R"({"user_id":"u2"})");
+}
+
+CAF_TEST(a rebuilt owner removes known members that no node has) {
+  start("presence-room");
+  auto p = probe();
+  // The edge's clients know u1 (here) and u2 (lived on the dead owner).
+  self->send(p, sync_atom::value,
+             sync_of("node-b", 1, {{"u1", "{}"}}, {"u1", "u2"}));
+  run();
+  CAF_CHECK_EQUAL(member_count(), 1u);
+  sched.advance_time(std::chrono::seconds(3));
+  run();
+  CAF_REQUIRE_EQUAL(seen(p).events.size(), 1u);
+  CAF_CHECK_EQUAL(seen(p).events[0].data, R"({"user_id":"u2"})");
+}
+
+CAF_TEST(a handoff moves the state and the old owner forwards) {
+  start("cache-presence-room");
+  auto old_owner = owner;
+  auto p = probe();
+  join(p, presence_join("node-b", "2.1", "u1", R"({"n":1})"));
+  publish(published("ev", "cached"));
+  run();
+  auto seq_before = last_seq();
+  CAF_CHECK_EQUAL(seq_before, 2u); // member_added + the event
+  // The successor on another node.
+  auto succ_ctx = test::make_context();
+  succ_ctx->node_id = "node-c";
+  auto successor = spawn_tracked(channel_owner_behavior,
+                                 std::string{"cache-presence-room"},
+                                 app_context_ptr{succ_ctx}, app);
+  auto node_c = spawn_tracked(node_probe, successor);
+  run();
+  // sched.run(), not run(): run() fires timers, the forwarder's idle one too.
+  self->send(old_owner, handoff_atom::value, node_c);
+  sched.run();
+  owner = successor;
+  // A publish that reaches the old owner is ordered by the successor and
+  // continues the numbers; the successor knows node-b's channel.
+  auto before = seen(p).events.size();
+  caf::anon_send(old_owner, caf::publish_atom::value, published("ev2", "x"));
+  sched.run();
+  CAF_REQUIRE_EQUAL(seen(p).events.size(), before + 1);
+  CAF_CHECK_EQUAL(seen(p).events.back().event, "ev2");
+  CAF_CHECK_EQUAL(seen(p).events.back().seq, seq_before + 1);
+  CAF_CHECK_EQUAL(seen(p).events.back().origin, "node-c");
+  // The cached event and the member came along.
+  auto q = probe();
+  auto reply = join(q, presence_join("node-c", "3.1", "u2"));
+  CAF_CHECK(reply.cache_hit);
+  CAF_CHECK_EQUAL(reply.cache_data, "x");
+  CAF_CHECK_EQUAL(reply.data_json,
+                  codec::encode_presence_data({{"u1", R"({"n":1})"}, {"u2", ""}}));
+  auto [subscribers, members, seq] = stats();
+  CAF_CHECK_EQUAL(subscribers, 2u);
+  CAF_CHECK_EQUAL(members, 2u);
+  CAF_CHECK_EQUAL(seq, seq_before + 2); // ev2, member_added u2
+  CAF_CHECK_EQUAL(deref<app_probe_actor>(app).state.handed_off,
+                  strings{"cache-presence-room"});
+}
+
+CAF_TEST(a handoff keeps the state a node synced itself) {
+  start("presence-room");
+  auto old_owner = owner;
+  auto p = probe();
+  join(p, presence_join("node-b", "2.1", "u1"));
+  run();
+  auto succ_ctx = test::make_context();
+  succ_ctx->node_id = "node-c";
+  auto successor = spawn_tracked(channel_owner_behavior,
+                                 std::string{"presence-room"},
+                                 app_context_ptr{succ_ctx}, app);
+  auto node_c = spawn_tracked(node_probe, successor);
+  auto q = spawn_tracked(channel_probe, successor);
+  run();
+  // node-b already told the successor it has two users now.
+  self->send(q, sync_atom::value,
+             sync_of("node-b", 2, {{"u1", ""}, {"u3", ""}}));
+  run();
+  self->send(old_owner, handoff_atom::value, node_c);
+  run();
+  owner = successor;
+  CAF_CHECK_EQUAL(subscriber_count(), 2u);
+  CAF_CHECK_EQUAL(member_count(), 2u);
+}
+
+CAF_TEST(a clustered owner continues from the sequence base it is given) {
+  start("room");
+  auto p = probe();
+  join(p, public_join("node-b", "2.1"));
+  caf::anon_send(owner, caf::put_atom::value, uint64_t{1000});
+  publish(published("ev", "x"));
+  run();
+  CAF_CHECK_EQUAL(seen(p).events.back().seq, 1001u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,12 +1,16 @@
 // Unit tests for actors/node: handshake checks (protocol 4007/4008, version
 // 4006, unknown key 4001), routing to apps, and app restarts up to the
-// budget (then 4100 while the other apps keep serving).
+// budget (then 4100 while the other apps keep serving), and the cluster
+// bridge's supervision: fault injection, restart with a new start epoch,
+// and the slow retry past the budget.
 #define CAF_SUITE actors_node
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
 #include "actors/node.hpp"
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -84,7 +88,121 @@ struct fixture : test::actor_fixture {
   }
 };
 
+/// Stands in for a bridge: the view is this node alone; crash_atom throws,
+/// as both real bridges do.
+caf::behavior fake_bridge(caf::event_based_actor* self, cluster_member me) {
+  self->set_exception_handler([](std::exception_ptr&) -> caf::error {
+    return caf::sec::runtime_error;
+  });
+  return {
+    [=](caf::join_atom, const caf::actor& listener) {
+      self->send(listener, view_atom::value, cluster_view{{me}, 1});
+      return caf::ok_atom::value;
+    },
+    [](crash_atom) -> caf::result<void> {
+      throw std::runtime_error("injected fault in fake bridge");
+    },
+  };
+}
+
+/// A node whose bridge factory spawns fake bridges and records each start.
+struct bridge_fixture : test::actor_fixture {
+  caf::actor node;
+  std::shared_ptr<std::vector<cluster_member>> starts
+    = std::make_shared<std::vector<cluster_member>>();
+
+  bridge_fixture() {
+    node_init init;
+    init.apps.push_back(test::test_app_settings());
+    init.node_id = "node-a";
+    init.bridge_factory = [starts = starts](caf::local_actor* parent,
+                                            const cluster_member& me) {
+      starts->push_back(me);
+      return parent->spawn<caf::linked>(fake_bridge, me);
+    };
+    node = spawn_tracked(node_behavior, std::move(init));
+    run();
+    caf::anon_send(node, caf::put_atom::value,
+                   cluster_member{"node-a", "127.0.0.1", 4000, 100});
+    run();
+  }
+
+  caf::actor bridge() {
+    return deref<node_actor>(node).state.bridge;
+  }
+
+  /// Asks for a bridge crash as POST /faults/crash?kind=bridge does.
+  bool crash_bridge() {
+    auto hdl = self->request(node, caf::infinite,
+                             crash_request{"app-1", "bridge", ""});
+    sched.run(); // Jobs only: run() would also fire the restart timer.
+    bool ok = false;
+    hdl.receive([&](caf::ok_atom) { ok = true; },
+                [](caf::error&) {});
+    return ok;
+  }
+
+  std::string topology() {
+    return request<std::string>(node, topology_atom::value);
+  }
+};
+
 } // namespace
+
+CAF_TEST_FIXTURE_SCOPE(bridge_tests, bridge_fixture)
+
+CAF_TEST(a crashed bridge restarts with the next start epoch) {
+  CAF_REQUIRE_EQUAL(starts->size(), 1u);
+  auto first = bridge();
+  CAF_REQUIRE(first != nullptr);
+  CAF_CHECK(topology().find(R"("bridge":"running","restarts":0)")
+            != std::string::npos);
+  CAF_REQUIRE(crash_bridge());
+  // The bridge threw and its exit reached the node through the link (an
+  // exit message sent by the node would have unlinked it first).
+  CAF_CHECK(bridge() == nullptr);
+  advance_time(std::chrono::seconds(1));
+  run();
+  CAF_REQUIRE_EQUAL(starts->size(), 2u);
+  CAF_CHECK(bridge() != nullptr);
+  CAF_CHECK(bridge() != first);
+  CAF_CHECK_EQUAL(starts->back().start_epoch, 101u);
+  auto json = topology();
+  CAF_CHECK(json.find(R"("bridge":"running","restarts":1,"start_epoch":101)")
+            != std::string::npos);
+  CAF_MESSAGE(json);
+}
+
+CAF_TEST(past its budget the bridge is retried every 5 s) {
+  // Jobs only and explicit time: run() would fire the 10 s join timeouts
+  // and move the clock past the budget's window.
+  for (int i = 0; i < 5; ++i) {
+    CAF_REQUIRE(crash_bridge());
+    advance_time(std::chrono::seconds(1));
+    sched.run();
+    CAF_REQUIRE(bridge() != nullptr);
+  }
+  CAF_REQUIRE(crash_bridge());
+  advance_time(std::chrono::seconds(1));
+  sched.run();
+  CAF_CHECK(bridge() == nullptr);
+  // The node still serves its app meanwhile.
+  auto link = make_fake_link();
+  caf::anon_send(node, ws_opened{"app-key", "protocol=7", link});
+  sched.run();
+  CAF_CHECK(link->closes().empty());
+  CAF_CHECK_EQUAL(link->frame_count(), 1u);
+  advance_time(std::chrono::seconds(3));
+  sched.run();
+  CAF_CHECK(bridge() == nullptr); // 4 s after the crash: not yet.
+  advance_time(std::chrono::seconds(1));
+  sched.run();
+  CAF_CHECK(bridge() != nullptr);
+  CAF_CHECK_EQUAL(starts->size(), 7u);
+  CAF_CHECK_EQUAL(starts->back().start_epoch, 106u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
 
 CAF_TEST_FIXTURE_SCOPE(node_tests, fixture)
 

@@ -404,6 +404,44 @@ void check_killed_node_leaves_after_timeout(cluster_under_test& c,
   CAF_CHECK_LESS(elapsed, node_timeout + 2s);
 }
 
+/// Sends `(crash_atom)` (fault injection) and returns the reason the
+/// bridge ended with, or nullopt if it did not end within the wait limit.
+std::optional<caf::error> crash(caf::actor_system& sys,
+                                const caf::actor& bridge) {
+  caf::scoped_actor self{sys};
+  self->monitor(bridge);
+  self->send(bridge, crash_atom::value);
+  std::optional<caf::error> reason;
+  self->receive([&](caf::down_msg& msg) { reason = msg.reason; },
+                caf::after(wait_limit) >> [] {
+                  // nop: the caller checks
+                });
+  return reason;
+}
+
+/// Receives views until one lists `node_id` with `start_epoch`. Returns
+/// whether one did before `deadline`.
+bool await_incarnation(caf::scoped_actor& listener, const std::string& node_id,
+                       uint64_t start_epoch, clock_type::time_point deadline) {
+  for (;;) {
+    auto now = clock_type::now();
+    if (now >= deadline)
+      return false;
+    bool found = false;
+    listener->receive(
+      [&](view_atom, cluster_view& view) {
+        for (auto& m : view.members)
+          found = found
+                  || (m.node_id == node_id && m.start_epoch == start_epoch);
+      },
+      caf::after(deadline - now) >> [] {
+        // nop: the deadline check above ends the loop
+      });
+    if (found)
+      return true;
+  }
+}
+
 // -- fixtures -----------------------------------------------------------------
 
 /// One node with the local bridge.
@@ -507,6 +545,12 @@ CAF_TEST(local: subscribing again keeps one subscription) {
   check_last_subscription_wins(cluster);
 }
 
+CAF_TEST(local: crash_atom ends the bridge with an error) {
+  auto reason = crash(sys, cluster.bridges[0]);
+  CAF_REQUIRE(reason);
+  CAF_CHECK_EQUAL(*reason, caf::sec::runtime_error);
+}
+
 CAF_TEST(local: close replies ok and stops the bridge) {
   caf::scoped_actor self{sys};
   self->monitor(cluster.bridges[0]);
@@ -567,6 +611,45 @@ CAF_TEST(nats: an exit message says goodbye too) {
 
 CAF_TEST(nats: a killed node leaves the view after the node timeout) {
   check_killed_node_leaves_after_timeout(cluster, test_node_timeout);
+}
+
+CAF_TEST(nats: a crashed bridge lets go of NATS; its restart is taken back at once) {
+  caf::scoped_actor listener{sys};
+  CAF_REQUIRE(join(sys, cluster.bridges[0], listener));
+  CAF_REQUIRE(await_view(listener, cluster.ids(), clock_type::now() + wait_limit));
+  auto before = thread_count();
+  auto member = cluster.members[1];
+  for (int i = 0; i < 5; ++i) {
+    auto reason = crash(sys, cluster.bridges[1]);
+    CAF_REQUIRE(reason);
+    CAF_CHECK_EQUAL(*reason, caf::sec::runtime_error);
+    // What the node does on a restart: the next start epoch.
+    ++member.start_epoch;
+    auto start = clock_type::now();
+    cluster.bridges[1] = sys.spawn(nats_bridge_behavior, settings(), member,
+                                   caf::timespan{test_heartbeat},
+                                   caf::timespan{test_node_timeout});
+    // The crash said no goodbye: n1 replaces the old incarnation when the
+    // new one announces itself, long before the node timeout.
+    CAF_REQUIRE(await_incarnation(listener, member.node_id, member.start_epoch,
+                                  start + wait_limit));
+    CAF_CHECK_LESS(clock_type::now() - start, test_node_timeout / 2);
+  }
+  // Each crashed bridge closed its connection: no nats.c threads pile up.
+  auto deadline = clock_type::now() + wait_limit;
+  while (thread_count() > before && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CAF_CHECK_LESS_OR_EQUAL(thread_count(), before);
+  // The last incarnation serves: an event of n1 reaches it.
+  auto probe = make_probe(sys);
+  CAF_REQUIRE(request_ok(sys, cluster.bridges[1], caf::subscribe_atom::value,
+                         app, channel, handle(probe)));
+  auto ev = sample_event(5);
+  caf::anon_send(cluster.bridges[0], caf::publish_atom::value, app, channel,
+                 ev);
+  auto got = next_event(probe);
+  CAF_REQUIRE(got);
+  CAF_CHECK(same_event(*got, ev));
 }
 
 CAF_TEST(nats: garbage on the subjects is dropped and counted) {

@@ -580,3 +580,21 @@ CAF_TEST(is_valid_json accepts exactly one JSON value) {
     CAF_CHECK_EQUAL(is_valid_json(c.text), c.valid);
   }
 }
+
+CAF_TEST(presence data ids come back from encode_presence_data) {
+  std::vector<presence_member> members{{"1", R"({"name":"a"})"}, {"two", ""}};
+  CAF_CHECK_EQUAL(presence_data_ids(encode_presence_data(members)),
+                  (std::vector<std::string>{"1", "two"}));
+  CAF_CHECK(presence_data_ids(encode_presence_data({})).empty());
+  for (auto bad : {"", "{}", "[]", R"({"presence":1})", R"({"presence":{"ids":3}})",
+                   "{\"presence\":{\"ids\":[\"a\""})
+    CAF_CHECK(presence_data_ids(bad).empty());
+}
+
+CAF_TEST(member data user ids come back from member events) {
+  CAF_CHECK_EQUAL(member_data_user_id(R"({"user_id":"42","user_info":{"a":1}})"),
+                  "42");
+  CAF_CHECK_EQUAL(member_data_user_id(R"({"user_id":"x\"y"})"), "x\"y");
+  for (auto bad : {"", "{}", R"({"user_id":4})", "[", "null"})
+    CAF_CHECK_EQUAL(member_data_user_id(bad), "");
+}

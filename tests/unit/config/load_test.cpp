@@ -587,3 +587,36 @@ CAF_TEST(usage lists every flag and environment variable) {
       CAF_FAIL("usage lacks " << name);
   CAF_CHECK(contains(text, "(default 6001)"));
 }
+
+CAF_TEST(app logic bindings are read with their defaults) {
+  temp_file file{R"({"apps":[{"id":"a","key":"k","secret":"s","logic":[
+    {"actor":"ticker"},
+    {"actor":"chat_filter","channels":"private-chat-*","timeout_ms":50,
+     "max_restarts":9,"restart_window_s":3,"max_backoff_ms":20}]}]})"};
+  std::vector<const char*> argv{"starling", "--config", nullptr};
+  auto path = file.str();
+  argv[2] = path.c_str();
+  auto out = load(3, argv.data(), {}, {"chat_filter", "ticker"});
+  if (out.what != kind::run)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  auto& logic = out.value.apps.at(0).logic;
+  CAF_REQUIRE_EQUAL(logic.size(), 2u);
+  CAF_CHECK_EQUAL(logic[0].actor, "ticker");
+  CAF_CHECK_EQUAL(logic[0].channels, "");
+  CAF_CHECK_EQUAL(logic[0].timeout_ms, 200u);
+  CAF_CHECK_EQUAL(logic[0].max_restarts, 5u);
+  CAF_CHECK_EQUAL(logic[1].channels, "private-chat-*");
+  CAF_CHECK_EQUAL(logic[1].timeout_ms, 50u);
+  CAF_CHECK_EQUAL(logic[1].max_restarts, 9u);
+  CAF_CHECK_EQUAL(logic[1].restart_window_s, 3u);
+  CAF_CHECK_EQUAL(logic[1].max_backoff_ms, 20u);
+  // The plain binary registers no logic: the same file is a config error.
+  auto plain = run({"--config", path});
+  CAF_CHECK(plain.what == kind::error);
+  CAF_CHECK_EQUAL(plain.error.field, "apps[0].logic[0].actor");
+  // A typo'd key inside a binding is named.
+  auto typo = run_file(R"({"apps":[{"id":"a","key":"k","secret":"s",
+    "logic":[{"actor":"ticker","channel":"x"}]}]})");
+  CAF_CHECK(typo.what == kind::error);
+  CAF_CHECK_EQUAL(typo.error.field, "apps[0].logic[0].channel");
+}

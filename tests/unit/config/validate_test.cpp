@@ -6,6 +6,7 @@
 #include "config/validate.hpp"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -178,4 +179,87 @@ CAF_TEST(problems say what to fix) {
   e = validate(s);
   CAF_REQUIRE(e);
   CAF_CHECK(e->problem.find("7000") != std::string::npos);
+}
+
+// -- apps[].logic ----------------------------------------------------------------
+
+namespace {
+
+logic_binding_settings logic(std::string actor, std::string channels = {}) {
+  logic_binding_settings b;
+  b.actor = std::move(actor);
+  b.channels = std::move(channels);
+  return b;
+}
+
+const std::set<std::string> registered{"chat_filter", "ticker"};
+
+} // namespace
+
+CAF_TEST(logic bindings of registered actors are valid) {
+  auto s = baseline();
+  s.apps[0].logic = {logic("chat_filter", "private-chat-*"), logic("ticker"),
+                     logic("chat_filter", "presence-chat-?")};
+  auto e = validate(s, registered);
+  if (e)
+    CAF_FAIL(e->field << ": " << e->problem);
+}
+
+CAF_TEST(an unknown logic actor names the field and the registered names) {
+  auto s = baseline();
+  s.apps[1].logic = {logic("ticker"), logic("chat_filtr", "chat-*")};
+  auto e = validate(s, registered);
+  CAF_REQUIRE(e);
+  CAF_CHECK_EQUAL(e->field, "apps[1].logic[1].actor");
+  CAF_CHECK(e->problem.find("unknown logic actor \"chat_filtr\"")
+            != std::string::npos);
+  CAF_CHECK(e->problem.find("chat_filter, ticker") != std::string::npos);
+  // Without a registry (the plain binary) every binding is unknown.
+  s.apps[1].logic = {logic("ticker")};
+  e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK_EQUAL(e->field, "apps[1].logic[0].actor");
+  CAF_CHECK(e->problem.find("registers none") != std::string::npos);
+}
+
+CAF_TEST(broken logic bindings are named in the error) {
+  std::vector<bad_case> cases = {
+    {"empty actor", [](settings& s) { s.apps[0].logic = {logic("")}; },
+     "apps[0].logic[0].actor"},
+    {"pattern with a slash",
+     [](settings& s) { s.apps[0].logic = {logic("ticker", "chat/*")}; },
+     "apps[0].logic[0].channels"},
+    {"duplicate binding",
+     [](settings& s) {
+       s.apps[0].logic = {logic("ticker", "a-*"), logic("ticker", "a-*")};
+     },
+     "apps[0].logic[1].actor"},
+    {"zero timeout",
+     [](settings& s) {
+       s.apps[0].logic = {logic("ticker")};
+       s.apps[0].logic[0].timeout_ms = 0;
+     },
+     "apps[0].logic[0].timeout_ms"},
+    {"huge timeout",
+     [](settings& s) {
+       s.apps[0].logic = {logic("ticker")};
+       s.apps[0].logic[0].timeout_ms = 60000;
+     },
+     "apps[0].logic[0].timeout_ms"},
+    {"zero window",
+     [](settings& s) {
+       s.apps[0].logic = {logic("ticker")};
+       s.apps[0].logic[0].restart_window_s = 0;
+     },
+     "apps[0].logic[0].restart_window_s"},
+  };
+  for (const auto& c : cases) {
+    CAF_MESSAGE(c.scenario);
+    auto s = baseline();
+    c.mutate(s);
+    auto e = validate(s, registered);
+    if (!e)
+      CAF_FAIL(c.scenario << ": expected an error on " << c.field);
+    CAF_CHECK_EQUAL(e->field, c.field);
+  }
 }

@@ -1,0 +1,230 @@
+// App logic: custom CAF actors that steer an app's subscriptions and client
+// events. Everything a logic author needs is here: the messages a logic
+// actor receives and what it answers, the handle it gets at spawn, and the
+// registry a binary fills before calling starling::run_node (run_node.hpp).
+//
+// A logic actor is an ordinary dynamically typed CAF actor. Bound in the
+// config (apps[].logic[]) to a channel glob, one instance runs beside the
+// owner of each matching channel (on the owner's node, so it moves with
+// the channel in a cluster); bound without a pattern, one instance per node
+// sees every channel of the app that the node owns. The runtime asks it:
+//
+//   (logic_subscribe_atom, std::string channel, std::string socket_id,
+//    std::string user_id)                       -> subscribe_verdict
+//   (logic_client_event_atom, std::string channel, client_event)
+//                                               -> client_event_verdict
+//   (logic_member_atom, member_change)          -> no reply (notification)
+//
+// Every question has a deadline (timeout_ms, default 200 ms). No answer in
+// time, an error or a crash means the default: allow / pass (counted in
+// /metrics). A crashed instance is restarted with back-off; past its restart
+// limit it is marked failed and the app runs on without it. Messages the
+// actor does not handle are answered with an error, which also means the
+// default, so a logic actor handles only what it cares about (actors
+// registered with logic_registry::add drop unhandled messages silently).
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/detail/type_list.hpp>
+#include <caf/detail/type_traits.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/messages.hpp"
+
+namespace starling {
+
+// -- what a logic actor receives ----------------------------------------------
+
+/// Runtime -> logic: may `socket_id` (presence or signed-in `user_id`, or
+/// empty) subscribe to `channel`? Answer: subscribe_verdict.
+using logic_subscribe_atom = caf::atom_constant<caf::atom("lg_sub")>;
+/// Runtime -> logic: a client event on `channel` before it is relayed.
+/// Answer: client_event_verdict.
+using logic_client_event_atom = caf::atom_constant<caf::atom("lg_client")>;
+/// Runtime -> logic: a presence member joined or left `channel`; no reply.
+using logic_member_atom = caf::atom_constant<caf::atom("lg_member")>;
+/// Runtime-internal control of logic supervision (restarts, handles).
+using logic_atom = caf::atom_constant<caf::atom("logic")>;
+
+/// Answer to logic_subscribe_atom: allow, or refuse with the status and
+/// reason the client gets in `pusher:subscription_error`.
+struct subscribe_verdict {
+  bool allow = true;  ///< False: the subscription is refused.
+  int status = 403;   ///< subscription_error `status` when refused.
+  std::string reason; ///< subscription_error `error` when refused.
+
+  /// Lets the subscription go on.
+  static subscribe_verdict allowed() {
+    return {};
+  }
+
+  /// Refuses it: the client gets `pusher:subscription_error` with
+  /// `{"type":"AuthError","error":reason,"status":status}`, as if its auth
+  /// endpoint had answered 403.
+  static subscribe_verdict refused(std::string reason, int status = 403) {
+    return subscribe_verdict{false, status, std::move(reason)};
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_verdict& x) {
+  return f(caf::meta::type_name("subscribe_verdict"), x.allow, x.status,
+           x.reason);
+}
+
+/// What happens to a client event.
+enum class event_action : uint8_t {
+  pass,    ///< Relay it unchanged.
+  drop,    ///< Nobody gets it.
+  rewrite, ///< Relay it with the new event name and/or data.
+};
+
+/// Returns "pass", "drop" or "rewrite".
+std::string to_string(event_action x);
+
+/// Answer to logic_client_event_atom: pass, drop or rewrite, and optionally
+/// answer the sender alone with an event of its own.
+struct client_event_verdict {
+  event_action action = event_action::pass; ///< What happens to the event.
+  std::string event; ///< rewrite: new event name; empty keeps it.
+  std::string data;  ///< rewrite: new data as JSON text; empty keeps it.
+  /// When not empty: an event only the sender receives, on the same
+  /// channel (e.g. an ack). Names starting with "pusher" are not sent.
+  std::string answer_event;
+  std::string answer_data; ///< The answer's data string (as the HTTP API takes it).
+
+  /// Relays the event unchanged.
+  static client_event_verdict pass() {
+    return {};
+  }
+
+  /// Drops the event.
+  static client_event_verdict drop() {
+    client_event_verdict result;
+    result.action = event_action::drop;
+    return result;
+  }
+
+  /// Relays the event with `new_event` (empty: unchanged) and `new_data`
+  /// (JSON text; empty: unchanged; text that is not JSON goes out as a JSON
+  /// string). Names starting with "pusher" are refused (passed unchanged).
+  static client_event_verdict rewrite(std::string new_event,
+                                      std::string new_data) {
+    client_event_verdict result;
+    result.action = event_action::rewrite;
+    result.event = std::move(new_event);
+    result.data = std::move(new_data);
+    return result;
+  }
+
+  /// Returns a copy that also sends `event` with `data` to the sender only.
+  client_event_verdict answer(std::string event, std::string data) const {
+    auto result = *this;
+    result.answer_event = std::move(event);
+    result.answer_data = std::move(data);
+    return result;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_event_verdict& x) {
+  return f(caf::meta::type_name("client_event_verdict"), x.action, x.event,
+           x.data, x.answer_event, x.answer_data);
+}
+
+/// Notification: a presence member joined (first connection of the user) or
+/// left (last connection), exactly when member_added/member_removed go out.
+struct member_change {
+  std::string channel; ///< Presence channel.
+  std::string user_id; ///< The member.
+  bool added = true;   ///< True: member_added; false: member_removed.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_change& x) {
+  return f(caf::meta::type_name("member_change"), x.channel, x.user_id,
+           x.added);
+}
+
+// -- what a logic actor gets at spawn -------------------------------------------
+
+/// Where a logic instance runs and how it publishes. Passed to the
+/// function the registry spawns.
+struct logic_handle {
+  std::string actor_name; ///< The name it was registered and bound under.
+  std::string app_id;     ///< Its app.
+  std::string channel;    ///< Channel-bound: its channel; app-bound: empty.
+  std::string node_id;    ///< The node it runs on.
+  caf::actor app;         ///< The app actor (publishes go through it).
+
+  /// Publishes `event` with `data` (a data string, as the HTTP API takes it)
+  /// on `channel` of this app through the normal publish path (the
+  /// channel's owner, wherever it lives in the cluster). `exclude` is a
+  /// socket id that must not receive it, or empty. Returns false, and
+  /// publishes nothing, when `channel` is not a legal channel name.
+  bool publish(const std::string& channel, const std::string& event,
+               const std::string& data, const std::string& exclude = {}) const;
+};
+
+// -- the registry ---------------------------------------------------------------
+
+/// Turns an exception that escaped a logic handler into its exit reason.
+caf::error logic_exception_reason(std::exception_ptr& ep);
+
+/// Spawns one logic instance for `handle`, unlinked: the runtime monitors
+/// and restarts it.
+using logic_factory =
+  std::function<caf::actor(caf::local_actor* parent, const logic_handle& handle)>;
+
+/// Name -> factory: the logic actors a binary offers to its config. Filled
+/// before run_node() and copied by it.
+class logic_registry {
+public:
+  /// Registers `fun`, a CAF behavior function taking the actor pointer and
+  /// a `logic_handle` (like `caf::behavior f(caf::event_based_actor*,
+  /// logic_handle)` or with a `caf::stateful_actor<S>*`), under `name`.
+  /// Unhandled messages are dropped without the "unexpected message"
+  /// printout (the hook then takes its default). Throws
+  /// std::invalid_argument when the name is taken.
+  template <class F>
+  logic_registry& add(std::string name, F fun) {
+    using args = typename caf::detail::get_callable_trait<F>::arg_types;
+    using self_ptr = typename caf::detail::tl_head<args>::type;
+    return add_factory(
+      std::move(name), [fun](caf::local_actor* parent, const logic_handle& h) {
+        auto init = [fun](self_ptr self, logic_handle handle) {
+          self->set_default_handler(caf::drop);
+          // A throwing handler ends the instance (the runtime restarts it
+          // and logs the reason); no raw "unhandled exception" printout.
+          self->set_exception_handler(logic_exception_reason);
+          return fun(self, std::move(handle));
+        };
+        return caf::actor{parent->spawn(init, h)};
+      });
+  }
+
+  /// Registers a factory under `name` (for spawn options, e.g. detached).
+  /// Throws std::invalid_argument when the name is taken.
+  logic_registry& add_factory(std::string name, logic_factory factory);
+
+  /// Returns the factory of `name`, or null.
+  const logic_factory* find(const std::string& name) const;
+
+  /// Returns every registered name.
+  std::set<std::string> names() const;
+
+private:
+  std::map<std::string, logic_factory> factories_;
+};
+
+} // namespace starling

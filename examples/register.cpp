@@ -1,0 +1,12 @@
+// The names examples/config/*.json binds the example logic actors under.
+#include "examples/logic_examples.hpp"
+
+namespace starling::examples {
+
+void register_examples(logic_registry& registry) {
+  registry.add("chat_filter", chat_filter)
+    .add("vip_gate", vip_gate)
+    .add("ticker", ticker);
+}
+
+} // namespace starling::examples

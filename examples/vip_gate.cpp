@@ -1,0 +1,21 @@
+// Example logic "vip_gate": refuses subscriptions of users whose id does
+// not start with "vip".
+#include "examples/logic_examples.hpp"
+
+namespace starling::examples {
+
+caf::behavior vip_gate(caf::event_based_actor*, logic_handle) {
+  return {
+    [](logic_subscribe_atom, const std::string& channel,
+       const std::string& socket_id, const std::string& user_id) {
+      // user_id: the presence member, else the signed-in user (pusher:signin),
+      // else empty.
+      if (user_id.rfind("vip", 0) == 0)
+        return subscribe_verdict::allowed();
+      return subscribe_verdict::refused(
+        channel + " is for VIP members only (sign in as a vip* user)");
+    },
+  };
+}
+
+} // namespace starling::examples

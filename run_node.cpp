@@ -1,0 +1,172 @@
+// Composition root as a library function (run_node.hpp): load the config
+// once, make the loggers, start the actor system, the node and the
+// transport; on SIGINT/SIGTERM drain and stop. main.cpp and custom binaries
+// (examples/) only differ in the logic registry they pass.
+#include "run_node.hpp"
+
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <caf/io/all.hpp>
+
+#include "actors/logic.hpp"
+#include "actors/messages.hpp"
+#include "bridge/local_bridge.hpp"
+#include "bridge/nats_bridge.hpp"
+#include "actors/node.hpp"
+#include "config/load.hpp"
+#include "transport/server.hpp"
+
+extern char** environ;
+
+namespace {
+
+std::map<std::string, std::string> starling_environment() {
+  std::map<std::string, std::string> result;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry{*e};
+    if (entry.rfind("STARLING_", 0) != 0)
+      continue;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      result.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return result;
+}
+
+void make_loggers(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  for (auto name : {"main", "node", "app", "connection", "channel", "owner",
+                    "transport", "bridge", "logic"})
+    spdlog::stderr_color_mt(name)->set_level(spdlog::get_level());
+}
+
+std::string random_node_id(std::mt19937_64& rng) {
+  static const char* hex = "0123456789abcdef";
+  std::string id = "node-";
+  for (int i = 0; i < 8; ++i)
+    id += hex[rng() % 16];
+  return id;
+}
+
+} // namespace
+
+namespace starling {
+
+int run_node(int argc, char** argv, const logic_registry& logic) {
+  // Validation names the registered logic actors, so a typo in
+  // apps[].logic[].actor is a config error, not a silent no-op.
+  auto outcome = config::load(argc, argv, starling_environment(),
+                              logic.names());
+  if (outcome.what == config::load_outcome::kind::help) {
+    std::fputs(outcome.help_text.c_str(), stdout);
+    return 0;
+  }
+  if (outcome.what == config::load_outcome::kind::error) {
+    std::fprintf(stderr, "starling: config error: %s: %s\n",
+                 outcome.error.field.c_str(), outcome.error.problem.c_str());
+    return 2;
+  }
+  auto settings = std::move(outcome.value);
+  make_loggers(settings.logging.level);
+  auto log = spdlog::get("main");
+  if (settings.default_app)
+    log->warn("no app configured: serving the default app id=app-id "
+              "key=app-key secret=app-secret (not for production)");
+  std::random_device seed;
+  std::mt19937_64 rng{(static_cast<uint64_t>(seed()) << 32) ^ seed()};
+  node_init init;
+  init.apps = settings.apps;
+  init.logic = std::make_shared<const logic_registry>(logic);
+  init.node_id = settings.cluster.node_id.empty() ? random_node_id(rng)
+                                                  : settings.cluster.node_id;
+  init.activity_timeout_s = settings.server.activity_timeout_s;
+  // Socket ids are "<prefix>.<counter>"; a random per-node prefix keeps them
+  // unique across the cluster.
+  init.socket_prefix = 1 + rng() % 2000000000ull;
+  // The server (and its I/O context) must outlive the actor system.
+  transport::server server{settings};
+  init.poster = server.make_http_poster();
+  bool clustered = settings.cluster.bridge == "nats";
+  // The only place that knows which bridge runs.
+  init.bridge_factory = [&settings, clustered](caf::local_actor* node,
+                                               const cluster_member& me) {
+    using namespace std::chrono;
+    // Detached: nats.c connects block, and must not stall the scheduler
+    // that serves local clients while NATS is away.
+    if (clustered)
+      return node->spawn<caf::linked + caf::detached>(
+        bridge::nats_bridge_behavior, settings.nats, me,
+        caf::timespan{milliseconds(settings.cluster.heartbeat_ms)},
+        caf::timespan{milliseconds(settings.cluster.node_timeout_ms)});
+    return node->spawn<caf::linked>(bridge::local_bridge_behavior, me);
+  };
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", static_cast<size_t>(settings.worker_threads));
+  if (clustered) {
+    // Owner calls cross nodes over CAF remote actors; heartbeats detect a
+    // hung peer (stack notes: off by default).
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval",
+            caf::timespan{std::chrono::milliseconds(settings.cluster.heartbeat_ms)});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::milliseconds(settings.cluster.node_timeout_ms)});
+  }
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto node = sys.spawn(node_behavior, init);
+  if (auto err = server.listen(sys, node); !err.empty()) {
+    log->critical("{}", err);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  cluster_member me;
+  me.node_id = init.node_id;
+  me.middleman_host = settings.cluster.middleman_host;
+  me.start_epoch = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  if (clustered) {
+    auto port = sys.middleman().publish(node, settings.cluster.middleman_port,
+                                        settings.cluster.middleman_host.c_str(),
+                                        true);
+    if (!port) {
+      log->critical("cannot publish the node actor on {}:{}: {}",
+                    settings.cluster.middleman_host,
+                    settings.cluster.middleman_port, sys.render(port.error()));
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    me.middleman_port = *port;
+  }
+  caf::anon_send(node, caf::put_atom::value, me);
+  std::printf("STARLING_READY port=%u admin_port=%u\n",
+              static_cast<unsigned>(server.port()),
+              static_cast<unsigned>(server.admin_port()));
+  std::fflush(stdout);
+  log->info("listening node={} ws=ws://{}:{}/app/<key> admin=http://{}:{}",
+            init.node_id, settings.server.host, server.port(),
+            settings.admin.host, server.admin_port());
+  server.run([&](std::function<void()> done) {
+    // Sockets are closed: let webhook actors send what they hold.
+    sys.spawn([node, done](caf::event_based_actor* self) {
+      self->request(node, std::chrono::seconds(4), drain_atom::value)
+        .then([self, done](caf::ok_atom) { done(); self->quit(); },
+              [self, done](caf::error&) { done(); self->quit(); });
+    });
+  });
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  log->info("stopped");
+  return 0;
+}
+
+} // namespace starling
