@@ -40,6 +40,11 @@ uint64_t clock_seq_base() {
   return static_cast<uint64_t>(ms.count()) << 20;
 }
 
+// Owners spawned this soon after a membership change may have a
+// predecessor handing over; they hold events at most settle_max for it.
+constexpr auto handoff_window = std::chrono::seconds(5);
+constexpr auto settle_max = std::chrono::milliseconds(1000);
+
 caf::actor& owner_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto i = st.owners.find(name);
@@ -49,6 +54,9 @@ caf::actor& owner_for(self_ptr self, const std::string& name) {
     if (st.bridge)
       self->send(owner, caf::put_atom::value, st.bridge);
     self->send(owner, caf::put_atom::value, clock_seq_base());
+    if (clustered(self)
+        && self->clock().now() - st.members_changed < handoff_window)
+      self->send(owner, settle_atom::value, caf::timespan{settle_max});
     logic_app_owner_started(self, owner);
     // The channel came back here: the old forwarder points away from us.
     st.forwarders.erase(name);
@@ -546,6 +554,14 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
     [self](view_atom, cluster_view& view, caf::actor& bridge) {
       auto& st = self->state;
       forget_remote_owners(self);
+      auto ids = [](const cluster_view& v) {
+        std::vector<std::string> out;
+        for (auto& m : v.members)
+          out.push_back(m.node_id + '@' + std::to_string(m.start_epoch));
+        return out;
+      };
+      if (ids(view) != ids(st.view))
+        st.members_changed = self->clock().now();
       st.view = std::move(view);
       st.bridge = std::move(bridge);
       for (auto& [name, owner] : st.owners)

@@ -2,6 +2,7 @@
 // ids), and keeps the registry of this node's channels and channel owners.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -60,6 +61,9 @@ struct app_state {
   /// Watched user -> connections watching it.
   std::unordered_map<std::string, std::vector<caf::actor>> watchers;
   cluster_view view; ///< Latest membership view (from the node).
+  /// When the members last changed: owners spawned soon after may get a
+  /// handoff from a predecessor and hold events until it arrives.
+  std::chrono::steady_clock::time_point members_changed;
   caf::actor bridge; ///< Cluster bridge; with more than one member, owners
                      ///< may live on other nodes.
   /// Children that are channels or owners (for crash handling).

@@ -240,8 +240,9 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       if (!ev.origin.empty()) {
         // One order: drop anything not newer than what was delivered (a
         // dead owner's stragglers after its successor's events).
-        if (ev.seq <= st.last_seq)
-          return;
+        if (ev.seq <= st.last_seq) {
+              return;
+        }
         st.last_seq = ev.seq;
       }
       if (st.traits.is_presence())

@@ -18,8 +18,17 @@ namespace {
 
 using self_ptr = caf::stateful_actor<channel_owner_state>*;
 
-void fan_out(self_ptr self, channel_event ev) {
+// `holdable`: published and client events wait while the owner settles;
+// the owner's own events (members, counts) never do, so a join reply and
+// the events before it stay consistent.
+void fan_out(self_ptr self, channel_event ev, bool holdable = true) {
   auto& st = self->state;
+  if (st.settling && holdable) {
+    // The predecessor's state (which nodes listen) is on its way: numbering
+    // and sending now would reach only part of the listeners.
+    st.held.push_back(std::move(ev));
+    return;
+  }
   ev.seq = ++st.seq;
   ev.origin = st.ctx->node_id;
   // This node's channel directly; other nodes through one bridge publish
@@ -42,7 +51,7 @@ void system_event(self_ptr self, std::string event, std::string data_json,
   ev.event = std::move(event);
   ev.data = std::move(data_json);
   ev.exclude = std::move(exclude);
-  fan_out(self, std::move(ev));
+  fan_out(self, std::move(ev), false);
 }
 
 // Webhooks come from the owner only: once per occurrence cluster-wide.
@@ -131,6 +140,8 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel) {
     st.subscribers -= std::min(st.subscribers, i->second.subscribers);
     st.nodes.erase(i);
     expect_back(self, st.roster.remove_node(node));
+    // Those connections are gone (if they come back, the count follows).
+    send_subscription_count(self);
     return;
   }
 }
@@ -145,6 +156,7 @@ void set_node_state(self_ptr self, const std::string& node,
   auto& interest = st.nodes[node];
   st.subscribers -= std::min<std::size_t>(st.subscribers, interest.subscribers);
   interest.subscribers = subscribers;
+  ++interest.generation;
   st.subscribers += subscribers;
   interest.synced = interest.synced || synced;
   if (channel && interest.channel != channel) {
@@ -183,6 +195,13 @@ void hold_cache(self_ptr self, std::string event, std::string data,
 // predecessor died; it removes members that lived on the dead node.
 constexpr auto rebuild_window = std::chrono::seconds(10);
 
+// How long an owner keeps delivering to a node whose channel moved to
+// another owner (events ordered here by callers with an older view).
+constexpr auto moved_node_grace = std::chrono::seconds(2);
+
+// A rebuilt owner tells the new count once the syncs have come in.
+constexpr auto recount_delay = std::chrono::milliseconds(500);
+
 // How long a handed-off owner keeps forwarding after its last message.
 constexpr auto forwarder_idle = std::chrono::seconds(30);
 
@@ -207,13 +226,28 @@ void become_forwarder(self_ptr self, caf::actor successor) {
     });
   self->become(
     [](caf::leave_atom, const std::string&) {},
+    [](caf::leave_atom, const std::string&, uint64_t) {},
+    [](recount_atom) {},
     [](caf::put_atom, const caf::actor&) {},
     [](caf::put_atom, uint64_t) {},
     [](handoff_atom, const caf::actor&) { return caf::ok_atom::value; },
     [](expire_atom) {},
     [](departed_atom) {},
+    [](settle_atom) {}, // Our own timer: never the successor's business.
     [self](stop_atom) { self->quit(); },
     caf::after(forwarder_idle) >> [self] { self->quit(); });
+}
+
+// Ends the wait for a handoff: what was held goes out in arrival order.
+void stop_settling(self_ptr self) {
+  auto& st = self->state;
+  if (!st.settling)
+    return;
+  st.settling = false;
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& ev : held)
+    fan_out(self, std::move(ev));
 }
 
 owner_handoff make_handoff(self_ptr self) {
@@ -283,6 +317,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       }
       auto& interest = st.nodes[join.node];
       ++interest.subscribers;
+      ++interest.generation;
       if (interest.channel != channel) {
         // Watch the node's channel: if it crashes, its subscribers are gone
         // from here until they re-join.
@@ -386,10 +421,22 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       fan_out(self, std::move(ev));
     },
     [self](caf::leave_atom, const std::string& node) {
-      // The node's channel moved to another owner: forget it silently.
+      // The node's channel moved to another owner. Callers with an older
+      // view may still send events here for a moment: keep delivering to
+      // the node (its channel drops what its new owner already overtook)
+      // and forget it silently a little later, unless it came back.
+      stop_settling(self);
       auto& st = self->state;
       auto i = st.nodes.find(node);
       if (i == st.nodes.end())
+        return;
+      self->delayed_send(self, moved_node_grace, caf::leave_atom::value, node,
+                         i->second.generation);
+    },
+    [self](caf::leave_atom, const std::string& node, uint64_t generation) {
+      auto& st = self->state;
+      auto i = st.nodes.find(node);
+      if (i == st.nodes.end() || i->second.generation != generation)
         return;
       st.subscribers -= std::min(st.subscribers, i->second.subscribers);
       self->demonitor(i->second.channel);
@@ -398,17 +445,35 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       if (st.subscribers == 0)
         report_if_idle(self);
     },
+    [self](recount_atom) {
+      self->state.recount_pending = false;
+      send_subscription_count(self);
+    },
     [self](caf::put_atom, caf::actor& bridge) {
       self->state.bridge = std::move(bridge);
     },
     [self](caf::put_atom, uint64_t seq_base) {
       self->state.seq = std::max(self->state.seq, seq_base);
     },
+    [self](settle_atom, caf::timespan max_wait) {
+      // Spawned just after a view change: the channel's previous owner
+      // may be handing its state over. Hold events until it arrives.
+      self->state.settling = true;
+      self->delayed_send(self, max_wait, settle_atom::value);
+    },
+    [self](settle_atom) { stop_settling(self); },
     [self](sync_atom, owner_sync& sync) {
       auto& st = self->state;
       auto channel = caf::actor_cast<caf::actor>(self->current_sender());
+      auto before = st.subscribers;
       set_node_state(self, sync.node, sync.subscribers, std::move(channel),
                      sync.members, true);
+      // A rebuild (no handoff) may count differently than clients were
+      // told: one count once the surviving nodes have synced.
+      if (st.subscribers != before && !st.handed_in && !st.recount_pending) {
+        st.recount_pending = true;
+        self->delayed_send(self, recount_delay, recount_atom::value);
+      }
       if (!st.handed_in && self->clock().now() - st.born < rebuild_window)
         expect_back(self, sync.known_members);
       owner_joined reply;
@@ -424,6 +489,8 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       // no event is ordered here after the state left.
       auto rp = self->make_response_promise<caf::ok_atom>();
       auto channel = self->state.channel;
+      // Held events are ours to order: send them before the state leaves.
+      stop_settling(self);
       self->request(node, std::chrono::seconds(5), handoff_atom::value,
                     make_handoff(self))
         .await(
@@ -458,6 +525,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         set_node_state(self, hn.node, hn.subscribers, std::move(hn.channel),
                        hn.members, false);
       }
+      stop_settling(self);
       return caf::actor_cast<caf::actor>(self);
     },
     [self](departed_atom) {

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/messages.hpp"
 #include "actors/logic_runtime.hpp"
 #include "actors/presence_roster.hpp"
 #include "transport/codec/channel_name.hpp"
@@ -23,6 +25,7 @@ struct node_interest {
   std::size_t subscribers = 0; ///< Connections of that node on the channel.
   caf::actor channel;          ///< That node's local channel actor.
   bool synced = false;         ///< Told by the node itself (beats a handoff).
+  uint64_t generation = 0;     ///< Bumped by each join or sync of the node.
 };
 
 /// State of a channel owner actor.
@@ -50,6 +53,9 @@ struct channel_owner_state {
   /// rebuilt from the edges (its predecessor died).
   std::chrono::steady_clock::time_point born;
   bool handed_in = false; ///< Got its predecessor's state in a handoff.
+  bool settling = false;  ///< Waiting for a handoff: events are held.
+  bool recount_pending = false; ///< A subscription_count is scheduled.
+  std::vector<channel_event> held; ///< Events held while settling.
   /// App logic hooks for this channel and the channel-bound instances
   /// beside this owner (inactive when the app binds no logic).
   owner_logic logic;
@@ -75,6 +81,8 @@ struct channel_owner_state {
 ///   with an older view do not notice) until idle for 30 s;
 /// - `(handoff_atom, owner_handoff)` -> `actor`: take over a predecessor's
 ///   state (nodes that synced themselves already win);
+/// - `(settle_atom, timespan)` from the app, right after a view change: hold
+///   events until a handoff arrives or the time is up;
 /// - app logic (logic_runtime.hpp): `(logic_atom, std::vector<actor>)`
 ///   app-bound handles from the app; `(logic_atom, restart_atom, uint64_t)`
 ///   restart tick; `crash_request` (kind logic) -> ok_atom;
