@@ -1,12 +1,18 @@
 // RAII over nats.c: options, connection, subscriptions, connection events.
 #include "bridge/nats_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -110,6 +116,43 @@ void on_subscription_complete(void* closure) noexcept {
   delete static_cast<subscription_state*>(closure);
 }
 
+/// The reconnect back-off of one configuration: the wait after the n-th
+/// failed round over the server list is first * 2^(n-1), capped at `max`,
+/// plus a random 0..jitter.
+struct reconnect_backoff {
+  int64_t first;
+  int64_t max;
+  int64_t jitter;
+
+  bool operator<(const reconnect_backoff& other) const {
+    return std::tie(first, max, jitter)
+           < std::tie(other.first, other.max, other.jitter);
+  }
+};
+
+// nats.c calls the delay handler on its reconnect thread, which may outlive
+// the nats_client that configured it; so the closure is an interned
+// back-off that is never freed (one per distinct configuration).
+const reconnect_backoff* intern(reconnect_backoff backoff) {
+  static std::mutex mtx;
+  static std::set<reconnect_backoff> interned;
+  std::lock_guard<std::mutex> guard{mtx};
+  return &*interned.insert(backoff).first;
+}
+
+int64_t reconnect_delay(natsConnection*, int attempts, void* closure) noexcept {
+  const auto& b = *static_cast<const reconnect_backoff*>(closure);
+  int64_t wait = b.first;
+  for (int i = 1; i < attempts && wait < b.max; ++i)
+    wait *= 2;
+  wait = std::min(wait, b.max);
+  if (b.jitter > 0) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    wait += std::uniform_int_distribution<int64_t>{0, b.jitter}(rng);
+  }
+  return wait;
+}
+
 } // namespace
 
 void nats_subscription::deleter::operator()(natsSubscription* sub) const {
@@ -163,12 +206,55 @@ nats_client::connect(const config::nats_settings& settings,
                 natsOptions_SetUserInfo(opts, settings.user.c_str(),
                                         settings.password.c_str())))
     return nullptr;
+  if (settings.uses_tls()) {
+    // A tls:// URL makes nats.c require TLS by itself; `tls` does it for
+    // nats:// URLs. Errors name the file: nats.c keeps OpenSSL's reason.
+    if (!check("natsOptions_SetSecure (TLS)",
+               natsOptions_SetSecure(opts, true)))
+      return nullptr;
+    if (!settings.tls_ca_file.empty()
+        && !check(("natsOptions_LoadCATrustedCertificates (TLS CA file "
+                   + settings.tls_ca_file + ")")
+                    .c_str(),
+                  natsOptions_LoadCATrustedCertificates(
+                    opts, settings.tls_ca_file.c_str())))
+      return nullptr;
+    if (!settings.tls_cert_file.empty()
+        && !check(("natsOptions_LoadCertificatesChain (TLS certificate "
+                   + settings.tls_cert_file + ", key "
+                   + settings.tls_key_file + ")")
+                    .c_str(),
+                  natsOptions_LoadCertificatesChain(
+                    opts, settings.tls_cert_file.c_str(),
+                    settings.tls_key_file.c_str())))
+      return nullptr;
+    if (settings.tls_skip_verify
+        && !check("natsOptions_SkipServerVerification (TLS)",
+                  natsOptions_SkipServerVerification(opts, true)))
+      return nullptr;
+    if (!settings.tls_hostname.empty()
+        && !check("natsOptions_SetExpectedHostname (TLS)",
+                  natsOptions_SetExpectedHostname(
+                    opts, settings.tls_hostname.c_str())))
+      return nullptr;
+  }
   // DESIGN.md, Supervision: NATS disconnects are survived, so never give up.
+  // The wait doubles per failed round from reconnect_wait_ms up to
+  // reconnect_max_wait_ms, with jitter against a thundering herd.
+  const auto* backoff = intern(
+    {static_cast<int64_t>(settings.reconnect_wait_ms),
+     static_cast<int64_t>(std::max(settings.reconnect_max_wait_ms,
+                                   settings.reconnect_wait_ms)),
+     static_cast<int64_t>(settings.reconnect_jitter_ms)});
   if (!check("natsOptions_SetMaxReconnect",
              natsOptions_SetMaxReconnect(opts, -1))
       || !check("natsOptions_SetReconnectWait",
                 natsOptions_SetReconnectWait(
-                  opts, static_cast<int64_t>(settings.reconnect_wait_ms))))
+                  opts, static_cast<int64_t>(settings.reconnect_wait_ms)))
+      || !check("natsOptions_SetCustomReconnectDelay",
+                natsOptions_SetCustomReconnectDelay(
+                  opts, reconnect_delay,
+                  const_cast<reconnect_backoff*>(backoff))))
     return nullptr;
   // One subscription per channel: without the shared pool nats.c starts a
   // delivery thread per subscription (stack-notes §6: 200 subs, 206 threads).

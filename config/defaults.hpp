@@ -67,6 +67,12 @@ inline constexpr std::string_view default_subject_prefix = "starling";
 /// Milliseconds between NATS reconnect attempts.
 inline constexpr uint32_t default_reconnect_wait_ms = 500;
 
+/// Upper bound of the doubling NATS reconnect wait, in milliseconds.
+inline constexpr uint32_t default_reconnect_max_wait_ms = 5000;
+
+/// Random jitter added to each NATS reconnect wait, in milliseconds.
+inline constexpr uint32_t default_reconnect_jitter_ms = 100;
+
 // -- process ------------------------------------------------------------------
 
 /// Log level: one of trace, debug, info, warn, error, off.

@@ -214,6 +214,70 @@ const std::vector<option>& options() {
        s.nats.token = v;
      },
      nullptr},
+    {"--nats-tls", "STARLING_NATS_TLS", "true|false",
+     "TLS to NATS; a tls:// server URL turns it on too",
+     [](settings& s, std::string_view f, const std::string& v) {
+       parse_bool(f, v, s.nats.tls);
+     },
+     [](const settings& s) {
+       return std::string{s.nats.tls ? "true" : "false"};
+     }},
+    {"--nats-tls-ca-file", "STARLING_NATS_TLS_CA_FILE", "FILE",
+     "PEM CA certificates that sign the NATS server's certificate",
+     [](settings& s, std::string_view, const std::string& v) {
+       s.nats.tls_ca_file = v;
+     },
+     nullptr},
+    {"--nats-tls-cert-file", "STARLING_NATS_TLS_CERT_FILE", "FILE",
+     "PEM client certificate for mutual TLS (needs the key file)",
+     [](settings& s, std::string_view, const std::string& v) {
+       s.nats.tls_cert_file = v;
+     },
+     nullptr},
+    {"--nats-tls-key-file", "STARLING_NATS_TLS_KEY_FILE", "FILE",
+     "PEM private key of the client certificate",
+     [](settings& s, std::string_view, const std::string& v) {
+       s.nats.tls_key_file = v;
+     },
+     nullptr},
+    {"--nats-tls-skip-verify", "STARLING_NATS_TLS_SKIP_VERIFY", "true|false",
+     "do not verify the NATS server's certificate (testing only)",
+     [](settings& s, std::string_view f, const std::string& v) {
+       parse_bool(f, v, s.nats.tls_skip_verify);
+     },
+     [](const settings& s) {
+       return std::string{s.nats.tls_skip_verify ? "true" : "false"};
+     }},
+    {"--nats-tls-hostname", "STARLING_NATS_TLS_HOSTNAME", "NAME",
+     "name expected in the NATS server's certificate; empty: the URL host",
+     [](settings& s, std::string_view, const std::string& v) {
+       s.nats.tls_hostname = v;
+     },
+     nullptr},
+    {"--nats-reconnect-wait-ms", "STARLING_NATS_RECONNECT_WAIT_MS", "MS",
+     "first wait before reconnecting to NATS; doubles per failed round",
+     [](settings& s, std::string_view f, const std::string& v) {
+       parse_count(f, v, s.nats.reconnect_wait_ms);
+     },
+     [](const settings& s) {
+       return std::to_string(s.nats.reconnect_wait_ms);
+     }},
+    {"--nats-reconnect-max-wait-ms", "STARLING_NATS_RECONNECT_MAX_WAIT_MS",
+     "MS", "longest wait between NATS reconnect rounds",
+     [](settings& s, std::string_view f, const std::string& v) {
+       parse_count(f, v, s.nats.reconnect_max_wait_ms);
+     },
+     [](const settings& s) {
+       return std::to_string(s.nats.reconnect_max_wait_ms);
+     }},
+    {"--nats-reconnect-jitter-ms", "STARLING_NATS_RECONNECT_JITTER_MS", "MS",
+     "random 0..MS added to each NATS reconnect wait",
+     [](settings& s, std::string_view f, const std::string& v) {
+       parse_count(f, v, s.nats.reconnect_jitter_ms);
+     },
+     [](const settings& s) {
+       return std::to_string(s.nats.reconnect_jitter_ms);
+     }},
     {"--worker-threads", "STARLING_WORKER_THREADS", "N",
      "CAF scheduler threads, 1..64",
      [](settings& s, std::string_view f, const std::string& v) {
@@ -507,7 +571,14 @@ void read_nats(const json& v, const std::string& path, nats_settings& n) {
                member("token", n.token), member("user", n.user),
                member("password", n.password),
                member("subject_prefix", n.subject_prefix),
-               member("reconnect_wait_ms", n.reconnect_wait_ms)});
+               member("reconnect_wait_ms", n.reconnect_wait_ms),
+               member("reconnect_max_wait_ms", n.reconnect_max_wait_ms),
+               member("reconnect_jitter_ms", n.reconnect_jitter_ms),
+               member("tls", n.tls), member("tls_ca_file", n.tls_ca_file),
+               member("tls_cert_file", n.tls_cert_file),
+               member("tls_key_file", n.tls_key_file),
+               member("tls_skip_verify", n.tls_skip_verify),
+               member("tls_hostname", n.tls_hostname)});
 }
 
 void read_logging(const json& v, const std::string& path,

@@ -94,7 +94,25 @@ struct nats_settings {
   std::string user;                 ///< User auth, if any.
   std::string password;             ///< Password for `user`.
   std::string subject_prefix = "starling"; ///< Prefix of every subject.
-  uint32_t reconnect_wait_ms = 500;  ///< Wait between reconnect attempts.
+  uint32_t reconnect_wait_ms = 500;  ///< First wait between reconnect attempts.
+  uint32_t reconnect_max_wait_ms = 5000; ///< Cap of the doubling reconnect wait.
+  uint32_t reconnect_jitter_ms = 100; ///< Random 0..this added to each wait.
+  bool tls = false;            ///< TLS to the server; a tls:// URL implies it.
+  std::string tls_ca_file;     ///< PEM CAs to verify the server; empty: system CAs.
+  std::string tls_cert_file;   ///< PEM client certificate (with tls_key_file).
+  std::string tls_key_file;    ///< PEM client key (with tls_cert_file).
+  bool tls_skip_verify = false; ///< Do not verify the server certificate.
+  std::string tls_hostname;    ///< Expected server name; empty: from the URL.
+
+  /// True when the connection uses TLS: `tls` or any tls:// server URL.
+  bool uses_tls() const {
+    if (tls)
+      return true;
+    for (const auto& url : servers)
+      if (url.rfind("tls://", 0) == 0)
+        return true;
+    return false;
+  }
 };
 
 /// Cluster membership and the bridge choice.

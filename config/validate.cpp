@@ -5,6 +5,8 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -219,6 +221,70 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
   return std::nullopt;
 }
 
+// Whether `path` names a regular file this process can open for reading.
+std::optional<std::string> unreadable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (!fs::exists(status))
+    return "no such file \"" + path + "\"";
+  if (fs::is_directory(status))
+    return "\"" + path + "\" is a directory, not a PEM file";
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return "cannot open \"" + path + "\"; check its permissions";
+  return std::nullopt;
+}
+
+std::optional<load_error> check_nats(const settings& s) {
+  const auto& n = s.nats;
+  if (n.reconnect_wait_ms == 0)
+    return err("nats.reconnect_wait_ms",
+               "must be greater than 0 milliseconds (default 500); it is "
+               "the first wait of the doubling back-off");
+  if (n.reconnect_max_wait_ms < n.reconnect_wait_ms)
+    return err("nats.reconnect_max_wait_ms",
+               "must be at least nats.reconnect_wait_ms ("
+                 + std::to_string(n.reconnect_wait_ms)
+                 + "), the first wait; the default is 5000");
+  if (!n.tls_cert_file.empty() && n.tls_key_file.empty())
+    return err("nats.tls_key_file",
+               "must be set when nats.tls_cert_file is: a client "
+               "certificate needs its private key");
+  if (n.tls_cert_file.empty() && !n.tls_key_file.empty())
+    return err("nats.tls_cert_file",
+               "must be set when nats.tls_key_file is: a private key needs "
+               "its client certificate");
+  if (!n.uses_tls()) {
+    // Set but unused would silently connect in plain text.
+    std::pair<std::string_view, const std::string*> tls_only[] = {
+      {"nats.tls_ca_file", &n.tls_ca_file},
+      {"nats.tls_cert_file", &n.tls_cert_file},
+      {"nats.tls_hostname", &n.tls_hostname}};
+    for (auto& [field, value] : tls_only)
+      if (!value->empty())
+        return err(std::string{field},
+                   "is set but TLS is off; set nats.tls to true or use "
+                   "tls:// server URLs");
+    if (n.tls_skip_verify)
+      return err("nats.tls_skip_verify",
+                 "is set but TLS is off; set nats.tls to true or use "
+                 "tls:// server URLs");
+  }
+  if (s.cluster.bridge != "nats")
+    return std::nullopt;
+  std::pair<std::string_view, const std::string*> files[] = {
+    {"nats.tls_ca_file", &n.tls_ca_file},
+    {"nats.tls_cert_file", &n.tls_cert_file},
+    {"nats.tls_key_file", &n.tls_key_file}};
+  for (auto& [field, path] : files)
+    if (!path->empty())
+      if (auto problem = unreadable(*path))
+        return err(std::string{field},
+                   "must name a readable PEM file: " + *problem);
+  return std::nullopt;
+}
+
 std::optional<load_error> check_cluster(const settings& s) {
   const auto& bridge = s.cluster.bridge;
   if (bridge != "local" && bridge != "nats")
@@ -274,6 +340,8 @@ std::optional<load_error> validate(const settings& s,
   if (auto e = check_apps(s.apps, logic_actors))
     return e;
   if (auto e = check_cluster(s))
+    return e;
+  if (auto e = check_nats(s))
     return e;
   return check_process(s);
 }

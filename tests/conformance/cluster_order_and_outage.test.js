@@ -210,7 +210,8 @@ test('after a NATS outage a subscriber never gets an older event after a newer o
   const app = h.makeApp();
   const cfg = (id, wait) => {
     const c = clusterConfig(natsPort, id);
-    return { ...c, nats: { ...c.nats, reconnect_wait_ms: wait }, apps: [app] };
+    // A constant wait (no back-off) keeps "A reconnects first" true.
+    return { ...c, nats: { ...c.nats, reconnect_wait_ms: wait, reconnect_max_wait_ms: wait }, apps: [app] };
   };
   const [a, b] = await Promise.all([res.node(cfg('s-a', 100)), res.node(cfg('s-b', 2000))]);
   for (const n of [a, b]) await viewWhere(n, (v) => v.members.length === 2, 5000);

@@ -86,6 +86,11 @@ CAF_TEST(defaults in defaults.hpp match the settings structs) {
   CAF_CHECK_EQUAL(s.nats.name, default_nats_name);
   CAF_CHECK_EQUAL(s.nats.subject_prefix, default_subject_prefix);
   CAF_CHECK_EQUAL(s.nats.reconnect_wait_ms, default_reconnect_wait_ms);
+  CAF_CHECK_EQUAL(s.nats.reconnect_max_wait_ms,
+                  default_reconnect_max_wait_ms);
+  CAF_CHECK_EQUAL(s.nats.reconnect_jitter_ms, default_reconnect_jitter_ms);
+  CAF_CHECK(!s.nats.tls);
+  CAF_CHECK(!s.nats.tls_skip_verify);
   CAF_CHECK_EQUAL(s.logging.level, default_log_level);
   CAF_CHECK_EQUAL(s.worker_threads, default_worker_threads);
   CAF_CHECK_EQUAL(l.max_connections, default_max_connections);
@@ -580,7 +585,16 @@ CAF_TEST(usage lists every flag and environment variable) {
         "STARLING_PATH_PREFIX", "STARLING_ACTIVITY_TIMEOUT",
         "STARLING_ADMIN_HOST", "STARLING_ADMIN_PORT", "STARLING_ADMIN_TOKEN",
         "STARLING_LOG_LEVEL", "STARLING_BRIDGE", "STARLING_NODE_ID",
-        "STARLING_NATS_SERVERS", "STARLING_NATS_TOKEN",
+        "STARLING_NATS_SERVERS", "STARLING_NATS_TOKEN", "--nats-tls",
+        "--nats-tls-ca-file", "--nats-tls-cert-file", "--nats-tls-key-file",
+        "--nats-tls-skip-verify", "--nats-tls-hostname",
+        "--nats-reconnect-wait-ms", "--nats-reconnect-max-wait-ms",
+        "--nats-reconnect-jitter-ms", "STARLING_NATS_TLS",
+        "STARLING_NATS_TLS_CA_FILE", "STARLING_NATS_TLS_CERT_FILE",
+        "STARLING_NATS_TLS_KEY_FILE", "STARLING_NATS_TLS_SKIP_VERIFY",
+        "STARLING_NATS_TLS_HOSTNAME", "STARLING_NATS_RECONNECT_WAIT_MS",
+        "STARLING_NATS_RECONNECT_MAX_WAIT_MS",
+        "STARLING_NATS_RECONNECT_JITTER_MS",
         "STARLING_WORKER_THREADS", "STARLING_APP_ID", "STARLING_APP_KEY",
         "STARLING_APP_SECRET", "STARLING_APP_CLIENT_MESSAGES"})
     if (!contains(text, name))
@@ -619,4 +633,127 @@ CAF_TEST(app logic bindings are read with their defaults) {
     "logic":[{"actor":"ticker","channel":"x"}]}]})");
   CAF_CHECK(typo.what == kind::error);
   CAF_CHECK_EQUAL(typo.error.field, "apps[0].logic[0].channel");
+}
+
+// -- nats TLS and reconnect back-off ---------------------------------------------
+
+CAF_TEST(nats TLS and back-off keys are read from the file) {
+  temp_file ca{"ca"}, cert{"cert"}, key{"key"};
+  auto out = run_file(R"({"cluster": {"bridge": "nats"},
+    "nats": {"servers": ["tls://a:4222"], "tls": true,
+             "tls_ca_file": ")" + ca.str() + R"(",
+             "tls_cert_file": ")" + cert.str() + R"(",
+             "tls_key_file": ")" + key.str() + R"(",
+             "tls_skip_verify": true, "tls_hostname": "nats.internal",
+             "reconnect_wait_ms": 20, "reconnect_max_wait_ms": 800,
+             "reconnect_jitter_ms": 7}})");
+  if (out.what == kind::error)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  const auto& n = out.value.nats;
+  CAF_CHECK(n.tls);
+  CAF_CHECK_EQUAL(n.tls_ca_file, ca.str());
+  CAF_CHECK_EQUAL(n.tls_cert_file, cert.str());
+  CAF_CHECK_EQUAL(n.tls_key_file, key.str());
+  CAF_CHECK(n.tls_skip_verify);
+  CAF_CHECK_EQUAL(n.tls_hostname, "nats.internal");
+  CAF_CHECK_EQUAL(n.reconnect_wait_ms, 20u);
+  CAF_CHECK_EQUAL(n.reconnect_max_wait_ms, 800u);
+  CAF_CHECK_EQUAL(n.reconnect_jitter_ms, 7u);
+}
+
+CAF_TEST(a tls URL turns TLS on without the tls key) {
+  auto out = run({"--bridge", "nats", "--nats-servers", "tls://a:4222"});
+  if (out.what == kind::error)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  CAF_CHECK(!out.value.nats.tls);
+  CAF_CHECK(out.value.nats.uses_tls());
+  out = run({"--bridge", "nats", "--nats-servers", "nats://a:4222"});
+  CAF_REQUIRE(out.what == kind::run);
+  CAF_CHECK(!out.value.nats.uses_tls());
+}
+
+CAF_TEST(nats TLS and back-off variables reach their fields and flags win) {
+  temp_file ca{"ca"}, cert{"cert"}, key{"key"}, other{"other"};
+  env_map env{{"STARLING_BRIDGE", "nats"},
+              {"STARLING_NATS_SERVERS", "nats://a:4222"},
+              {"STARLING_NATS_TLS", "true"},
+              {"STARLING_NATS_TLS_CA_FILE", ca.str()},
+              {"STARLING_NATS_TLS_CERT_FILE", cert.str()},
+              {"STARLING_NATS_TLS_KEY_FILE", key.str()},
+              {"STARLING_NATS_TLS_SKIP_VERIFY", "1"},
+              {"STARLING_NATS_TLS_HOSTNAME", "env.host"},
+              {"STARLING_NATS_RECONNECT_WAIT_MS", "30"},
+              {"STARLING_NATS_RECONNECT_MAX_WAIT_MS", "900"},
+              {"STARLING_NATS_RECONNECT_JITTER_MS", "0"}};
+  auto out = run({}, env);
+  if (out.what == kind::error)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  auto n = out.value.nats;
+  CAF_CHECK(n.tls);
+  CAF_CHECK_EQUAL(n.tls_ca_file, ca.str());
+  CAF_CHECK_EQUAL(n.tls_cert_file, cert.str());
+  CAF_CHECK_EQUAL(n.tls_key_file, key.str());
+  CAF_CHECK(n.tls_skip_verify);
+  CAF_CHECK_EQUAL(n.tls_hostname, "env.host");
+  CAF_CHECK_EQUAL(n.reconnect_wait_ms, 30u);
+  CAF_CHECK_EQUAL(n.reconnect_max_wait_ms, 900u);
+  CAF_CHECK_EQUAL(n.reconnect_jitter_ms, 0u);
+  out = run({"--nats-tls-ca-file", other.str(), "--nats-tls-skip-verify",
+             "false", "--nats-tls-hostname=flag.host",
+             "--nats-reconnect-wait-ms", "40", "--nats-reconnect-max-wait-ms",
+             "40", "--nats-reconnect-jitter-ms", "5"},
+            env);
+  if (out.what == kind::error)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  n = out.value.nats;
+  CAF_CHECK_EQUAL(n.tls_ca_file, other.str());
+  CAF_CHECK(!n.tls_skip_verify);
+  CAF_CHECK_EQUAL(n.tls_hostname, "flag.host");
+  CAF_CHECK_EQUAL(n.reconnect_wait_ms, 40u);
+  CAF_CHECK_EQUAL(n.reconnect_max_wait_ms, 40u);
+  CAF_CHECK_EQUAL(n.reconnect_jitter_ms, 5u);
+  out = run({"--nats-tls", "false", "--nats-tls-ca-file", "",
+             "--nats-tls-cert-file", "", "--nats-tls-key-file", "",
+             "--nats-tls-skip-verify", "0", "--nats-tls-hostname", ""},
+            env);
+  if (out.what == kind::error)
+    CAF_FAIL(out.error.field << ": " << out.error.problem);
+  CAF_CHECK(!out.value.nats.tls);
+}
+
+CAF_TEST(bad nats TLS and back-off values name their field) {
+  auto out = run({}, {{"STARLING_NATS_TLS", "yes"}});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "STARLING_NATS_TLS");
+  CAF_CHECK_EQUAL(out.error.problem, "must be true or false");
+  out = run({"--nats-reconnect-max-wait-ms", "5s"});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "--nats-reconnect-max-wait-ms");
+  out = run({}, {{"STARLING_NATS_RECONNECT_JITTER_MS", "-1"}});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "STARLING_NATS_RECONNECT_JITTER_MS");
+  out = run_file(R"({"nats": {"tls": "yes"}})");
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.tls");
+  out = run_file(R"({"nats": {"tls_ca_file": 1}})");
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.tls_ca_file");
+  out = run_file(R"({"nats": {"reconnect_max_wait_ms": -5}})");
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.reconnect_max_wait_ms");
+  // Validation names the settings field whatever set it.
+  temp_file cert{"cert"};
+  out = run({"--bridge", "nats", "--nats-servers", "tls://a:4222",
+             "--nats-tls-cert-file", cert.str()});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.tls_key_file");
+  out = run({"--nats-reconnect-wait-ms", "1000",
+             "--nats-reconnect-max-wait-ms", "999"});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.reconnect_max_wait_ms");
+  out = run({"--bridge", "nats", "--nats-servers", "tls://a:4222",
+             "--nats-tls-ca-file", "/nonexistent/starling-ca.pem"});
+  CAF_REQUIRE(out.what == kind::error);
+  CAF_CHECK_EQUAL(out.error.field, "nats.tls_ca_file");
+  CAF_CHECK(contains(out.error.problem, "/nonexistent/starling-ca.pem"));
 }

@@ -61,6 +61,30 @@ CAF_TEST(edge values that are still valid) {
          s.cluster.bridge = "nats";
          s.nats.servers = {"nats://127.0.0.1:4222"};
        }},
+      {"nats over tls:// with skip-verify and a hostname",
+       [](settings& s) {
+         s.cluster.bridge = "nats";
+         s.nats.servers = {"tls://127.0.0.1:4222"};
+         s.nats.tls_skip_verify = true;
+         s.nats.tls_hostname = "nats.internal";
+       }},
+      {"nats tls flag with a nats:// URL",
+       [](settings& s) {
+         s.cluster.bridge = "nats";
+         s.nats.servers = {"nats://127.0.0.1:4222"};
+         s.nats.tls = true;
+       }},
+      {"constant reconnect wait (max equals first)",
+       [](settings& s) {
+         s.nats.reconnect_wait_ms = 700;
+         s.nats.reconnect_max_wait_ms = 700;
+         s.nats.reconnect_jitter_ms = 0;
+       }},
+      {"TLS files not checked while the bridge is local",
+       [](settings& s) {
+         s.nats.tls = true;
+         s.nats.tls_ca_file = "/nonexistent/ca.pem";
+       }},
       {"log level off", [](settings& s) { s.logging.level = "off"; }},
       {"key with dashes and dots",
        [](settings& s) { s.apps[0].key = "a-b.c_d"; }},
@@ -142,6 +166,58 @@ CAF_TEST(each broken field is named in the error) {
        s.nats.servers = {"nats://a:4222", ""};
      },
      "nats.servers[1]"},
+    {"reconnect wait 0", [](settings& s) { s.nats.reconnect_wait_ms = 0; },
+     "nats.reconnect_wait_ms"},
+    {"reconnect max wait below the first wait",
+     [](settings& s) {
+       s.nats.reconnect_wait_ms = 1000;
+       s.nats.reconnect_max_wait_ms = 999;
+     },
+     "nats.reconnect_max_wait_ms"},
+    {"client certificate without key",
+     [](settings& s) {
+       s.nats.tls = true;
+       s.nats.tls_cert_file = "/etc/hostname";
+     },
+     "nats.tls_key_file"},
+    {"client key without certificate",
+     [](settings& s) {
+       s.nats.tls = true;
+       s.nats.tls_key_file = "/etc/hostname";
+     },
+     "nats.tls_cert_file"},
+    {"CA file with TLS off",
+     [](settings& s) {
+       s.cluster.bridge = "nats";
+       s.nats.servers = {"nats://a:4222"};
+       s.nats.tls_ca_file = "/etc/hostname";
+     },
+     "nats.tls_ca_file"},
+    {"skip-verify with TLS off",
+     [](settings& s) { s.nats.tls_skip_verify = true; },
+     "nats.tls_skip_verify"},
+    {"unreadable CA file",
+     [](settings& s) {
+       s.cluster.bridge = "nats";
+       s.nats.servers = {"tls://a:4222"};
+       s.nats.tls_ca_file = "/nonexistent/ca.pem";
+     },
+     "nats.tls_ca_file"},
+    {"CA file is a directory",
+     [](settings& s) {
+       s.cluster.bridge = "nats";
+       s.nats.servers = {"tls://a:4222"};
+       s.nats.tls_ca_file = "/";
+     },
+     "nats.tls_ca_file"},
+    {"unreadable client key",
+     [](settings& s) {
+       s.cluster.bridge = "nats";
+       s.nats.servers = {"tls://a:4222"};
+       s.nats.tls_cert_file = "/etc/hostname";
+       s.nats.tls_key_file = "/nonexistent/client.key";
+     },
+     "nats.tls_key_file"},
     {"heartbeat 0", [](settings& s) { s.cluster.heartbeat_ms = 0; },
      "cluster.heartbeat_ms"},
     {"node timeout not above heartbeat",
@@ -174,6 +250,25 @@ CAF_TEST(problems say what to fix) {
   auto e = validate(s);
   CAF_REQUIRE(e);
   CAF_CHECK(e->problem.find("nats://") != std::string::npos);
+  s = baseline();
+  s.cluster.bridge = "nats";
+  s.nats.servers = {"tls://a:4222"};
+  s.nats.tls_ca_file = "/nonexistent/ca.pem";
+  e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->problem.find("/nonexistent/ca.pem") != std::string::npos);
+  s = baseline();
+  s.nats.tls = true;
+  s.nats.tls_cert_file = "/etc/hostname";
+  e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->problem.find("nats.tls_cert_file") != std::string::npos);
+  s = baseline();
+  s.nats.reconnect_wait_ms = 2000;
+  s.nats.reconnect_max_wait_ms = 100;
+  e = validate(s);
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->problem.find("2000") != std::string::npos);
   s = baseline();
   s.server.port = s.admin.port = 7000;
   e = validate(s);
