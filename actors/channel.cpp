@@ -68,6 +68,86 @@ void learn_members(self_ptr self, const channel_event& ev) {
     st.known_members.erase(codec::member_data_user_id(ev.data));
 }
 
+// Hands one event to every local subscriber: encoded once, one hand-off.
+void deliver_now(self_ptr self, const channel_event& ev) {
+  auto& st = self->state;
+  if (st.subscribers.empty())
+    return;
+  if (st.traits.is_presence())
+    learn_members(self, ev);
+  // Encode once per node; every subscriber shares the same bytes.
+  auto frame = make_frame(codec::encode_event(
+    ev.event, st.channel, ev.data,
+    ev.data_is_json ? codec::data_format::as_json
+                    : codec::data_format::as_string,
+    ev.user_id));
+  // The link list is rebuilt only after membership changed, so an
+  // event costs one hand-off to the transport, not one per subscriber.
+  if (!st.links) {
+    auto links = std::make_shared<std::vector<session_link_ptr>>();
+    links->reserve(st.subscribers.size());
+    for (auto& sub : st.subscribers)
+      links->push_back(sub.link);
+    st.links = std::move(links);
+  }
+  const session_link* exclude = nullptr;
+  if (!ev.exclude.empty())
+    for (auto& sub : st.subscribers)
+      if (sub.socket_id == ev.exclude) {
+        exclude = sub.link.get();
+        break;
+      }
+  st.subscribers.front().link->send_to_all(frame, st.links, exclude);
+  st.delivered += st.subscribers.size() - (exclude != nullptr ? 1 : 0);
+}
+
+// How long a later event waits for a missing number, and how many wait.
+constexpr auto gap_wait = std::chrono::milliseconds(50);
+constexpr std::size_t max_gap_events = 1024;
+
+// Delivers the held events that now follow in order.
+void drain_gap(self_ptr self) {
+  auto& st = self->state;
+  while (!st.gap.empty()) {
+    auto i = st.gap.begin();
+    if (i->first <= st.last_seq) {
+      st.gap.erase(i);
+      continue;
+    }
+    if (i->first != st.last_seq + 1)
+      return;
+    st.last_seq = i->first;
+    deliver_now(self, i->second);
+    st.gap.erase(i);
+  }
+}
+
+// The missing numbers did not come (lost, or a new owner numbering from
+// its own base): deliver what was held, in order.
+void flush_gap(self_ptr self) {
+  auto& st = self->state;
+  auto held = std::move(st.gap);
+  st.gap.clear();
+  for (auto& [seq, ev] : held)
+    if (seq > st.last_seq) {
+      st.last_seq = seq;
+      deliver_now(self, ev);
+    }
+}
+
+void hold_for_gap(self_ptr self, channel_event ev) {
+  auto& st = self->state;
+  st.gap.emplace(ev.seq, std::move(ev));
+  if (st.gap.size() > max_gap_events) {
+    flush_gap(self);
+    return;
+  }
+  if (!st.gap_timer) {
+    st.gap_timer = true;
+    self->delayed_send(self, gap_wait, gap_atom::value);
+  }
+}
+
 // Registers one join with the owner; subscribes on its answer.
 void start_join(self_ptr self, channel_join join, caf::actor conn,
                 caf::response_promise rp) {
@@ -233,44 +313,34 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       self->demonitor(conn);
       remove_subscriber(self, conn);
     },
-    [self](deliver_atom, const channel_event& ev) {
+    [self](deliver_atom, channel_event& ev) {
       auto& st = self->state;
-      if (st.subscribers.empty())
+      if (ev.origin.empty()) {
+        deliver_now(self, ev);
         return;
-      if (!ev.origin.empty()) {
-        // One order: drop anything not newer than what was delivered (a
-        // dead owner's stragglers after its successor's events).
-        if (ev.seq <= st.last_seq) {
-              return;
-        }
+      }
+      // One order: drop anything not newer than what was delivered (a
+      // dead owner's stragglers after its successor's events).
+      if (ev.seq <= st.last_seq)
+        return;
+      if (st.subscribers.empty()) {
         st.last_seq = ev.seq;
+        return;
       }
-      if (st.traits.is_presence())
-        learn_members(self, ev);
-      // Encode once per node; every subscriber shares the same bytes.
-      auto frame = make_frame(codec::encode_event(
-        ev.event, st.channel, ev.data,
-        ev.data_is_json ? codec::data_format::as_json
-                        : codec::data_format::as_string,
-        ev.user_id));
-      // The link list is rebuilt only after membership changed, so an
-      // event costs one hand-off to the transport, not one per subscriber.
-      if (!st.links) {
-        auto links = std::make_shared<std::vector<session_link_ptr>>();
-        links->reserve(st.subscribers.size());
-        for (auto& sub : st.subscribers)
-          links->push_back(sub.link);
-        st.links = std::move(links);
+      if (st.last_seq != 0 && ev.seq != st.last_seq + 1) {
+        // A gap: the missing event may still be on its way by another
+        // path (a predecessor's last events leave on its own NATS
+        // connection, which NATS does not order against the successor's).
+        hold_for_gap(self, std::move(ev));
+        return;
       }
-      const session_link* exclude = nullptr;
-      if (!ev.exclude.empty())
-        for (auto& sub : st.subscribers)
-          if (sub.socket_id == ev.exclude) {
-            exclude = sub.link.get();
-            break;
-          }
-      st.subscribers.front().link->send_to_all(frame, st.links, exclude);
-      st.delivered += st.subscribers.size() - (exclude != nullptr ? 1 : 0);
+      st.last_seq = ev.seq;
+      deliver_now(self, ev);
+      drain_gap(self);
+    },
+    [self](gap_atom) {
+      self->state.gap_timer = false;
+      flush_gap(self);
     },
     [self](client_event_atom, client_event& ev) {
       self->send(self->state.owner, client_event_atom::value, std::move(ev));

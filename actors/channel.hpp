@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,6 +58,10 @@ struct channel_state {
   /// Presence users this node's clients were told about (from join replies
   /// and member events): a rebuilt owner removes those nobody has any more.
   std::unordered_set<std::string> known_members;
+  /// Events that arrived after a gap in the numbers, waiting briefly for
+  /// the missing ones.
+  std::map<uint64_t, channel_event> gap;
+  bool gap_timer = false; ///< A gap_atom tick is scheduled.
 };
 
 /// Channel actor messages:
@@ -64,7 +69,8 @@ struct channel_state {
 ///   `(ok_atom, actor channel)` once subscribed, or an error after the
 ///   client got `pusher:subscription_error`;
 /// - `(leave_atom)` from a subscribed connection (unsubscribe);
-/// - `(deliver_atom, channel_event)` from the owner;
+/// - `(deliver_atom, channel_event)` from the owner, in its numbers' order
+///   (a later number waits up to 50 ms for a missing one);
 /// - `(client_event_atom, client_event)` from a subscriber -> owner;
 /// - `(logic_atom, socket_id, event, data)` from the owner: app logic's
 ///   answer to a client event, for that subscriber only;

@@ -31,6 +31,7 @@ void fan_out(self_ptr self, channel_event ev, bool holdable = true) {
   }
   ev.seq = ++st.seq;
   ev.origin = st.ctx->node_id;
+  st.fanned_out = true;
   // This node's channel directly; other nodes through one bridge publish
   // (without a bridge, every node is this one).
   bool remote = false;
@@ -514,7 +515,10 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
     [self](handoff_atom, owner_handoff& h) {
       auto& st = self->state;
       st.handed_in = true;
-      st.seq = std::max(st.seq, h.seq);
+      // Continue the predecessor's numbers exactly when nothing went out
+      // from here yet: nodes then see one gapless sequence across the move
+      // and wait for a predecessor's event that is still under way.
+      st.seq = st.fanned_out ? std::max(st.seq, h.seq) : h.seq;
       if (h.cache_hit && !cache_live(self))
         hold_cache(self, std::move(h.cache_event), std::move(h.cache_data),
                    std::chrono::milliseconds(h.cache_ttl_ms));

@@ -55,6 +55,7 @@ struct channel_owner_state {
   bool handed_in = false; ///< Got its predecessor's state in a handoff.
   bool settling = false;  ///< Waiting for a handoff: events are held.
   bool recount_pending = false; ///< A subscription_count is scheduled.
+  bool fanned_out = false; ///< Numbered an event (a handoff then cannot reset the numbers).
   std::vector<channel_event> held; ///< Events held while settling.
   /// App logic hooks for this channel and the channel-bound instances
   /// beside this owner (inactive when the app binds no logic).

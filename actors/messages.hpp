@@ -66,6 +66,8 @@ using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
 /// Channel -> owner: this node's whole interest in the channel (idempotent).
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+/// Channel self-tick: stop waiting for missing event numbers.
+using gap_atom = caf::atom_constant<caf::atom("gap")>;
 /// Owner self-tick: tell the subscription count after a rebuild.
 using recount_atom = caf::atom_constant<caf::atom("recount")>;
 /// App -> new owner: hold events until the predecessor's handoff arrives.

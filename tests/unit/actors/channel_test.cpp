@@ -353,6 +353,41 @@ CAF_TEST(an event is encoded once and shared by all but the excluded) {
   CAF_CHECK_EQUAL(delivered_count(), 2u);
 }
 
+CAF_TEST(an event after a gap waits for the missing one or 50 ms) {
+  start("room");
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  link->clear_frames();
+  auto ev = [](uint64_t seq) {
+    channel_event result;
+    result.seq = seq;
+    result.event = "n" + std::to_string(seq);
+    result.data = "x";
+    result.origin = "node-b";
+    return result;
+  };
+  for (uint64_t seq : {10u, 12u, 13u})
+    self->send(chan, deliver_atom::value, ev(seq));
+  sched.run();
+  CAF_CHECK_EQUAL(link->frame_count(), 1u); // 12 and 13 wait for 11
+  self->send(chan, deliver_atom::value, ev(11));
+  sched.run();
+  CAF_CHECK_EQUAL(link->frame_count(), 4u); // 11, 12, 13 in order
+  // A stale number is dropped; a gap that never fills waits 50 ms at most.
+  self->send(chan, deliver_atom::value, ev(12));
+  self->send(chan, deliver_atom::value, ev(20));
+  sched.run();
+  CAF_CHECK_EQUAL(link->frame_count(), 4u);
+  advance_time(std::chrono::milliseconds(50));
+  sched.run();
+  CAF_CHECK_EQUAL(link->frame_count(), 5u);
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 5u);
+  CAF_CHECK(texts[1].find("\"n11\"") != std::string::npos);
+  CAF_CHECK(texts[3].find("\"n13\"") != std::string::npos);
+  CAF_CHECK(texts[4].find("\"n20\"") != std::string::npos);
+}
+
 CAF_TEST(an event without exclusion reaches every subscriber) {
   start("room");
   auto l1 = make_fake_link();
