@@ -45,7 +45,11 @@ uint64_t clock_seq_base() {
 constexpr auto handoff_window = std::chrono::seconds(5);
 constexpr auto settle_max = std::chrono::milliseconds(1000);
 
-caf::actor& owner_for(self_ptr self, const std::string& name) {
+// `asked_by_peer`: another node resolved the owner to us, so it sees a
+// cluster even if our view does not yet (we just started): a predecessor
+// may be handing over.
+caf::actor& owner_for(self_ptr self, const std::string& name,
+                      bool asked_by_peer = false) {
   auto& st = self->state;
   auto i = st.owners.find(name);
   if (i == st.owners.end()) {
@@ -54,8 +58,8 @@ caf::actor& owner_for(self_ptr self, const std::string& name) {
     if (st.bridge)
       self->send(owner, caf::put_atom::value, st.bridge);
     self->send(owner, caf::put_atom::value, clock_seq_base());
-    if (clustered(self)
-        && self->clock().now() - st.members_changed < handoff_window)
+    auto recent = self->clock().now() - st.members_changed < handoff_window;
+    if ((clustered(self) && recent) || (asked_by_peer && !clustered(self)))
       self->send(owner, settle_atom::value, caf::timespan{settle_max});
     logic_app_owner_started(self, owner);
     // The channel came back here: the old forwarder points away from us.
@@ -494,7 +498,7 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       if (st.owners.count(channel) == 0)
         if (auto f = st.forwarders.find(channel); f != st.forwarders.end())
           return f->second;
-      return caf::actor{owner_for(self, channel)};
+      return caf::actor{owner_for(self, channel, true)};
     },
     [self](handoff_atom, owner_handoff& h) -> caf::result<caf::actor> {
       auto& st = self->state;
