@@ -99,6 +99,9 @@ bool cache_live(self_ptr self) {
 
 void report_if_idle(self_ptr self) {
   auto& st = self->state;
+  // Settling: the nodes that listen are not known yet; held events wait.
+  if (st.settling)
+    return;
   if (st.subscribers == 0 && !cache_live(self))
     self->send(st.app, owner_idle{st.channel});
 }
@@ -249,6 +252,7 @@ void stop_settling(self_ptr self) {
   st.held.clear();
   for (auto& ev : held)
     fan_out(self, std::move(ev));
+  report_if_idle(self);
 }
 
 owner_handoff make_handoff(self_ptr self) {

@@ -797,6 +797,24 @@ CAF_TEST(a handoff keeps the state a node synced itself) {
   CAF_CHECK_EQUAL(member_count(), 2u);
 }
 
+CAF_TEST(a settling owner holds events and stays until the handoff names listeners) {
+  start("room");
+  caf::anon_send(owner, settle_atom::value, caf::timespan{std::chrono::seconds(1)});
+  publish(published("ev", "held"));
+  sched.run(); // Not run(): that fires the settle timer.
+  CAF_CHECK(idle_reports().empty()); // held events keep it alive
+  auto p = probe();
+  owner_handoff h;
+  h.channel = "room";
+  h.seq = 41;
+  h.nodes.push_back(handoff_node{"node-b", 1, p, {}});
+  caf::anon_send(owner, handoff_atom::value, std::move(h));
+  sched.run();
+  CAF_REQUIRE_EQUAL(seen(p).events.size(), 1u);
+  CAF_CHECK_EQUAL(seen(p).events[0].data, "held");
+  CAF_CHECK_EQUAL(seen(p).events[0].seq, 42u); // continues the predecessor
+}
+
 CAF_TEST(a clustered owner continues from the sequence base it is given) {
   start("room");
   auto p = probe();
