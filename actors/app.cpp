@@ -12,9 +12,9 @@
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
-#include "transport/codec/error_code.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/socket_id.hpp"
+#include "pusher/error_code.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/socket_id.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -224,9 +224,9 @@ void forget_signed_in(self_ptr self, const caf::actor_addr& conn) {
 }
 
 void refuse(const app_context& ctx, const session_link_ptr& link,
-            codec::pusher_error code, const std::string& message) {
+            pusher::pusher_error code, const std::string& message) {
   ctx.counters->refused_connections.fetch_add(1, std::memory_order_relaxed);
-  link->close_with_error(codec::to_int(code), message);
+  link->close_with_error(pusher::to_int(code), message);
 }
 
 // Asks the bridge where `name` belongs now; if that is another node, the
@@ -310,14 +310,14 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       auto& st = self->state;
       auto& app = st.ctx->app;
       if (!app.enabled)
-        return refuse(*st.ctx, ev.link, codec::pusher_error::app_disabled,
+        return refuse(*st.ctx, ev.link, pusher::pusher_error::app_disabled,
                       "Application is disabled");
       if (app.limits.max_connections > 0
           && st.connections >= app.limits.max_connections)
-        return refuse(*st.ctx, ev.link, codec::pusher_error::over_connection_quota,
+        return refuse(*st.ctx, ev.link, pusher::pusher_error::over_connection_quota,
                       "Application is over its connection quota");
       ++st.connections;
-      auto socket_id = codec::make_socket_id(st.ctx->socket_prefix,
+      auto socket_id = pusher::make_socket_id(st.ctx->socket_prefix,
                                              ++*st.ctx->socket_counter);
       auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
                                            caf::actor_cast<caf::actor>(self),
@@ -351,9 +351,9 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
         return;
       }
       for (auto& name : req.channels) {
-        auto traits = codec::classify_channel(name);
+        auto traits = pusher::classify_channel(name);
         // No owner and not cached: nobody on this node can be subscribed.
-        if (st.owners.count(name) == 0 && !traits.cached)
+        if (st.owners.count(name) == 0 && !traits.keeps_last_event())
           continue;
         channel_event ev;
         ev.event = req.event;
@@ -473,10 +473,10 @@ caf::behavior app_behavior(caf::stateful_actor<app_state>* self,
       auto names = [](auto& map) {
         std::string out = "[";
         for (auto& [name, entry] : map)
-          out += (out.size() > 1 ? "," : "") + codec::json_quote(name);
+          out += (out.size() > 1 ? "," : "") + pusher::json_quote(name);
         return out + "]";
       };
-      return "{\"id\":" + codec::json_quote(st.ctx->app.id)
+      return "{\"id\":" + pusher::json_quote(st.ctx->app.id)
              + ",\"status\":\"running\",\"connections\":"
              + std::to_string(st.connections) + ",\"signed_in_users\":"
              + std::to_string(st.users.size()) + ",\"channels\":"

@@ -7,7 +7,7 @@
 #include "actors/log.hpp"
 #include "actors/logic.hpp"
 #include "actors/messages.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -40,7 +40,7 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   }
   st.subscribers.pop_back();
   st.links = nullptr;
-  owner_leave leave{st.ctx->node_id, sub.socket_id, st.traits.is_presence(),
+  owner_leave leave{st.ctx->node_id, sub.socket_id, st.traits.has_roster(),
                     sub.user_id};
   self->send(st.owner, caf::leave_atom::value, std::move(leave));
   report_if_idle(self);
@@ -63,9 +63,9 @@ void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
 void learn_members(self_ptr self, const channel_event& ev) {
   auto& st = self->state;
   if (ev.event == "pusher_internal:member_added")
-    st.known_members.insert(codec::member_data_user_id(ev.data));
+    st.known_members.insert(pusher::member_data_user_id(ev.data));
   else if (ev.event == "pusher_internal:member_removed")
-    st.known_members.erase(codec::member_data_user_id(ev.data));
+    st.known_members.erase(pusher::member_data_user_id(ev.data));
 }
 
 // Hands one event to every local subscriber: encoded once, one hand-off.
@@ -73,13 +73,13 @@ void deliver_now(self_ptr self, const channel_event& ev) {
   auto& st = self->state;
   if (st.subscribers.empty())
     return;
-  if (st.traits.is_presence())
+  if (st.traits.has_roster())
     learn_members(self, ev);
   // Encode once per node; every subscriber shares the same bytes.
-  auto frame = make_frame(codec::encode_event(
+  auto frame = make_frame(pusher::encode_event(
     ev.event, st.channel, ev.data,
-    ev.data_is_json ? codec::data_format::as_json
-                    : codec::data_format::as_string,
+    ev.data_is_json ? pusher::data_format::as_json
+                    : pusher::data_format::as_string,
     ev.user_id));
   // The link list is rebuilt only after membership changed, so an
   // event costs one hand-off to the transport, not one per subscriber.
@@ -169,7 +169,7 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         if (r.ok)
           learn_owner_node(self, r.owner_node, r.seq);
         if (!r.ok) {
-          link->send(make_frame(codec::encode_subscription_error(
+          link->send(make_frame(pusher::encode_subscription_error(
             st.channel, r.error_type, r.error, r.status)));
           rp.deliver(caf::make_error(errc::subscription_refused));
           report_if_idle(self);
@@ -179,21 +179,21 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         // event or cache_miss; later events follow through `deliver`.
         if (!rejoin) {
           link->send(make_frame(
-            codec::encode_subscription_succeeded(st.channel, r.data_json)));
-          if (st.traits.is_presence())
-            for (auto& id : codec::presence_data_ids(r.data_json))
+            pusher::encode_subscription_succeeded(st.channel, r.data_json)));
+          if (st.traits.has_roster())
+            for (auto& id : pusher::presence_data_ids(r.data_json))
               st.known_members.insert(std::move(id));
         }
         if (r.subscription_count >= 0)
-          link->send(make_frame(codec::encode_subscription_count(
+          link->send(make_frame(pusher::encode_subscription_count(
             st.channel, static_cast<std::size_t>(r.subscription_count))));
         if (r.cache_channel && !rejoin) {
           if (r.cache_hit)
-            link->send(make_frame(codec::encode_event(
+            link->send(make_frame(pusher::encode_event(
               r.cache_event, st.channel, r.cache_data,
-              codec::data_format::as_string)));
+              pusher::data_format::as_string)));
           else
-            link->send(make_frame(codec::encode_cache_miss(st.channel)));
+            link->send(make_frame(pusher::encode_cache_miss(st.channel)));
         }
         st.index.emplace(conn.address(), st.subscribers.size());
         st.subscribers.push_back(channel_subscriber{
@@ -209,7 +209,7 @@ void start_join(self_ptr self, channel_join join, caf::actor conn,
         --st.pending;
         component_logger("channel")->warn("join failed channel={} error={}",
                                           st.channel, to_string(err));
-        link->send(make_frame(codec::encode_subscription_error(
+        link->send(make_frame(pusher::encode_subscription_error(
           st.channel, "ServerError", "channel owner unavailable", 503)));
         rp.deliver(std::move(err));
         report_if_idle(self);
@@ -242,7 +242,7 @@ void rejoin_owner(self_ptr self) {
           owner_sync sync;
           sync.node = st.ctx->node_id;
           sync.subscribers = st.subscribers.size();
-          if (st.traits.is_presence()) {
+          if (st.traits.has_roster()) {
             for (auto& sub : st.subscribers)
               sync.members.push_back(roster_entry{sub.user_id, sub.user_info});
             sync.known_members.assign(st.known_members.begin(),
@@ -274,7 +274,7 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
                                std::string channel, app_context_ptr ctx,
                                caf::actor app, caf::actor owner) {
   auto& st = self->state;
-  st.traits = codec::classify_channel(channel);
+  st.traits = pusher::classify_channel(channel);
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
   st.app = std::move(app);
@@ -351,8 +351,8 @@ caf::behavior channel_behavior(caf::stateful_actor<channel_state>* self,
       auto& st = self->state;
       for (auto& sub : st.subscribers)
         if (sub.socket_id == socket_id) {
-          sub.link->send(make_frame(codec::encode_event(
-            event, st.channel, data, codec::data_format::as_string)));
+          sub.link->send(make_frame(pusher::encode_event(
+            event, st.channel, data, pusher::data_format::as_string)));
           return;
         }
     },

@@ -18,7 +18,7 @@
 #include "actors/app_context.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_link.hpp"
-#include "transport/codec/channel_name.hpp"
+#include "pusher/channel_name.hpp"
 
 namespace starling {
 
@@ -42,7 +42,7 @@ struct pending_join {
 struct channel_state {
   static inline const char* name = "channel";
   std::string channel;                ///< Channel name.
-  codec::channel_traits traits;       ///< Kind and cache attribute.
+  pusher::channel_traits traits;       ///< Kind and cache attribute.
   app_context_ptr ctx;                ///< App and node facts.
   caf::actor app;                     ///< Parent: gets channel_idle.
   caf::actor owner;                   ///< Authoritative state of the channel.

@@ -8,7 +8,7 @@
 
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -72,7 +72,7 @@ void webhook(self_ptr self, const char* name, const std::string& user_id = {}) {
 void send_subscription_count(self_ptr self, const std::string& exclude = {}) {
   auto& st = self->state;
   // Pusher protocol §2.9: every kind but presence, when the app enables it.
-  if (!st.ctx->app.enable_subscription_count || st.traits.is_presence())
+  if (!st.ctx->app.enable_subscription_count || st.traits.has_roster())
     return;
   system_event(self, "pusher_internal:subscription_count",
                "{\"subscription_count\":" + std::to_string(st.subscribers)
@@ -108,7 +108,7 @@ void report_if_idle(self_ptr self) {
 
 std::string member_data(const std::string& user_id,
                         const std::string& user_info) {
-  auto result = "{\"user_id\":" + codec::json_quote(user_id);
+  auto result = "{\"user_id\":" + pusher::json_quote(user_id);
   if (!user_info.empty())
     result += ",\"user_info\":" + user_info;
   result += '}';
@@ -285,7 +285,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
                                      std::string channel, app_context_ptr ctx,
                                      caf::actor app) {
   auto& st = self->state;
-  st.traits = codec::classify_channel(channel);
+  st.traits = pusher::classify_channel(channel);
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
   st.app = std::move(app);
@@ -337,11 +337,11 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         // A member coming back after a crash never left for the clients.
         if (st.departing.erase(join.user_id) > 0 || join.rejoin)
           first_connection = false;
-        reply.data_json = codec::encode_presence_data(st.roster.members());
+        reply.data_json = pusher::encode_presence_data(st.roster.members());
       } else {
         reply.data_json = "{}";
       }
-      if (st.traits.cached) {
+      if (st.traits.keeps_last_event()) {
         reply.cache_channel = true;
         if (cache_live(self)) {
           reply.cache_hit = true;
@@ -353,7 +353,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
           webhook(self, "cache_miss");
         }
       }
-      if (st.ctx->app.enable_subscription_count && !st.traits.is_presence()
+      if (st.ctx->app.enable_subscription_count && !st.traits.has_roster()
           && !join.rejoin)
         reply.subscription_count = static_cast<int64_t>(st.subscribers);
       // Reply first: on this node the joiner's channel adds it before the
@@ -392,11 +392,11 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
     },
     [self](caf::publish_atom, channel_event& ev) {
       auto& st = self->state;
-      if (st.traits.cached)
+      if (st.traits.keeps_last_event())
         hold_cache(self, ev.event, ev.data,
                    std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
       fan_out(self, std::move(ev));
-      if (st.subscribers == 0 && !st.traits.cached)
+      if (st.subscribers == 0 && !st.traits.keeps_last_event())
         report_if_idle(self);
     },
     [self](client_event_atom, client_event& ce) {
@@ -412,7 +412,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
         wh.event = ce.event;
         wh.data = ce.data;
         wh.socket_id = ce.socket_id;
-        if (st.traits.is_presence())
+        if (st.traits.has_roster())
           wh.user_id = ce.user_id;
         self->send(st.ctx->webhooks, std::move(wh));
       }
@@ -420,7 +420,7 @@ caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* s
       ev.event = std::move(ce.event);
       ev.data = std::move(ce.data);
       ev.data_is_json = true;
-      if (self->state.traits.is_presence())
+      if (self->state.traits.has_roster())
         ev.user_id = std::move(ce.user_id);
       ev.exclude = std::move(ce.socket_id);
       fan_out(self, std::move(ev));

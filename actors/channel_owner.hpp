@@ -16,7 +16,7 @@
 #include "actors/messages.hpp"
 #include "actors/logic_runtime.hpp"
 #include "actors/presence_roster.hpp"
-#include "transport/codec/channel_name.hpp"
+#include "pusher/channel_name.hpp"
 
 namespace starling {
 
@@ -32,7 +32,7 @@ struct node_interest {
 struct channel_owner_state {
   static inline const char* name = "owner";
   std::string channel;          ///< Channel name.
-  codec::channel_traits traits; ///< Kind and cache attribute.
+  pusher::channel_traits traits; ///< Kind and cache attribute.
   app_context_ptr ctx;          ///< App and node facts.
   caf::actor app;               ///< Parent: gets owner_idle.
   caf::actor bridge;            ///< Cluster bridge: fan-out to other nodes.

@@ -8,9 +8,9 @@
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
-#include "transport/codec/error_code.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/signature.hpp"
+#include "pusher/error_code.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/signature.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +19,7 @@ namespace starling {
 namespace {
 
 using self_ptr = caf::stateful_actor<connection_state>*;
-using codec::pusher_error;
+using pusher::pusher_error;
 
 // A join waits for the channel and its owner; past this the client is told.
 constexpr auto join_timeout = std::chrono::seconds(15);
@@ -31,7 +31,7 @@ void send_text(self_ptr self, std::string text) {
 void send_error(self_ptr self, int code, const std::string& message,
                 const std::string& channel = {}) {
   self->state.ctx->counters->protocol_errors.fetch_add(1, std::memory_order_relaxed);
-  send_text(self, codec::encode_error(code, message, channel));
+  send_text(self, pusher::encode_error(code, message, channel));
 }
 
 void subscription_error(self_ptr self, const std::string& channel,
@@ -40,11 +40,11 @@ void subscription_error(self_ptr self, const std::string& channel,
   self->state.ctx->counters->subscription_errors.fetch_add(
     1, std::memory_order_relaxed);
   send_text(self,
-            codec::encode_subscription_error(channel, type, message, status));
+            pusher::encode_subscription_error(channel, type, message, status));
 }
 
 void close_with(self_ptr self, pusher_error code, const std::string& message) {
-  self->state.link->close_with_error(codec::to_int(code), message);
+  self->state.link->close_with_error(pusher::to_int(code), message);
 }
 
 void on_joined(self_ptr self, const std::string& name, caf::actor channel) {
@@ -75,7 +75,7 @@ void rejoin(self_ptr self, const std::string& name) {
   join.channel = name;
   join.socket_id = st.socket_id;
   join.link = st.link;
-  join.presence = i->second.traits.is_presence();
+  join.presence = i->second.traits.has_roster();
   join.user_id = i->second.user_id;
   join.user_info = i->second.user_info;
   join.rejoin = true;
@@ -101,16 +101,16 @@ void rejoin(self_ptr self, const std::string& name) {
       });
 }
 
-void on_subscribe(self_ptr self, const codec::client_frame& frame) {
+void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
   auto& st = self->state;
   auto& limits = st.ctx->app.limits;
-  auto req = codec::parse_subscribe(frame);
+  auto req = pusher::parse_subscribe(frame);
   if (!req) {
     send_error(self, req.error.code, req.error.message);
     return;
   }
   auto& name = req->channel;
-  if (auto problem = codec::validate_channel_name(
+  if (auto problem = pusher::validate_channel_name(
         name, limits.max_channel_name_length);
       !problem.empty()) {
     subscription_error(self, name, "InvalidChannel", problem, 4009);
@@ -127,9 +127,9 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
     send_error(self, 0, "Existing subscription to channel " + name, name);
     return;
   }
-  auto traits = codec::classify_channel(name);
-  if (traits.kind == codec::channel_kind::user_channel) {
-    if (st.user_id.empty() || codec::user_channel_id(name) != st.user_id) {
+  auto traits = pusher::classify_channel(name);
+  if (traits.kind == pusher::channel_kind::user_channel) {
+    if (st.user_id.empty() || pusher::user_channel_id(name) != st.user_id) {
       subscription_error(self, name, "AuthError",
                          "#server-to-user channels need a sign-in as that user",
                          401);
@@ -140,9 +140,9 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
   join.channel = name;
   join.socket_id = st.socket_id;
   join.link = st.link;
-  if (traits.requires_auth()) {
-    bool with_data = traits.is_presence() && req->channel_data.has_value();
-    if (!codec::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
+  if (traits.needs_auth()) {
+    bool with_data = traits.has_roster() && req->channel_data.has_value();
+    if (!pusher::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
                                     st.socket_id, name,
                                     with_data ? *req->channel_data : "",
                                     with_data, req->auth)) {
@@ -154,13 +154,13 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
       return;
     }
   }
-  if (traits.is_presence()) {
+  if (traits.has_roster()) {
     if (!req->channel_data) {
       subscription_error(self, name, "AuthError",
                          "presence channels need channel_data", 401);
       return;
     }
-    auto member = codec::parse_channel_data(*req->channel_data,
+    auto member = pusher::parse_channel_data(*req->channel_data,
                                             limits.max_presence_user_id_length,
                                             limits.max_presence_member_bytes);
     if (!member) {
@@ -195,9 +195,9 @@ void on_subscribe(self_ptr self, const codec::client_frame& frame) {
       });
 }
 
-void on_unsubscribe(self_ptr self, const codec::client_frame& frame) {
+void on_unsubscribe(self_ptr self, const pusher::client_frame& frame) {
   auto& subs = self->state.subscriptions;
-  auto name = codec::parse_unsubscribe(frame);
+  auto name = pusher::parse_unsubscribe(frame);
   if (!name) {
     send_error(self, name.error.code, name.error.message);
     return;
@@ -214,12 +214,12 @@ void on_unsubscribe(self_ptr self, const codec::client_frame& frame) {
   subs.erase(i);
 }
 
-void on_client_event(self_ptr self, codec::client_frame& frame) {
+void on_client_event(self_ptr self, pusher::client_frame& frame) {
   auto& st = self->state;
   auto& limits = st.ctx->app.limits;
   auto& channel = frame.channel;
   auto reject = [&](const std::string& why) {
-    send_error(self, codec::to_int(pusher_error::client_event_rejected), why,
+    send_error(self, pusher::to_int(pusher_error::client_event_rejected), why,
                channel);
   };
   if (!st.ctx->app.enable_client_messages)
@@ -255,30 +255,30 @@ void on_client_event(self_ptr self, codec::client_frame& frame) {
   self->send(i->second.channel, client_event_atom::value, std::move(ev));
 }
 
-void on_signin(self_ptr self, const codec::client_frame& frame) {
+void on_signin(self_ptr self, const pusher::client_frame& frame) {
   auto& st = self->state;
-  auto req = codec::parse_signin(frame);
+  auto req = pusher::parse_signin(frame);
   auto fail = [&](const std::string& why) {
     close_with(self, pusher_error::unauthorized, why);
   };
   if (!req)
     return fail(req.error.message);
-  if (!codec::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
+  if (!pusher::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
                                st.socket_id, req->user_data, req->auth))
     return fail("Invalid signature for pusher:signin");
-  auto data = codec::parse_user_data(req->user_data);
+  auto data = pusher::parse_user_data(req->user_data);
   if (!data)
     return fail(data.error.message);
   if (!st.user_id.empty() && st.user_id != data->id)
     return fail("Connection is already signed in as another user");
   st.user_id = data->id;
-  send_text(self, codec::encode_signin_success(req->user_data));
+  send_text(self, pusher::encode_signin_success(req->user_data));
   auto watchlist = data->watchlist;
   auto max = st.ctx->app.max_watchlist_size;
   if (watchlist.size() > max) {
     // Pusher protocol §4.4: keep the first ids, still sign in, then 4302.
     watchlist.resize(max);
-    send_error(self, codec::to_int(pusher_error::watchlist_over_limit),
+    send_error(self, pusher::to_int(pusher_error::watchlist_over_limit),
                "Watchlist has more than " + std::to_string(max)
                  + " ids; only the first " + std::to_string(max) + " are kept");
   }
@@ -292,7 +292,7 @@ void on_signin(self_ptr self, const codec::client_frame& frame) {
       for (auto& id : watchlist)
         if (std::find(online.begin(), online.end(), id) == online.end())
           offline.push_back(id);
-      send_text(self, codec::encode_watchlist_events(online, offline));
+      send_text(self, pusher::encode_watchlist_events(online, offline));
     });
 }
 
@@ -303,7 +303,7 @@ bool is_authorized(self_ptr self) {
   if (!st.user_id.empty())
     return true;
   for (auto& [name, sub] : st.subscriptions)
-    if (sub.traits.requires_auth())
+    if (sub.traits.needs_auth())
       return true;
   return false;
 }
@@ -315,7 +315,7 @@ void on_frame(self_ptr self, std::string& text, bool binary) {
     send_error(self, 0, "Binary frames are not supported; send JSON text");
     return;
   }
-  auto parsed = codec::parse_client_frame(text);
+  auto parsed = pusher::parse_client_frame(text);
   if (!parsed) {
     send_error(self, parsed.error.code, parsed.error.message);
     return;
@@ -323,7 +323,7 @@ void on_frame(self_ptr self, std::string& text, bool binary) {
   auto& frame = *parsed.value;
   auto& event = frame.event;
   if (event == "pusher:ping") {
-    send_text(self, codec::encode_pong());
+    send_text(self, pusher::encode_pong());
   } else if (event == "pusher:pong") {
     // nop: any inbound frame counts as activity (the session tracks it).
   } else if (event == "pusher:subscribe") {
@@ -356,7 +356,7 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     // back (Pusher: 4200 reconnect immediately); after a socket close this
     // is a no-op.
     if (reason && reason != caf::exit_reason::normal) {
-      link->close_with_error(codec::to_int(pusher_error::reconnect_now),
+      link->close_with_error(pusher::to_int(pusher_error::reconnect_now),
                              "Server is restarting this connection; reconnect");
     }
   });
@@ -373,7 +373,7 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     }
   });
   st.link->bind(caf::actor_cast<caf::actor>(self));
-  send_text(self, codec::encode_connection_established(
+  send_text(self, pusher::encode_connection_established(
                     st.socket_id, st.ctx->activity_timeout_s));
   if (auto t = st.ctx->app.user_authentication_timeout_s; t > 0)
     self->delayed_send(self, std::chrono::seconds(t), auth_check_atom::value);
@@ -386,8 +386,8 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     [self](watchlist_atom, const std::string& what, const std::string& user) {
       std::vector<std::string> ids{user};
       send_text(self, what == "online"
-                        ? codec::encode_watchlist_events(ids, {})
-                        : codec::encode_watchlist_events({}, ids));
+                        ? pusher::encode_watchlist_events(ids, {})
+                        : pusher::encode_watchlist_events({}, ids));
     },
     [self](terminate_atom) {
       close_with(self, pusher_error::unauthorized,

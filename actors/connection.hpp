@@ -13,14 +13,14 @@
 
 #include "actors/app_context.hpp"
 #include "actors/session_link.hpp"
-#include "transport/codec/channel_name.hpp"
+#include "pusher/channel_name.hpp"
 
 namespace starling {
 
 /// One channel the client asked for.
 struct connection_subscription {
   caf::actor channel;           ///< Local channel, once subscribed.
-  codec::channel_traits traits; ///< Kind of the channel.
+  pusher::channel_traits traits; ///< Kind of the channel.
   std::string user_id;          ///< Presence user id on this channel.
   std::string user_info;        ///< Presence user info (for re-joins).
   uint8_t rejoin_attempts = 0;  ///< Re-joins tried since the channel crashed.

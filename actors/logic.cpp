@@ -6,7 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
-#include "transport/codec/channel_name.hpp"
+#include "pusher/channel_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -29,8 +29,8 @@ bool logic_handle::publish(const std::string& channel,
                            const std::string& exclude) const {
   // The app's publish path trusts its input (the HTTP API validated it):
   // check here what the HTTP API would.
-  auto bad_channel = codec::validate_channel_name(channel, 200);
-  auto bad_event = codec::validate_event_name(event, 200);
+  auto bad_channel = pusher::validate_channel_name(channel, 200);
+  auto bad_event = pusher::validate_event_name(event, 200);
   if (!bad_channel.empty() || !bad_event.empty()) {
     component_logger("logic")->warn(
       "publish refused actor={} app={} channel={} event={}: {}", actor_name,

@@ -12,7 +12,7 @@
 #include "actors/channel_owner.hpp"
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -395,8 +395,8 @@ void apply_verdict(owner_self self, const logic_binding& b, pending_client_event
       if (!v.event.empty())
         p.ev.event = std::move(v.event);
       if (!v.data.empty())
-        p.ev.data = codec::is_valid_json(v.data) ? std::move(v.data)
-                                                 : codec::json_quote(v.data);
+        p.ev.data = pusher::is_valid_json(v.data) ? std::move(v.data)
+                                                 : pusher::json_quote(v.data);
       break;
   }
 }
@@ -663,11 +663,11 @@ std::string logic_topology_json(const app_context& ctx) {
     auto where = s.failed_where();
     std::string failed_on = "[";
     for (auto& w : where)
-      failed_on += (failed_on.size() > 1 ? "," : "") + codec::json_quote(w);
+      failed_on += (failed_on.size() > 1 ? "," : "") + pusher::json_quote(w);
     failed_on += "]";
     out += (out.size() > 1 ? "," : "");
-    out += "{\"actor\":" + codec::json_quote(b.actor)
-           + ",\"channels\":" + codec::json_quote(b.pattern)
+    out += "{\"actor\":" + pusher::json_quote(b.actor)
+           + ",\"channels\":" + pusher::json_quote(b.pattern)
            + ",\"bound\":\"" + (b.channel_bound() ? "channel" : "app")
            + "\",\"status\":\"" + (where.empty() ? "running" : "failed")
            + "\",\"instances\":" + std::to_string(s.running.load())
@@ -718,9 +718,9 @@ std::string logic_metrics(
       auto& s = *b.stats;
       // The same actor may be bound to several patterns: the pattern is
       // part of the series.
-      auto labels = "app=" + codec::json_quote(app_id)
-                    + ",actor=" + codec::json_quote(b.actor)
-                    + ",channels=" + codec::json_quote(b.pattern);
+      auto labels = "app=" + pusher::json_quote(app_id)
+                    + ",actor=" + pusher::json_quote(b.actor)
+                    + ",channels=" + pusher::json_quote(b.pattern);
       auto l = "{" + labels + "} ";
       auto v = [&](const char* verdict) {
         return "{" + labels + ",verdict=\"" + verdict + "\"} ";

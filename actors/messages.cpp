@@ -5,7 +5,7 @@
 
 #include "actors/cluster.hpp"
 #include "actors/http_poster.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 namespace starling {
 
@@ -14,7 +14,7 @@ session_link::~session_link() {
 }
 
 void session_link::close_with_error(uint16_t code, const std::string& message) {
-  close(code, message, make_frame(codec::encode_error(code, message)));
+  close(code, message, make_frame(pusher::encode_error(code, message)));
 }
 
 void session_link::send_to_all(const frame_ptr& frame,

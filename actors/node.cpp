@@ -11,9 +11,9 @@
 #include "actors/logic_runtime.hpp"
 #include "actors/messages.hpp"
 #include "actors/webhook.hpp"
-#include "transport/codec/error_code.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/signature.hpp"
+#include "pusher/error_code.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/signature.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -22,11 +22,11 @@ namespace starling {
 namespace {
 
 using self_ptr = caf::stateful_actor<node_state>*;
-using codec::pusher_error;
+using pusher::pusher_error;
 
 void refuse(const session_link_ptr& link, pusher_error code,
             const std::string& message) {
-  link->close_with_error(codec::to_int(code), message);
+  link->close_with_error(pusher::to_int(code), message);
 }
 
 void start_app(self_ptr self, app_slot& slot) {
@@ -39,8 +39,8 @@ void start_app(self_ptr self, app_slot& slot) {
 // Pusher protocol §1.1: accept a missing protocol or 5..7 as v7; versions
 // 1-4 are gone (4007). A value that is not a number is unsupported too.
 bool check_protocol(const session_link_ptr& link, const std::string& query) {
-  auto params = codec::parse_query(query);
-  auto protocol = codec::find_param(params, "protocol");
+  auto params = pusher::parse_query(query);
+  auto protocol = pusher::find_param(params, "protocol");
   if (protocol == nullptr)
     return true;
   if (protocol->empty()) {
@@ -61,7 +61,7 @@ bool check_protocol(const session_link_ptr& link, const std::string& query) {
            "Unsupported protocol version " + *protocol + " (supported: 5-7)");
     return false;
   }
-  if (auto v = codec::find_param(params, "version"); v != nullptr) {
+  if (auto v = pusher::find_param(params, "version"); v != nullptr) {
     for (char c : *v) {
       if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'
             || c == '+')) {
@@ -296,9 +296,9 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
       std::string members;
       std::string nodes;
       for (auto& m : st.view.members) {
-        members += (members.empty() ? "" : ",") + codec::json_quote(m.node_id);
+        members += (members.empty() ? "" : ",") + pusher::json_quote(m.node_id);
         nodes += std::string{nodes.empty() ? "" : ","} + "{\"id\":"
-                 + codec::json_quote(m.node_id) + ",\"start_epoch\":"
+                 + pusher::json_quote(m.node_id) + ",\"start_epoch\":"
                  + std::to_string(m.start_epoch) + "}";
       }
       // start_epoch tells the incarnations apart: after a bridge restart
@@ -316,14 +316,14 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         std::string apps;
         for (auto& p : g->parts)
           apps += (apps.empty() ? "" : ",") + p;
-        g->rp.deliver("{\"node\":" + codec::json_quote(g->node_id)
+        g->rp.deliver("{\"node\":" + pusher::json_quote(g->node_id)
                       + ",\"cluster\":" + g->cluster + ",\"apps\":[" + apps
                       + "]}");
       };
       g->pending = st.apps.size() + 1;
       for (std::size_t i = 0; i < st.apps.size(); ++i) {
         auto& slot = st.apps[i];
-        g->parts[i] = "{\"id\":" + codec::json_quote(slot.ctx->app.id)
+        g->parts[i] = "{\"id\":" + pusher::json_quote(slot.ctx->app.id)
                       + ",\"status\":\"failed\"}";
         if (slot.failed) {
           --g->pending;
@@ -381,7 +381,7 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
           + g->logic);
       };
       auto label = [](const std::string& app) {
-        return "{app=" + codec::json_quote(app) + "} ";
+        return "{app=" + pusher::json_quote(app) + "} ";
       };
       g->bridge = "# HELP starling_bridge_up 1 while the cluster bridge runs.\n"
                   "# TYPE starling_bridge_up gauge\nstarling_bridge_up "
@@ -402,7 +402,7 @@ caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
         auto& c = *slot.ctx->counters;
         auto kind = [&](const char* k, uint64_t v) {
           g->errors += "starling_app_bad_input_total{app="
-                       + codec::json_quote(slot.ctx->app.id) + ",kind=\"" + k
+                       + pusher::json_quote(slot.ctx->app.id) + ",kind=\"" + k
                        + "\"} " + std::to_string(v) + '\n';
         };
         kind("protocol_error", c.protocol_errors);

@@ -57,11 +57,11 @@ bool presence_roster::contains(const std::string& user_id) const {
   return users_.count(user_id) > 0;
 }
 
-std::vector<codec::presence_member> presence_roster::members() const {
-  std::vector<codec::presence_member> result;
+std::vector<pusher::presence_member> presence_roster::members() const {
+  std::vector<pusher::presence_member> result;
   result.reserve(users_.size());
   for (auto& [id, e] : users_)
-    result.push_back(codec::presence_member{id, e.info});
+    result.push_back(pusher::presence_member{id, e.info});
   return result;
 }
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 namespace starling {
 
@@ -41,7 +41,7 @@ public:
   std::size_t size() const { return users_.size(); }
 
   /// Returns every member with its info, ordered by user id.
-  std::vector<codec::presence_member> members() const;
+  std::vector<pusher::presence_member> members() const;
 
 private:
   struct entry {

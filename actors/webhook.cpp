@@ -6,8 +6,8 @@
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/signature.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/signature.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -30,14 +30,14 @@ std::string hold_key(const webhook_event& ev, bool member) {
 
 // Pusher protocol §7.2: one JSON object per event.
 std::string event_json(const webhook_event& ev) {
-  std::string out = "{\"name\":" + codec::json_quote(ev.name)
-                    + ",\"channel\":" + codec::json_quote(ev.channel);
+  std::string out = "{\"name\":" + pusher::json_quote(ev.name)
+                    + ",\"channel\":" + pusher::json_quote(ev.channel);
   if (!ev.user_id.empty())
-    out += ",\"user_id\":" + codec::json_quote(ev.user_id);
+    out += ",\"user_id\":" + pusher::json_quote(ev.user_id);
   if (ev.name == "client_event") {
-    out += ",\"event\":" + codec::json_quote(ev.event);
-    out += ",\"data\":" + codec::json_quote(ev.data);
-    out += ",\"socket_id\":" + codec::json_quote(ev.socket_id);
+    out += ",\"event\":" + pusher::json_quote(ev.event);
+    out += ",\"data\":" + pusher::json_quote(ev.data);
+    out += ",\"socket_id\":" + pusher::json_quote(ev.socket_id);
   }
   if (ev.subscription_count >= 0)
     out += ",\"subscription_count\":" + std::to_string(ev.subscription_count);
@@ -64,7 +64,7 @@ void post(self_ptr self, uint64_t id, webhook_request& req) {
   http_headers headers{
     {"Content-Type", "application/json"},
     {"X-Pusher-Key", st.app.key},
-    {"X-Pusher-Signature", codec::hmac_sha256_hex(st.app.secret, req.body)}};
+    {"X-Pusher-Signature", pusher::hmac_sha256_hex(st.app.secret, req.body)}};
   auto me = caf::actor_cast<caf::actor>(self);
   st.poster->post(req.url, std::move(headers), req.body, [me, id](int status) {
     // Called on an I/O thread: only anon_send from here.

@@ -5,7 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "transport/ask.hpp"
-#include "transport/codec/signature.hpp"
+#include "pusher/signature.hpp"
 #include "transport/server_context.hpp"
 
 namespace starling::transport {
@@ -39,7 +39,7 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
   }
   auto& token = ctx_.settings.admin.token;
   if (!token.empty()
-      && !codec::constant_time_equal(req.authorization, "Bearer " + token))
+      && !pusher::constant_time_equal(req.authorization, "Bearer " + token))
     return done(json_error(401, "Admin token required: Authorization: Bearer <token>"));
   if (path == "/metrics") {
     // Transport counters here, actor counters from the node.
@@ -67,7 +67,7 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
                                   "(admin.fault_injection)"));
     if (req.method != "POST")
       return done(json_error(405, "Use POST for /faults/crash"));
-    auto params = codec::parse_query(
+    auto params = pusher::parse_query(
       req.target.find('?') == std::string::npos
         ? std::string{}
         : req.target.substr(req.target.find('?') + 1));

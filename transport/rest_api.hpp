@@ -1,17 +1,20 @@
-// The Pusher HTTP API (Pusher protocol §6): request authentication, input
-// limits, and hand-off of triggers to the node actor.
+// The Pusher HTTP API (Pusher protocol §6) on the public port: routing and
+// authentication, then each endpoint handed to the actors. Decoding and the
+// JSON of the answers are pure (pusher/http_api.hpp).
 #pragma once
 
 #include <string>
 #include <unordered_map>
-#include <utility>
-#include <vector>
 
 #include "transport/http_reply.hpp"
 
 namespace starling::config {
 struct app_settings;
 } // namespace starling::config
+
+namespace starling::pusher {
+struct api_target;
+} // namespace starling::pusher
 
 namespace starling::transport {
 
@@ -31,13 +34,13 @@ private:
                const reply_fn& done);
   void batch(const config::app_settings& app, const std::string& body,
              const reply_fn& done);
-  void channels(const config::app_settings& app,
-                const std::vector<std::pair<std::string, std::string>>& params,
+  void channels(const config::app_settings& app, const pusher::api_target& t,
                 const reply_fn& done);
-  void channel(const config::app_settings& app, const std::string& name,
-               const std::vector<std::pair<std::string, std::string>>& params,
-               bool users, const reply_fn& done);
-  void terminate(const config::app_settings& app, const std::string& user_id,
+  void channel(const config::app_settings& app, const pusher::api_target& t,
+               const reply_fn& done);
+  void users(const config::app_settings& app, const pusher::api_target& t,
+             const reply_fn& done);
+  void terminate(const config::app_settings& app, const pusher::api_target& t,
                  const reply_fn& done);
 
   server_context& ctx_;

@@ -9,7 +9,7 @@
 
 #include "actors/log.hpp"
 #include "transport/admin_http.hpp"
-#include "transport/codec/error_code.hpp"
+#include "pusher/error_code.hpp"
 #include "transport/http_client.hpp"
 #include "transport/http_session.hpp"
 #include "transport/rest_api.hpp"
@@ -204,7 +204,7 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
     auto step = std::chrono::milliseconds(50);
     auto steps = std::max<std::size_t>(1, grace / step);
     auto batch = std::max<std::size_t>(1, (total + steps - 1) / steps);
-    auto code = codec::to_int(codec::pusher_error::reconnect_now);
+    auto code = pusher::to_int(pusher::pusher_error::reconnect_now);
     drain_step = [&, start, grace, batch, code, step](beast::error_code) {
       auto now = std::chrono::steady_clock::now();
       close_websocket_sessions(*d.ctx, code, "Server is closing", batch);

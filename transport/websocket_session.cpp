@@ -1,5 +1,5 @@
 // WebSocket session: RFC 6455 framing over a plain Asio socket (the Pusher
-// codec's websocket_frame does the bytes), a bounded outbound queue written
+// transport/ws/framing does the bytes), a bounded outbound queue written
 // with non-blocking gather writes, inbound flow control and liveness.
 //
 // Why not beast::websocket::stream: its per-connection state (a 1.5 KB
@@ -20,16 +20,16 @@
 
 #include "actors/messages.hpp"
 #include "actors/session_link.hpp"
-#include "transport/codec/error_code.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/websocket_frame.hpp"
+#include "pusher/error_code.hpp"
+#include "pusher/frame.hpp"
+#include "transport/ws/framing.hpp"
 #include "transport/server_context.hpp"
 
 namespace starling::transport {
 
 namespace {
 
-using codec::ws_opcode;
+using ws::ws_opcode;
 
 // Inbound frames waiting at the actor before reading pauses.
 constexpr int max_inflight = 64;
@@ -149,7 +149,7 @@ public:
     }
     push_raw("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Accept: "
-             + codec::websocket_accept(std::string(key)) + "\r\n\r\n");
+             + ws::websocket_accept(std::string(key)) + "\r\n\r\n");
     phase_ = phase::open;
     last_seen_s_ = ctx_->now_s();
     ++ctx_->metrics.connections_open;
@@ -158,9 +158,9 @@ public:
     if (phase_ != phase::open)
       return;
     if (!path_ok_) {
-      auto code = codec::to_int(codec::pusher_error::path_not_found);
+      auto code = pusher::to_int(pusher::pusher_error::path_not_found);
       request_close(code, "Path not found",
-                    make_frame(codec::encode_error(
+                    make_frame(pusher::encode_error(
                       code, "Path not found; connect to /app/<key>")));
       return;
     }
@@ -236,16 +236,16 @@ public:
       return;
     if (!ping_outstanding_ && now - last_seen_s_ >= server.activity_timeout_s) {
       // Pusher protocol §1.4: ping after activity_timeout of silence.
-      static const frame_ptr ping = make_frame(codec::encode_ping());
+      static const frame_ptr ping = make_frame(pusher::encode_ping());
       ping_outstanding_ = true;
       ping_sent_s_ = now;
       if (enqueue_counted(ping))
         flush();
     } else if (ping_outstanding_ && now - ping_sent_s_ >= server.pong_timeout_s) {
       ++ctx_->metrics.pong_timeouts;
-      auto code = codec::to_int(codec::pusher_error::pong_not_received);
+      auto code = pusher::to_int(pusher::pusher_error::pong_not_received);
       request_close(code, "Pong reply not received",
-                    make_frame(codec::encode_error(code, "Pong reply not received")));
+                    make_frame(pusher::encode_error(code, "Pong reply not received")));
     }
   }
 
@@ -391,7 +391,7 @@ private:
   void push(ws_opcode opcode, frame_ptr payload, bool counted) {
     out_item item;
     item.header_size = static_cast<uint8_t>(
-      codec::websocket_header(opcode, payload->size(), item.header.data()));
+      ws::websocket_header(opcode, payload->size(), item.header.data()));
     item.payload = std::move(payload);
     item.counted = counted;
     outq_.push_back(std::move(item));
@@ -488,7 +488,7 @@ private:
       if (outq_[i].counted)
         release(outq_[i].payload->size());
     outq_.resize(std::max(keep, out_head_));
-    auto code = codec::to_int(codec::pusher_error::over_capacity);
+    auto code = pusher::to_int(pusher::pusher_error::over_capacity);
     request_close(code, "Client too slow: outbound queue full", nullptr);
   }
 
@@ -523,7 +523,7 @@ private:
           return shutdown();
         continue;
       }
-      std::vector<codec::ws_message> messages;
+      std::vector<ws::ws_message> messages;
       auto error = parser_.feed(read_buffer.data(), n, messages);
       for (auto& m : messages)
         on_message(m);
@@ -539,7 +539,7 @@ private:
     wait_read();
   }
 
-  void on_message(codec::ws_message& m) {
+  void on_message(ws::ws_message& m) {
     if (phase_ == phase::closed || close_received_)
       return;
     last_seen_s_ = ctx_->now_s();
@@ -573,7 +573,7 @@ private:
       return;
     }
     // RFC 6455 §5.5.1: echo the status code, then close the connection.
-    uint16_t code = codec::ws_normal;
+    uint16_t code = ws::ws_normal;
     if (payload.size() >= 2)
       code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8)
                                    | static_cast<uint8_t>(payload[1]));
@@ -583,7 +583,7 @@ private:
                  && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
                      || (code >= 3000 && code <= 4999));
     if (!valid)
-      code = codec::ws_protocol_error;
+      code = ws::ws_protocol_error;
     close_requested_ = true;
     closing_since_s_ = ctx_->now_s();
     phase_ = phase::closing;
@@ -609,8 +609,8 @@ private:
 
   // A protocol violation: close with `code` at once (1002, 1007, 1009).
   void fail(uint16_t code) {
-    const char* reason = code == codec::ws_too_big ? "Message too big"
-                         : code == codec::ws_invalid_payload
+    const char* reason = code == ws::ws_too_big ? "Message too big"
+                         : code == ws::ws_invalid_payload
                            ? "Text frame is not valid UTF-8"
                            : "WebSocket protocol error";
     // Keep reading (and dropping) what the client is still sending: closing
@@ -648,7 +648,7 @@ private:
 
   std::shared_ptr<server_context> ctx_;
   tcp::socket sock_;
-  codec::websocket_parser parser_;
+  ws::websocket_parser parser_;
   std::vector<out_item> outq_;
   std::size_t out_head_ = 0;
   std::size_t out_offset_ = 0;
@@ -702,7 +702,7 @@ void sweep_websocket_sessions(server_context& ctx) {
 
 void close_websocket_sessions(server_context& ctx, uint16_t code,
                               const std::string& reason, std::size_t max) {
-  auto frame = make_frame(codec::encode_error(code, reason));
+  auto frame = make_frame(pusher::encode_error(code, reason));
   std::size_t started = 0;
   for (auto* s = ctx.sessions.head; s != nullptr && started < max;) {
     auto* next = s->next_;

@@ -14,7 +14,7 @@
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_session_link.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 using namespace starling;
 using test::fake_link_ptr;
@@ -143,7 +143,7 @@ CAF_TEST(an admitted connection gets a fresh socket id like 123.456) {
   CAF_CHECK_NOT_EQUAL(id1, id2);
   CAF_CHECK_EQUAL(id1, "4711.1");
   CAF_CHECK_EQUAL(first,
-                  codec::encode_connection_established(id1, 120));
+                  pusher::encode_connection_established(id1, 120));
   CAF_CHECK_EQUAL(connection_count(), 2u);
 }
 
@@ -158,7 +158,7 @@ CAF_TEST(a disabled app refuses with 4003) {
   CAF_CHECK_EQUAL(closes[0].code, 4003);
   CAF_REQUIRE(closes[0].final_frame != nullptr);
   CAF_CHECK_EQUAL(*closes[0].final_frame,
-                  codec::encode_error(4003, "Application is disabled"));
+                  pusher::encode_error(4003, "Application is disabled"));
   CAF_CHECK_EQUAL(connection_count(), 0u);
 }
 
@@ -205,7 +205,7 @@ CAF_TEST(a subscribe spawns the channel and its owner once) {
   CAF_REQUIRE_EQUAL(conn_seen(c2).joined.size(), 1u);
   CAF_CHECK(conn_seen(c1).joined[0] == conn_seen(c2).joined[0]);
   CAF_CHECK_EQUAL(l1->texts(), std::vector<std::string>(
-                                 {codec::encode_subscription_succeeded("room",
+                                 {pusher::encode_subscription_succeeded("room",
                                                                        "{}")}));
   auto [connections, channels, owners] = stats();
   CAF_CHECK_EQUAL(connections, 0u);
@@ -225,9 +225,9 @@ CAF_TEST(a published event reaches subscribers through the owner) {
   caf::anon_send(app, publish_request{ctx->app.id, {"room", "empty-room"},
                                       "news", "hello", "1.2"});
   run();
-  CAF_CHECK_EQUAL(l1->texts(), std::vector<std::string>({codec::encode_event(
+  CAF_CHECK_EQUAL(l1->texts(), std::vector<std::string>({pusher::encode_event(
                                  "news", "room", "hello",
-                                 codec::data_format::as_string)}));
+                                 pusher::data_format::as_string)}));
   CAF_CHECK_EQUAL(l2->frame_count(), 0u);
   // Nobody can be subscribed to "empty-room": no owner was spawned for it.
   CAF_CHECK_EQUAL(owner_count(), 1u);
@@ -274,7 +274,7 @@ CAF_TEST(a channel idle report that raced a join does not stop the channel) {
   CAF_REQUIRE_EQUAL(conn_seen(b).joined.size(), 1u);
   CAF_CHECK(conn_seen(b).joined[0] == chan);
   CAF_CHECK_EQUAL(lb->texts(), std::vector<std::string>(
-                                 {codec::encode_subscription_succeeded("room",
+                                 {pusher::encode_subscription_succeeded("room",
                                                                        "{}")}));
   CAF_CHECK_EQUAL(channel_count(), 1u);
   // Events still reach b.

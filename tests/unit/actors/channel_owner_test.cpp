@@ -13,7 +13,7 @@
 
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 using namespace starling;
 using namespace std::chrono_literals;
@@ -269,12 +269,12 @@ CAF_TEST(a presence join is answered with the roster including the joiner) {
   auto p = probe();
   auto r1 = join(p, presence_join("node-a", "1.1", "u1", R"({"name":"Ann"})"));
   CAF_CHECK(r1.ok);
-  CAF_CHECK_EQUAL(r1.data_json, codec::encode_presence_data(
+  CAF_CHECK_EQUAL(r1.data_json, pusher::encode_presence_data(
                                   {{"u1", R"({"name":"Ann"})"}}));
   run();
   auto r2 = join(p, presence_join("node-a", "1.2", "u2"));
   CAF_CHECK(r2.ok);
-  CAF_CHECK_EQUAL(r2.data_json, codec::encode_presence_data(
+  CAF_CHECK_EQUAL(r2.data_json, pusher::encode_presence_data(
                                   {{"u1", R"({"name":"Ann"})"}, {"u2", ""}}));
   run();
   auto [subscribers, members, seq] = stats();
@@ -455,7 +455,7 @@ CAF_TEST(a presence cache channel answers with the roster and the cache) {
   auto reply = join(p, presence_join("node-a", "1.1", "u1"));
   CAF_CHECK(reply.cache_channel);
   CAF_CHECK(reply.cache_hit);
-  CAF_CHECK_EQUAL(reply.data_json, codec::encode_presence_data({{"u1", ""}}));
+  CAF_CHECK_EQUAL(reply.data_json, pusher::encode_presence_data({{"u1", ""}}));
 }
 
 CAF_TEST(a cached event expires after cache_ttl_s on the actor clock) {
@@ -763,7 +763,7 @@ CAF_TEST(a handoff moves the state and the old owner forwards) {
   CAF_CHECK(reply.cache_hit);
   CAF_CHECK_EQUAL(reply.cache_data, "x");
   CAF_CHECK_EQUAL(reply.data_json,
-                  codec::encode_presence_data({{"u1", R"({"n":1})"}, {"u2", ""}}));
+                  pusher::encode_presence_data({{"u1", R"({"n":1})"}, {"u2", ""}}));
   auto [subscribers, members, seq] = stats();
   CAF_CHECK_EQUAL(subscribers, 2u);
   CAF_CHECK_EQUAL(members, 2u);

@@ -16,7 +16,7 @@
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_session_link.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 using namespace starling;
 using namespace std::chrono_literals;
@@ -210,7 +210,7 @@ CAF_TEST(a join asks the owner and sends subscription_succeeded) {
   subscribe_ok(conn, join_of("room", "1.1", link));
   CAF_CHECK_EQUAL(link->texts(),
                   std::vector<std::string>(
-                    {codec::encode_subscription_succeeded("room", "{}")}));
+                    {pusher::encode_subscription_succeeded("room", "{}")}));
   auto& joins = owner_seen().joins;
   CAF_REQUIRE_EQUAL(joins.size(), 1u);
   CAF_CHECK_EQUAL(joins[0].node, "node-a");
@@ -221,7 +221,7 @@ CAF_TEST(a join asks the owner and sends subscription_succeeded) {
 
 CAF_TEST(a presence join passes the member to the owner and its data on) {
   start("presence-room");
-  auto data = codec::encode_presence_data({{"u1", R"({"name":"Ann"})"}});
+  auto data = pusher::encode_presence_data({{"u1", R"({"name":"Ann"})"}});
   owner_seen().reply.data_json = data;
   auto link = make_fake_link();
   auto conn = connection();
@@ -237,7 +237,7 @@ CAF_TEST(a presence join passes the member to the owner and its data on) {
   CAF_CHECK_EQUAL(joins[0].user_info, R"({"name":"Ann"})");
   CAF_CHECK_EQUAL(link->texts(),
                   std::vector<std::string>(
-                    {codec::encode_subscription_succeeded("presence-room",
+                    {pusher::encode_subscription_succeeded("presence-room",
                                                           data)}));
 }
 
@@ -253,9 +253,9 @@ CAF_TEST(a cache hit follows subscription_succeeded) {
   CAF_CHECK_EQUAL(
     link->texts(),
     std::vector<std::string>(
-      {codec::encode_subscription_succeeded("cache-news", "{}"),
-       codec::encode_event("headline", "cache-news", R"({"title":"x"})",
-                           codec::data_format::as_string)}));
+      {pusher::encode_subscription_succeeded("cache-news", "{}"),
+       pusher::encode_event("headline", "cache-news", R"({"title":"x"})",
+                           pusher::data_format::as_string)}));
 }
 
 CAF_TEST(a cache miss follows subscription_succeeded) {
@@ -265,8 +265,8 @@ CAF_TEST(a cache miss follows subscription_succeeded) {
   subscribe_ok(connection(), join_of("cache-news", "1.1", link));
   CAF_CHECK_EQUAL(link->texts(),
                   std::vector<std::string>(
-                    {codec::encode_subscription_succeeded("cache-news", "{}"),
-                     codec::encode_cache_miss("cache-news")}));
+                    {pusher::encode_subscription_succeeded("cache-news", "{}"),
+                     pusher::encode_cache_miss("cache-news")}));
 }
 
 CAF_TEST(an owner refusal sends subscription_error and replies an error) {
@@ -284,7 +284,7 @@ CAF_TEST(an owner refusal sends subscription_error and replies an error) {
   CAF_CHECK(conn_seen(conn).errors[0] == errc::subscription_refused);
   CAF_CHECK(conn_seen(conn).joined.empty());
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>({codec::encode_subscription_error(
+                  std::vector<std::string>({pusher::encode_subscription_error(
                     "presence-room", "LimitReached",
                     "presence channel is full (100 members)", 4100)}));
   // Nobody is subscribed: the channel reports itself idle, and no leave
@@ -310,7 +310,7 @@ CAF_TEST(an owner that does not answer in 10 s gives ServerError 503) {
   advance_time(10s);
   sched.run();
   CAF_CHECK_EQUAL(link->texts(), std::vector<std::string>(
-                                   {codec::encode_subscription_error(
+                                   {pusher::encode_subscription_error(
                                      "room", "ServerError",
                                      "channel owner unavailable", 503)}));
   CAF_CHECK_EQUAL(conn_seen(conn).errors.size(), 1u);
@@ -341,8 +341,8 @@ CAF_TEST(an event is encoded once and shared by all but the excluded) {
   CAF_REQUIRE_EQUAL(f1.size(), 1u);
   CAF_CHECK_EQUAL(f2.size(), 0u);
   CAF_REQUIRE_EQUAL(f3.size(), 1u);
-  CAF_CHECK_EQUAL(*f1[0], codec::encode_event("news", "room", "hello",
-                                              codec::data_format::as_string));
+  CAF_CHECK_EQUAL(*f1[0], pusher::encode_event("news", "room", "hello",
+                                              pusher::data_format::as_string));
   // One buffer for the whole node, not one copy per subscriber...
   CAF_CHECK(f1[0].get() == f3[0].get());
   // ...handed to the transport in one batch.
@@ -419,9 +419,9 @@ CAF_TEST(a relayed client event keeps raw JSON data and the user id) {
   self->send(chan, deliver_atom::value, ev);
   run();
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>({codec::encode_event(
+                  std::vector<std::string>({pusher::encode_event(
                     "client-typing", "presence-room", R"({"on":true})",
-                    codec::data_format::as_json, "u2")}));
+                    pusher::data_format::as_json, "u2")}));
 }
 
 CAF_TEST(client events from a subscriber go to the owner) {

@@ -17,8 +17,8 @@
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_session_link.hpp"
-#include "transport/codec/frame.hpp"
-#include "transport/codec/signature.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/signature.hpp"
 
 using namespace starling;
 using test::fake_link_ptr;
@@ -103,25 +103,25 @@ bool contains(const std::string& haystack, const std::string& needle) {
 std::string
 subscribe_frame(const std::string& channel, const std::string& auth = {},
                 const std::optional<std::string>& channel_data = {}) {
-  auto data = "{\"channel\":" + codec::json_quote(channel);
+  auto data = "{\"channel\":" + pusher::json_quote(channel);
   if (!auth.empty())
-    data += ",\"auth\":" + codec::json_quote(auth);
+    data += ",\"auth\":" + pusher::json_quote(auth);
   if (channel_data)
-    data += ",\"channel_data\":" + codec::json_quote(*channel_data);
+    data += ",\"channel_data\":" + pusher::json_quote(*channel_data);
   data += '}';
   return "{\"event\":\"pusher:subscribe\",\"data\":" + data + "}";
 }
 
 std::string unsubscribe_frame(const std::string& channel) {
   return "{\"event\":\"pusher:unsubscribe\",\"data\":{\"channel\":"
-         + codec::json_quote(channel) + "}}";
+         + pusher::json_quote(channel) + "}}";
 }
 
 std::string client_event_frame(const std::string& event,
                                const std::string& channel,
                                const std::string& data_json) {
-  return "{\"event\":" + codec::json_quote(event)
-         + ",\"channel\":" + codec::json_quote(channel)
+  return "{\"event\":" + pusher::json_quote(event)
+         + ",\"channel\":" + pusher::json_quote(channel)
          + ",\"data\":" + data_json + "}";
 }
 
@@ -168,7 +168,7 @@ struct fixture : test::actor_fixture {
     if (channel_data)
       message += ":" + *channel_data;
     return ctx->app.key + ":"
-           + codec::hmac_sha256_hex(ctx->app.secret, message);
+           + pusher::hmac_sha256_hex(ctx->app.secret, message);
   }
 
   /// Subscribes to `channel` through the fake app (answer ok).
@@ -194,7 +194,7 @@ CAF_TEST(connection_established is the first frame and carries the socket id) {
   auto texts = link->texts();
   CAF_REQUIRE_EQUAL(texts.size(), 1u);
   CAF_CHECK_EQUAL(texts[0],
-                  codec::encode_connection_established(socket_id, 120));
+                  pusher::encode_connection_established(socket_id, 120));
   std::smatch m;
   std::regex re{R"re(\\"socket_id\\":\\"([^\\"]*)\\")re"};
   CAF_REQUIRE(std::regex_search(texts[0], m, re));
@@ -208,7 +208,7 @@ CAF_TEST(connection_established is the first frame and carries the socket id) {
 CAF_TEST(pusher ping is answered with pusher pong) {
   start();
   frame(R"({"event":"pusher:ping","data":{}})");
-  CAF_CHECK_EQUAL(link->last_text(), codec::encode_pong());
+  CAF_CHECK_EQUAL(link->last_text(), pusher::encode_pong());
   CAF_CHECK_EQUAL(link->consumed_count(), 1u);
 }
 
@@ -228,7 +228,7 @@ CAF_TEST(malformed JSON gets pusher error and the connection stays up) {
   CAF_CHECK(contains(text, R"("event":"pusher:error")"));
   CAF_CHECK(link->closes().empty());
   frame(R"({"event":"pusher:ping","data":{}})");
-  CAF_CHECK_EQUAL(link->last_text(), codec::encode_pong());
+  CAF_CHECK_EQUAL(link->last_text(), pusher::encode_pong());
 }
 
 CAF_TEST(a binary frame gets pusher error) {
@@ -313,7 +313,7 @@ CAF_TEST(a private subscribe without auth gets AuthError 401) {
 CAF_TEST(a signature for another socket id is refused) {
   start();
   auto other = ctx->app.key + ":"
-               + codec::hmac_sha256_hex(ctx->app.secret, "99.99:private-room");
+               + pusher::hmac_sha256_hex(ctx->app.secret, "99.99:private-room");
   frame(subscribe_frame("private-room", other));
   run();
   CAF_CHECK(contains(link->last_text(), R"("status":401)"));
@@ -322,7 +322,7 @@ CAF_TEST(a signature for another socket id is refused) {
 
 CAF_TEST(a signature with another key is refused) {
   start();
-  auto sig = codec::hmac_sha256_hex(ctx->app.secret,
+  auto sig = pusher::hmac_sha256_hex(ctx->app.secret,
                                     std::string{socket_id} + ":private-room");
   frame(subscribe_frame("private-room", "other-key:" + sig));
   run();
@@ -374,7 +374,7 @@ CAF_TEST(a duplicate subscribe gets Existing subscription and no second join) {
   disallow((caf::subscribe_atom, channel_join), from(conn).to(app));
   run();
   CAF_CHECK_EQUAL(link->last_text(),
-                  codec::encode_error(
+                  pusher::encode_error(
                     0, "Existing subscription to channel room", "room"));
   CAF_CHECK_EQUAL(app_seen().joins.size(), 1u);
   CAF_CHECK_EQUAL(subscription_count(), 1u);
@@ -575,13 +575,13 @@ CAF_TEST(a user channel needs a sign-in as that user) {
   CAF_CHECK(app_seen().joins.empty());
   std::string user_data = R"({"id":"u1"})";
   auto auth = ctx->app.key + ":"
-              + codec::hmac_sha256_hex(ctx->app.secret, std::string{socket_id}
+              + pusher::hmac_sha256_hex(ctx->app.secret, std::string{socket_id}
                                                           + "::user::"
                                                           + user_data);
   frame("{\"event\":\"pusher:signin\",\"data\":{\"auth\":"
-        + codec::json_quote(auth)
-        + ",\"user_data\":" + codec::json_quote(user_data) + "}}");
-  CAF_CHECK_EQUAL(link->last_text(), codec::encode_signin_success(user_data));
+        + pusher::json_quote(auth)
+        + ",\"user_data\":" + pusher::json_quote(user_data) + "}}");
+  CAF_CHECK_EQUAL(link->last_text(), pusher::encode_signin_success(user_data));
   expect((user_signed_in), from(conn).to(app));
   CAF_REQUIRE_EQUAL(app_seen().sign_ins.size(), 1u);
   CAF_CHECK_EQUAL(app_seen().sign_ins[0].user_id, "u1");
@@ -593,12 +593,12 @@ CAF_TEST(a user channel of another user is refused after sign-in) {
   start();
   std::string user_data = R"({"id":"u1"})";
   auto auth = ctx->app.key + ":"
-              + codec::hmac_sha256_hex(ctx->app.secret, std::string{socket_id}
+              + pusher::hmac_sha256_hex(ctx->app.secret, std::string{socket_id}
                                                           + "::user::"
                                                           + user_data);
   frame("{\"event\":\"pusher:signin\",\"data\":{\"auth\":"
-        + codec::json_quote(auth)
-        + ",\"user_data\":" + codec::json_quote(user_data) + "}}");
+        + pusher::json_quote(auth)
+        + ",\"user_data\":" + pusher::json_quote(user_data) + "}}");
   run();
   frame(subscribe_frame("#server-to-user-u2"));
   run();

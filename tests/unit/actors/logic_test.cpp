@@ -20,7 +20,7 @@
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_session_link.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 using namespace starling;
 using test::fake_link_ptr;
@@ -240,9 +240,9 @@ struct fixture : test::actor_fixture {
 
 std::string event_frame(const std::string& event, const std::string& channel,
                         const std::string& data, bool json = true) {
-  return codec::encode_event(event, channel, data,
-                             json ? codec::data_format::as_json
-                                  : codec::data_format::as_string);
+  return pusher::encode_event(event, channel, data,
+                             json ? pusher::data_format::as_json
+                                  : pusher::data_format::as_string);
 }
 
 bool contains(const std::vector<std::string>& xs, const std::string& x) {
@@ -344,14 +344,14 @@ CAF_TEST(a refused subscription gets subscription_error and an error) {
   CAF_CHECK(seen(conn).errors[0] == errc::subscription_refused);
   CAF_CHECK(seen(conn).joined.empty());
   CAF_CHECK_EQUAL(bob->texts(), std::vector<std::string>(
-                                  {codec::encode_subscription_error(
+                                  {pusher::encode_subscription_error(
                                     "private-vip-lounge", "AuthError",
                                     "vip only", 403)}));
   auto ann = make_fake_link();
   auto conn2 = join("private-vip-lounge", "1.2", ann, "vip-ann");
   CAF_CHECK_EQUAL(seen(conn2).joined.size(), 1u);
   CAF_CHECK_EQUAL(ann->texts(), std::vector<std::string>(
-                                  {codec::encode_subscription_succeeded(
+                                  {pusher::encode_subscription_succeeded(
                                     "private-vip-lounge", "{}")}));
   CAF_CHECK_EQUAL(stats(0).refused.load(), 1u);
   CAF_CHECK_EQUAL(stats(0).calls.load(), 2u);

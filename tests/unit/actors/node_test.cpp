@@ -19,7 +19,7 @@
 #include "actors/messages.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_session_link.hpp"
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 using namespace starling;
 using test::fake_link_ptr;

@@ -1,10 +1,10 @@
 // RFC 6455 framing for the server side (see websocket_frame.hpp).
-#include "transport/codec/websocket_frame.hpp"
+#include "transport/ws/framing.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-namespace starling::codec {
+namespace starling::transport::ws {
 
 std::string websocket_accept(std::string_view key) {
   static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -197,4 +197,4 @@ std::size_t websocket_parser::parse(const char* data, std::size_t len,
   return pos;
 }
 
-} // namespace starling::codec
+} // namespace starling::transport::ws

@@ -1,10 +1,10 @@
-// Unit tests for transport/codec/frame: client frame parsing (valid,
+// Unit tests for pusher/frame: client frame parsing (valid,
 // malformed, truncated, corrupted), system event data, and the exact bytes of
 // every server frame.
-#define CAF_SUITE codec_frame
+#define CAF_SUITE pusher_frame
 #include <caf/test/unit_test.hpp>
 
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-using namespace starling::codec;
+using namespace starling::pusher;
 using json = nlohmann::json;
 
 namespace {

@@ -1,11 +1,11 @@
-#define CAF_SUITE codec_websocket_frame
+#define CAF_SUITE transport_ws_framing
 #include <caf/test/unit_test.hpp>
 
-// Unit tests for transport/codec/websocket_frame: the handshake accept key,
+// Unit tests for pusher/websocket_frame: the handshake accept key,
 // server frame headers, UTF-8 validation, and the incremental parser of
 // client frames (masking, fragmentation, control frames, limits, close codes).
 
-#include "transport/codec/websocket_frame.hpp"
+#include "transport/ws/framing.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-using namespace starling::codec;
+using namespace starling::transport::ws;
 
 namespace {
 

@@ -1,67 +1,12 @@
-// Unit tests for transport/codec/channel_name: prefix classification, name
-// and event name validation, user channel ids.
-#define CAF_SUITE codec_channel_name
+// Unit tests for pusher/channel_name: channel and event name validation.
+#define CAF_SUITE pusher_channel_name
 #include <caf/test/unit_test.hpp>
 
-#include "transport/codec/channel_name.hpp"
+#include "pusher/channel_name.hpp"
 
 #include <string>
 
-using namespace starling::codec;
-
-namespace {
-
-struct classify_case {
-  const char* name;
-  channel_kind kind;
-  bool cached;
-  bool requires_auth;
-  bool client_events;
-};
-
-constexpr auto pub = channel_kind::public_channel;
-constexpr auto priv = channel_kind::private_channel;
-constexpr auto enc = channel_kind::encrypted_channel;
-constexpr auto pres = channel_kind::presence_channel;
-constexpr auto user = channel_kind::user_channel;
-
-const classify_case classify_cases[] = {
-  // name, kind, cached, requires_auth, allows_client_events
-  {"my-channel", pub, false, false, false},
-  {"", pub, false, false, false},
-  {"chat-cache-1", pub, false, false, false},
-  {"public-private-x", pub, false, false, false},
-  {"Private-x", pub, false, false, false},
-  {"private", pub, false, false, false},
-  {"private-foo", priv, false, true, true},
-  {"private-", priv, false, true, true},
-  {"private-cache-x", priv, true, true, true},
-  {"private-encrypted-foo", enc, false, true, false},
-  {"private-encrypted-cache-x", enc, true, true, false},
-  {"private-encryptedfoo", priv, false, true, true},
-  {"presence-room", pres, false, true, true},
-  {"presence-cache-x", pres, true, true, true},
-  {"presence-private-x", pres, false, true, true},
-  {"cache-prices", pub, true, false, false},
-  {"cache-private-x", pub, true, false, false},
-  {"#server-to-user-42", user, false, false, false},
-  {"#server-to-user-", user, false, false, false},
-  {"#server-to-users-42", pub, false, false, false},
-};
-
-} // namespace
-
-CAF_TEST(classify_channel follows anchored prefixes longest first) {
-  for (const auto& c : classify_cases) {
-    CAF_MESSAGE("channel '" << c.name << "'");
-    auto traits = classify_channel(c.name);
-    CAF_CHECK(traits.kind == c.kind);
-    CAF_CHECK_EQUAL(traits.cached, c.cached);
-    CAF_CHECK_EQUAL(traits.requires_auth(), c.requires_auth);
-    CAF_CHECK_EQUAL(traits.allows_client_events(), c.client_events);
-    CAF_CHECK_EQUAL(traits.is_presence(), c.kind == pres);
-  }
-}
+using namespace starling::pusher;
 
 CAF_TEST(valid channel names pass) {
   const std::string names[] = {
@@ -140,13 +85,4 @@ CAF_TEST(event names accept any non - empty text within the limit) {
   CAF_CHECK_EQUAL(validate_event_name("", 200), "Event name is empty");
   CAF_CHECK_EQUAL(validate_event_name(std::string(201, 'e'), 200),
                   "Event name is longer than 200 characters");
-}
-
-CAF_TEST(user_channel_id extracts the id of user channels only) {
-  CAF_CHECK_EQUAL(user_channel_id("#server-to-user-42"), "42");
-  CAF_CHECK_EQUAL(user_channel_id("#server-to-user-a-b"), "a-b");
-  CAF_CHECK_EQUAL(user_channel_id("#server-to-user-"), "");
-  CAF_CHECK_EQUAL(user_channel_id("private-42"), "");
-  CAF_CHECK_EQUAL(user_channel_id("x#server-to-user-42"), "");
-  CAF_CHECK_EQUAL(user_channel_id(""), "");
 }

@@ -1,14 +1,14 @@
-// Unit tests for transport/codec/signature: hashes, the Pusher test vectors
+// Unit tests for pusher/signature: hashes, the Pusher test vectors
 // for channel auth, sign-in, REST and webhooks, and REST request checks.
-#define CAF_SUITE codec_signature
+#define CAF_SUITE pusher_signature
 #include <caf/test/unit_test.hpp>
 
-#include "transport/codec/signature.hpp"
+#include "pusher/signature.hpp"
 
 #include <set>
 #include <string>
 
-using namespace starling::codec;
+using namespace starling::pusher;
 
 namespace {
 

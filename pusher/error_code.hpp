@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 /// Pusher error codes sent in `pusher:error` and as WebSocket close codes.
 ///
@@ -36,4 +36,4 @@ constexpr uint16_t to_int(pusher_error code) {
   return static_cast<uint16_t>(code);
 }
 
-} // namespace starling::codec
+} // namespace starling::pusher

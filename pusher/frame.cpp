@@ -1,12 +1,12 @@
 // Pusher frame parsing (nlohmann-json) and hand-written encoders for the
 // server-to-client frames, which sit on the fan-out hot path.
-#include "transport/codec/frame.hpp"
+#include "pusher/frame.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <utility>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 namespace {
 
@@ -20,7 +20,7 @@ constexpr int max_json_depth = 128;
 template <class T>
 parse_result<T> fail(std::string message) {
   parse_result<T> result;
-  result.error = codec_error{0, std::move(message)};
+  result.error = input_error{0, std::move(message)};
   return result;
 }
 
@@ -538,4 +538,4 @@ bool is_valid_json(std::string_view text) {
   }
 }
 
-} // namespace starling::codec
+} // namespace starling::pusher

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 /// Returns lowercase hex HMAC-SHA256(key, message).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
@@ -69,4 +69,4 @@ rest_auth_error verify_rest_request(std::string_view method, std::string_view pa
                                     std::string_view app_secret, int64_t now_unix,
                                     int64_t window_s = 600);
 
-} // namespace starling::codec
+} // namespace starling::pusher

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 /// A problem with client input: the Pusher code (0 means JSON null) and a
 /// message for the `pusher:error` frame.
-struct codec_error {
+struct input_error {
   int code = 0;        ///< Pusher error code, or 0 for `"code":null`.
   std::string message; ///< Human-readable reason.
 };
@@ -22,7 +22,7 @@ struct codec_error {
 template <class T>
 struct parse_result {
   std::optional<T> value; ///< Set on success.
-  codec_error error;      ///< Meaningful when `value` is empty.
+  input_error error;      ///< Meaningful when `value` is empty.
   explicit operator bool() const { return value.has_value(); }
   const T& operator*() const { return *value; }
   const T* operator->() const { return &*value; }
@@ -168,4 +168,4 @@ std::string json_quote(std::string_view text);
 /// Returns whether `text` is one syntactically valid JSON value.
 bool is_valid_json(std::string_view text);
 
-} // namespace starling::codec
+} // namespace starling::pusher

@@ -1,6 +1,6 @@
 // HMAC-SHA256 and MD5 over OpenSSL, and the Pusher signature checks for
 // channel auth, sign-in and REST requests (Pusher protocol §3, §4.1, §6.1).
-#include "transport/codec/signature.hpp"
+#include "pusher/signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 namespace {
 
@@ -266,4 +266,4 @@ verify_rest_request(std::string_view method, std::string_view path,
   return rest_auth_error::none;
 }
 
-} // namespace starling::codec
+} // namespace starling::pusher

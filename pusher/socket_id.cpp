@@ -1,7 +1,7 @@
 // Socket id formatting and validation (Pusher protocol §0 item 2, §1.3).
-#include "transport/codec/socket_id.hpp"
+#include "pusher/socket_id.hpp"
 
-namespace starling::codec {
+namespace starling::pusher {
 
 namespace {
 
@@ -30,4 +30,4 @@ bool is_valid_socket_id(std::string_view id) {
   return is_digit_run(id.substr(0, dot)) && is_digit_run(id.substr(dot + 1));
 }
 
-} // namespace starling::codec
+} // namespace starling::pusher

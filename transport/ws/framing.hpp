@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace starling::codec {
+namespace starling::transport::ws {
 
 /// WebSocket opcodes (RFC 6455 §5.2).
 enum class ws_opcode : uint8_t {
@@ -73,4 +73,4 @@ private:
   bool in_message_ = false;
 };
 
-} // namespace starling::codec
+} // namespace starling::transport::ws

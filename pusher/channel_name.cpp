@@ -1,34 +1,13 @@
-// Channel name classification and validation (Pusher protocol §2.1-2.2).
-#include "transport/codec/channel_name.hpp"
+// Channel and event name validation (Pusher protocol §2.1-2.2).
+#include "pusher/channel_name.hpp"
 
 #include <cstdio>
 
-namespace starling::codec {
+namespace starling::pusher {
 
 namespace {
 
 constexpr std::string_view user_channel_prefix = "#server-to-user-";
-
-/// One prefix and what it means.
-struct prefix_rule {
-  std::string_view prefix; ///< Anchored at the start of the name.
-  channel_kind kind;       ///< Authorization kind.
-  bool cached;             ///< Whether the channel keeps its last event.
-};
-
-// Longest first: `private-encrypted-cache-` must win over `private-encrypted-`
-// and `private-`. Anchored matching only; Soketi and Sockudo use unanchored
-// regexes and so call `chat-cache-1` a cache channel (protocol §2.1 pitfall).
-constexpr prefix_rule prefix_rules[] = {
-  {"private-encrypted-cache-", channel_kind::encrypted_channel, true},
-  {"private-encrypted-", channel_kind::encrypted_channel, false},
-  {"private-cache-", channel_kind::private_channel, true},
-  {"private-", channel_kind::private_channel, false},
-  {"presence-cache-", channel_kind::presence_channel, true},
-  {"presence-", channel_kind::presence_channel, false},
-  {"cache-", channel_kind::public_channel, true},
-  {user_channel_prefix, channel_kind::user_channel, false},
-};
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
@@ -73,33 +52,6 @@ std::string check_charset(std::string_view what, std::string_view text) {
 
 } // namespace
 
-bool channel_traits::requires_auth() const {
-  // The user channel needs a signed-in connection, not an `auth` signature;
-  // the server checks that itself (protocol §4.3).
-  switch (kind) {
-    case channel_kind::private_channel:
-    case channel_kind::encrypted_channel:
-    case channel_kind::presence_channel:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool channel_traits::allows_client_events() const {
-  // Protocol §5: private and presence only; pusher-js refuses to send them on
-  // encrypted channels, so nothing legitimate arrives there.
-  return kind == channel_kind::private_channel
-    || kind == channel_kind::presence_channel;
-}
-
-channel_traits classify_channel(std::string_view name) {
-  for (const auto& rule : prefix_rules)
-    if (starts_with(name, rule.prefix))
-      return channel_traits{rule.kind, rule.cached};
-  return channel_traits{};
-}
-
 std::string validate_channel_name(std::string_view name, std::size_t max_length,
                                   bool allow_user_channel) {
   if (name.empty())
@@ -129,10 +81,4 @@ std::string validate_event_name(std::string_view name, std::size_t max_length) {
   return {};
 }
 
-std::string_view user_channel_id(std::string_view name) {
-  if (!starts_with(name, user_channel_prefix))
-    return {};
-  return name.substr(user_channel_prefix.size());
-}
-
-} // namespace starling::codec
+} // namespace starling::pusher

@@ -1,15 +1,15 @@
-// Unit tests for transport/codec/socket_id: formatting and the `^\d+\.\d+$`
+// Unit tests for pusher/socket_id: formatting and the `^\d+\.\d+$`
 // check the server SDKs apply.
-#define CAF_SUITE codec_socket_id
+#define CAF_SUITE pusher_socket_id
 #include <caf/test/unit_test.hpp>
 
-#include "transport/codec/socket_id.hpp"
+#include "pusher/socket_id.hpp"
 
 #include <cstdint>
 #include <limits>
 #include <string>
 
-using namespace starling::codec;
+using namespace starling::pusher;
 
 CAF_TEST(make_socket_id joins high and low with a dot) {
   CAF_CHECK_EQUAL(make_socket_id(1, 2), "1.2");
