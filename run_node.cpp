@@ -15,11 +15,13 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/admin.hpp"
+#include "actors/app_directory.hpp"
 #include "actors/logic.hpp"
 #include "actors/messages.hpp"
+#include "actors/node.hpp"
 #include "bridge/local_bridge.hpp"
 #include "bridge/nats_bridge.hpp"
-#include "actors/node.hpp"
 #include "config/load.hpp"
 #include "transport/server.hpp"
 
@@ -44,7 +46,7 @@ void make_loggers(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
   for (auto name : {"main", "node", "app", "connection", "channel", "owner",
-                    "transport", "bridge", "logic"})
+                    "transport", "bridge", "logic", "webhooks", "admin"})
     spdlog::stderr_color_mt(name)->set_level(spdlog::get_level());
 }
 
@@ -94,10 +96,14 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   // The server (and its I/O context) must outlive the actor system.
   transport::server server{settings};
   init.poster = server.make_http_poster();
+  init.fanout = server.make_fanout_sink();
+  auto apps = std::make_shared<app_directory>();
+  init.apps_out = apps;
   bool clustered = settings.cluster.bridge == "nats";
   // The only place that knows which bridge runs.
-  init.bridge_factory = [&settings, clustered](caf::local_actor* node,
-                                               const cluster_member& me) {
+  init.make_bridge = [&settings, clustered](caf::local_actor* node,
+                                            const cluster_member& me)
+    -> cluster_actor {
     using namespace std::chrono;
     // Detached: nats.c connects block, and must not stall the scheduler
     // that serves local clients while NATS is away.
@@ -123,9 +129,14 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   add_message_types(cfg);
   caf::actor_system sys{cfg};
   auto node = sys.spawn(node_behavior, init);
-  if (auto err = server.listen(sys, node); !err.empty()) {
-    log->critical("{}", err);
+  auto admin = sys.spawn(admin_behavior, node, apps);
+  auto stop = [&] {
+    caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  };
+  if (auto err = server.listen(sys, apps, admin); !err.empty()) {
+    log->critical("{}", err);
+    stop();
     return 1;
   }
   cluster_member me;
@@ -143,12 +154,12 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
       log->critical("cannot publish the node actor on {}:{}: {}",
                     settings.cluster.middleman_host,
                     settings.cluster.middleman_port, sys.render(port.error()));
-      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      stop();
       return 1;
     }
     me.middleman_port = *port;
   }
-  caf::anon_send(node, caf::put_atom::value, me);
+  caf::anon_send(node, join_cluster{me});
   std::printf("STARLING_READY port=%u admin_port=%u\n",
               static_cast<unsigned>(server.port()),
               static_cast<unsigned>(server.admin_port()));
@@ -164,7 +175,7 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
               [self, done](caf::error&) { done(); self->quit(); });
     });
   });
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  stop();
   log->info("stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 // What every actor of one app shares: its settings and node-wide facts.
-// Immutable after start; passed as a shared pointer to const.
+// Immutable after start (the slots and counters inside are thread-safe);
+// passed as a shared pointer to const.
 #pragma once
 
 #include <atomic>
@@ -7,13 +8,14 @@
 #include <memory>
 #include <string>
 
-#include <caf/actor.hpp>
-
+#include "actors/actor_slot.hpp"
+#include "actors/fanout_sink.hpp"
+#include "actors/fwd.hpp"
 #include "config/settings.hpp"
 
 namespace starling {
 
-struct logic_table; // actors/logic_runtime.hpp
+struct logic_table; // actors/logic_bindings.hpp
 
 /// Counters an app's actors bump on bad input (relaxed atomics).
 struct app_counters {
@@ -31,13 +33,16 @@ struct app_context {
   uint64_t socket_prefix = 0;        ///< Random per node: the first half of socket ids.
   /// Node-wide counter: the second half of socket ids (shared by all apps).
   std::shared_ptr<std::atomic<uint64_t>> socket_counter;
-  /// The app's webhook actor; invalid when the app has no webhooks.
-  caf::actor webhooks;
+  /// The app's webhook actor (restarted by the node); null slot when the
+  /// app has no webhooks.
+  std::shared_ptr<actor_slot<webhook_actor>> webhooks;
   /// Counters shared by the app's actors (survive app restarts).
   std::shared_ptr<app_counters> counters = std::make_shared<app_counters>();
   /// The app's logic bindings; null when it binds none (then no actor takes
   /// any logic path: no extra message per event).
   std::shared_ptr<const logic_table> logic;
+  /// Where channels hand their encoded events (the transport's sink).
+  fanout_sink_ptr fanout;
 };
 
 /// Shared, immutable app context.

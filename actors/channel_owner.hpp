@@ -1,95 +1,111 @@
-// The channel owner: the one authoritative place for a channel's state
-// (interest per node, presence roster, cached event, sequence numbers).
+// The channel owner: exactly one per channel in the cluster, on the
+// channel's owner node. It holds the cluster-wide truth (which nodes have
+// subscribers and how many, the roster counted per node, the cached event,
+// the sequence number) and emits member events, subscription counts and
+// webhooks exactly once.
+//
+// States, one behavior each, joined by become:
+//
+//   spawn --(within a handoff window)--> settling
+//   spawn ------------------------------------------------> owning
+//   settling --(owner_handoff in | settle timer)----------> owning
+//   owning --(hand_off done)--> forwarding --(30 s idle | successor down)--> quit
+//   owning --(no subscribers anywhere, nothing cached, nothing pending)--> quit
+//
+// settling: a predecessor may be handing its state over (the ring just
+//   changed); published and client events are held (bounded in time), joins
+//   and leaves go on (the owner's own member and count events are never
+//   held, so a join reply and the events before it stay consistent).
+// owning: the normal state.
+// forwarding: the state left for the successor; every call that still
+//   arrives (callers with an older view) is delegated there, which works as
+//   a redirect the caller does not notice.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <caf/actor.hpp>
-#include <caf/behavior.hpp>
-#include <caf/stateful_actor.hpp>
-
 #include "actors/app_context.hpp"
+#include "actors/logic_hooks.hpp"
 #include "actors/messages.hpp"
-#include "actors/logic_runtime.hpp"
 #include "actors/presence_roster.hpp"
-#include "pusher/channel_name.hpp"
+#include "pusher/channel_kind.hpp"
 
 namespace starling {
 
 /// One node's interest in a channel.
 struct node_interest {
   std::size_t subscribers = 0; ///< Connections of that node on the channel.
-  caf::actor channel;          ///< That node's local channel actor.
+  channel_actor channel;       ///< That node's local channel actor.
   bool synced = false;         ///< Told by the node itself (beats a handoff).
   uint64_t generation = 0;     ///< Bumped by each join or sync of the node.
 };
 
+/// The last event of a cache channel (Pusher protocol §2.8).
+struct cached_event {
+  bool held = false;  ///< An event is held (it may have expired).
+  std::string event;  ///< Event name.
+  std::string data;   ///< Data string.
+  std::chrono::steady_clock::time_point expires; ///< When it lapses.
+  bool expire_pending = false; ///< An expire tick is scheduled.
+  bool miss_reported = false;  ///< cache_miss webhook sent since the last publish.
+};
+
+/// An event that arrived while the owner settled, in arrival order.
+struct held_event {
+  bool client = false;   ///< A client event (else published).
+  channel_event publish; ///< The published event.
+  client_event event;    ///< The client event.
+  channel_actor via;     ///< The channel that forwarded the client event.
+};
+
 /// State of a channel owner actor.
-struct channel_owner_state {
+struct owner_state {
   static inline const char* name = "owner";
-  std::string channel;          ///< Channel name.
-  pusher::channel_traits traits; ///< Kind and cache attribute.
-  app_context_ptr ctx;          ///< App and node facts.
-  caf::actor app;               ///< Parent: gets owner_idle.
-  caf::actor bridge;            ///< Cluster bridge: fan-out to other nodes.
+  std::string channel;             ///< Channel name.
+  pusher::channel_traits traits;   ///< What the channel can do.
+  app_context_ptr ctx;             ///< App and node facts.
+  owner_directory_actor directory; ///< Learns of handoffs.
+  cluster_actor bridge;            ///< Fan-out to other nodes; null alone.
   std::map<std::string, node_interest> nodes; ///< node id -> interest.
-  std::size_t subscribers = 0;  ///< Connections cluster-wide.
-  presence_roster roster;       ///< Presence members (presence channels).
-  uint64_t seq = 0;             ///< Last sequence number handed out.
-  bool cache_hit = false;       ///< Whether a cached event is held.
-  std::string cache_event;      ///< Cached event name.
-  std::string cache_data;       ///< Cached data string.
-  std::chrono::steady_clock::time_point cache_expires; ///< When it lapses.
-  bool expire_pending = false;  ///< Whether an expire tick is scheduled.
-  bool cache_miss_reported = false; ///< cache_miss webhook sent since the last publish.
-  /// Members whose node's channel crashed, with the deadline to re-join
-  /// before member_removed goes out.
+  std::size_t subscribers = 0;     ///< Connections cluster-wide.
+  presence_roster roster;          ///< Members (roster kinds).
+  uint64_t seq = 0;                ///< Last sequence number handed out.
+  cached_event cache;              ///< Cache kinds only.
+  /// Members whose node's channel crashed or died, with the deadline to
+  /// re-join before member_removed goes out.
   std::map<std::string, std::chrono::steady_clock::time_point> departing;
   /// When this owner started: a young owner without a handoff is being
   /// rebuilt from the edges (its predecessor died).
   std::chrono::steady_clock::time_point born;
-  bool handed_in = false; ///< Got its predecessor's state in a handoff.
-  bool settling = false;  ///< Waiting for a handoff: events are held.
+  bool handed_in = false;       ///< Got its predecessor's state in a handoff.
   bool recount_pending = false; ///< A subscription_count is scheduled.
-  bool fanned_out = false; ///< Numbered an event (a handoff then cannot reset the numbers).
-  std::vector<channel_event> held; ///< Events held while settling.
-  /// App logic hooks for this channel and the channel-bound instances
-  /// beside this owner (inactive when the app binds no logic).
-  owner_logic logic;
+  bool fanned_out = false;      ///< Numbered an event (a handoff then cannot reset the numbers).
+  std::vector<held_event> held; ///< Events held while settling.
+  /// App logic for this channel; null when no binding applies to it.
+  std::unique_ptr<owner_hooks> hooks;
 };
 
-/// Owner messages:
-/// - `(join_atom, owner_join)` from a channel -> `owner_joined`; member_added
-///   and subscription_count follow the reply;
-/// - `(leave_atom, owner_leave)`; member_removed and subscription_count follow;
-/// - `(publish_atom, channel_event)` from the app (HTTP API): cached when the
-///   channel is a cache channel, then fanned out;
-/// - `(client_event_atom, client_event)` from a channel: fanned out to all
-///   but the sender;
-/// - `(caf::put_atom, actor bridge)`: events for other nodes' subscribers
-///   go out once through this bridge;
-/// - `(sync_atom, owner_sync)` from a channel -> `owner_joined`: replaces
-///   what the owner knew of that node (idempotent, silent);
-/// - `(caf::put_atom, uint64_t)`: the first sequence number to continue
-///   from (clustered owners start from the clock, so a successor's numbers
-///   are higher than a dead predecessor's);
-/// - `(handoff_atom, actor node)` from the app: hand the state to the owner
-///   on `node`, then forward every message to it (a redirect that callers
-///   with an older view do not notice) until idle for 30 s;
-/// - `(handoff_atom, owner_handoff)` -> `actor`: take over a predecessor's
-///   state (nodes that synced themselves already win);
-/// - `(settle_atom, timespan)` from the app, right after a view change: hold
-///   events until a handoff arrives or the time is up;
-/// - app logic (logic_runtime.hpp): `(logic_atom, std::vector<actor>)`
-///   app-bound handles from the app; `(logic_atom, restart_atom, uint64_t)`
-///   restart tick; `crash_request` (kind logic) -> ok_atom;
-/// - `(expire_atom)`, `(stop_atom)`, `(stats_atom)`.
-caf::behavior channel_owner_behavior(caf::stateful_actor<channel_owner_state>* self,
-                                     std::string channel, app_context_ptr ctx,
-                                     caf::actor app);
+/// How an owner starts.
+struct owner_start {
+  std::string channel;             ///< The channel.
+  app_context_ptr ctx;             ///< App and node facts.
+  owner_directory_actor directory; ///< Its directory (parent).
+  app_actor app;                   ///< Its app (logic publishes through it).
+  cluster_actor bridge;            ///< The bridge now; null alone.
+  uint64_t seq_base = 0;           ///< First sequence number to continue from.
+  caf::timespan settle{};          ///< Zero: own at once; else settle this long.
+  std::vector<caf::actor> app_bound_logic; ///< App-bound instance handles.
+};
+
+/// Spawned by the owner directory (linked). Messages: owner_actor in
+/// actors/fwd.hpp; each state's handling is documented in the .cpp.
+owner_actor::behavior_type
+channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
+                       owner_start start);
 
 } // namespace starling

@@ -1,13 +1,11 @@
 // Connection actor: the client's side of the Pusher protocol.
 #include "actors/connection.hpp"
 
-#include <algorithm>
-
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
-#include "actors/messages.hpp"
+#include "pusher/channel_name.hpp"
 #include "pusher/error_code.hpp"
 #include "pusher/frame.hpp"
 #include "pusher/signature.hpp"
@@ -18,11 +16,14 @@ namespace starling {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<connection_state>*;
+using self_ptr = connection_actor::stateful_pointer<connection_state>;
 using pusher::pusher_error;
 
 // A join waits for the channel and its owner; past this the client is told.
 constexpr auto join_timeout = std::chrono::seconds(15);
+
+// Re-joins of a crashed channel before the client is told to resubscribe.
+constexpr uint8_t max_rejoin_attempts = 20;
 
 void send_text(self_ptr self, std::string text) {
   self->state.link->send(make_frame(std::move(text)));
@@ -47,20 +48,53 @@ void close_with(self_ptr self, pusher_error code, const std::string& message) {
   self->state.link->close_with_error(pusher::to_int(code), message);
 }
 
-void on_joined(self_ptr self, const std::string& name, caf::actor channel) {
+void tell_watchlist(self_ptr self, const std::optional<watchlist_update>& u) {
+  if (u)
+    send_text(self, pusher::encode_watchlist_events(u->online, u->offline));
+}
+
+void on_joined(self_ptr self, const std::string& name, channel_joined& joined) {
   auto& subs = self->state.subscriptions;
   auto i = subs.find(name);
   if (i == subs.end() || i->second.cancelled) {
-    self->send(channel, caf::leave_atom::value);
+    self->send(joined.channel, caf::unsubscribe_atom::value);
     if (i != subs.end())
       subs.erase(i);
     return;
   }
   // Watch the channel: if it crashes, re-join its replacement silently.
-  self->monitor(channel);
-  i->second.channel = std::move(channel);
+  self->monitor(joined.channel);
+  i->second.channel = std::move(joined.channel);
   i->second.active = true;
   i->second.rejoin_attempts = 0;
+  if (i->second.traits.is_internal() && !i->second.silent)
+    tell_watchlist(self, self->state.watched.joined(
+                           std::string{pusher::watchlist_user_id(name)},
+                           joined.members > 0));
+}
+
+channel_join make_join(self_ptr self, const std::string& name,
+                       const connection_subscription& sub) {
+  auto& st = self->state;
+  channel_join join;
+  join.channel = name;
+  join.socket_id = st.socket_id;
+  join.link = st.link;
+  join.member = sub.member;
+  join.silent = sub.silent;
+  join.user_id = sub.user_id;
+  join.user_info = sub.user_info;
+  return join;
+}
+
+// Asks the app to join `name` as `sub` says; on failure `failed` runs.
+template <class F>
+void join(self_ptr self, const std::string& name, channel_join request,
+          F failed) {
+  self->request(self->state.app, join_timeout, std::move(request))
+    .then(
+      [self, name](channel_joined& joined) { on_joined(self, name, joined); },
+      [self, name, failed](caf::error& err) mutable { failed(err); });
 }
 
 // The channel of `name` crashed: join the app's replacement without telling
@@ -71,39 +105,116 @@ void rejoin(self_ptr self, const std::string& name) {
   auto i = st.subscriptions.find(name);
   if (i == st.subscriptions.end() || i->second.active)
     return;
-  channel_join join;
-  join.channel = name;
-  join.socket_id = st.socket_id;
-  join.link = st.link;
-  join.presence = i->second.traits.has_roster();
-  join.user_id = i->second.user_id;
-  join.user_info = i->second.user_info;
-  join.rejoin = true;
-  self->request(st.app, join_timeout, caf::subscribe_atom::value, std::move(join))
-    .then(
-      [self, name](caf::ok_atom, caf::actor channel) {
-        on_joined(self, name, std::move(channel));
-      },
-      [self, name](caf::error&) {
-        auto& subs = self->state.subscriptions;
-        auto i = subs.find(name);
-        if (i == subs.end())
-          return;
-        if (++i->second.rejoin_attempts > 20) {
-          // The channel keeps failing: the client must resubscribe.
-          subs.erase(i);
-          subscription_error(self, name, "ServerError",
-                             "channel unavailable; resubscribe", 503);
-          return;
-        }
-        self->delayed_send(self, std::chrono::milliseconds(50),
-                           rejoin_atom::value, name);
-      });
+  auto request = make_join(self, name, i->second);
+  request.rejoin = true;
+  join(self, name, std::move(request), [self, name](caf::error&) {
+    auto& subs = self->state.subscriptions;
+    auto i = subs.find(name);
+    if (i == subs.end())
+      return;
+    if (++i->second.rejoin_attempts > max_rejoin_attempts) {
+      // The channel keeps failing: the client must resubscribe.
+      bool internal = i->second.traits.is_internal();
+      subs.erase(i);
+      if (!internal)
+        subscription_error(self, name, "ServerError",
+                           "channel unavailable; resubscribe", 503);
+      return;
+    }
+    self->delayed_send(self, std::chrono::milliseconds(50),
+                       rejoin_atom::value, name);
+  });
+}
+
+// Joins an internal watchlist channel (never visible to the client).
+void join_internal(self_ptr self, const std::string& user, bool member,
+                   bool silent) {
+  auto& st = self->state;
+  auto name = pusher::watchlist_channel(user);
+  auto& sub = st.subscriptions[name];
+  sub.traits = pusher::classify_channel(name);
+  sub.member = member;
+  sub.silent = silent;
+  sub.user_id = member ? user : std::string{};
+  join(self, name, make_join(self, name, sub), [self, name, user](caf::error&) {
+    auto& st = self->state;
+    if (auto i = st.subscriptions.find(name);
+        i != st.subscriptions.end() && !i->second.silent)
+      tell_watchlist(self, st.watched.failed(user));
+    st.subscriptions.erase(name);
+  });
+}
+
+void leave(self_ptr self, const std::string& name) {
+  auto& subs = self->state.subscriptions;
+  auto i = subs.find(name);
+  if (i == subs.end())
+    return;
+  if (!i->second.active) {
+    i->second.cancelled = true;
+    return;
+  }
+  self->demonitor(i->second.channel.address());
+  self->send(i->second.channel, caf::unsubscribe_atom::value);
+  subs.erase(i);
+}
+
+// Checks a subscribe's auth and roster data; fills `join` or tells the
+// client what is wrong and returns false.
+bool authorize(self_ptr self, const pusher::subscribe_request& req,
+               const pusher::channel_traits& traits, channel_join& join) {
+  auto& st = self->state;
+  auto& limits = st.ctx->app.limits;
+  auto& name = req.channel;
+  if (traits.needs_user()) {
+    if (st.user_id.empty() || pusher::user_channel_id(name) != st.user_id) {
+      subscription_error(self, name, "AuthError",
+                         "#server-to-user channels need a sign-in as that user",
+                         401);
+      return false;
+    }
+  }
+  if (traits.needs_auth()) {
+    bool with_data = traits.has_roster() && req.channel_data.has_value();
+    if (!pusher::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
+                                     st.socket_id, name,
+                                     with_data ? *req.channel_data : "",
+                                     with_data, req.auth)) {
+      subscription_error(self, name, "AuthError",
+                         "Invalid signature: expected HMAC SHA256 hex digest of "
+                           + st.socket_id + ":" + name
+                           + (with_data ? ":<channel_data>" : ""),
+                         401);
+      return false;
+    }
+  }
+  if (traits.has_roster()) {
+    if (!req.channel_data) {
+      subscription_error(self, name, "AuthError",
+                         "presence channels need channel_data", 401);
+      return false;
+    }
+    auto member = pusher::parse_channel_data(*req.channel_data,
+                                             limits.max_presence_user_id_length,
+                                             limits.max_presence_member_bytes);
+    if (!member) {
+      subscription_error(self, name, "InvalidChannelData",
+                         member.error.message, 4301);
+      return false;
+    }
+    join.member = true;
+    join.user_id = member->user_id;
+    join.user_info = member->user_info;
+  } else {
+    // Off presence, a signed-in connection's user id rides along so app
+    // logic can decide on it (owners use it only for members).
+    join.user_id = st.user_id;
+  }
+  return true;
 }
 
 void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
   auto& st = self->state;
-  auto& limits = st.ctx->app.limits;
   auto req = pusher::parse_subscribe(frame);
   if (!req) {
     send_error(self, req.error.code, req.error.message);
@@ -111,7 +222,7 @@ void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
   }
   auto& name = req->channel;
   if (auto problem = pusher::validate_channel_name(
-        name, limits.max_channel_name_length);
+        name, st.ctx->app.limits.max_channel_name_length);
       !problem.empty()) {
     subscription_error(self, name, "InvalidChannel", problem, 4009);
     return;
@@ -128,90 +239,37 @@ void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
     return;
   }
   auto traits = pusher::classify_channel(name);
-  if (traits.kind == pusher::channel_kind::user_channel) {
-    if (st.user_id.empty() || pusher::user_channel_id(name) != st.user_id) {
-      subscription_error(self, name, "AuthError",
-                         "#server-to-user channels need a sign-in as that user",
-                         401);
-      return;
-    }
-  }
-  channel_join join;
-  join.channel = name;
-  join.socket_id = st.socket_id;
-  join.link = st.link;
-  if (traits.needs_auth()) {
-    bool with_data = traits.has_roster() && req->channel_data.has_value();
-    if (!pusher::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
-                                    st.socket_id, name,
-                                    with_data ? *req->channel_data : "",
-                                    with_data, req->auth)) {
-      subscription_error(self, name, "AuthError",
-                         "Invalid signature: expected HMAC SHA256 hex digest of "
-                           + st.socket_id + ":" + name
-                           + (with_data ? ":<channel_data>" : ""),
-                         401);
-      return;
-    }
-  }
-  if (traits.has_roster()) {
-    if (!req->channel_data) {
-      subscription_error(self, name, "AuthError",
-                         "presence channels need channel_data", 401);
-      return;
-    }
-    auto member = pusher::parse_channel_data(*req->channel_data,
-                                            limits.max_presence_user_id_length,
-                                            limits.max_presence_member_bytes);
-    if (!member) {
-      subscription_error(self, name, "InvalidChannelData",
-                         member.error.message, 4301);
-      return;
-    }
-    join.presence = true;
-    join.user_id = member->user_id;
-    join.user_info = member->user_info;
-  } else {
-    // Off presence, a signed-in connection's user id rides along so app
-    // logic can decide on it (owners use it only when `presence` is set).
-    join.user_id = st.user_id;
-  }
+  channel_join request;
+  request.channel = name;
+  request.socket_id = st.socket_id;
+  request.link = st.link;
+  if (!authorize(self, *req, traits, request))
+    return;
   auto& sub = st.subscriptions[name];
   sub.traits = traits;
-  sub.user_id = join.user_id;
-  sub.user_info = join.user_info;
-  self->request(st.app, join_timeout, caf::subscribe_atom::value, std::move(join))
-    .then(
-      [self, name](caf::ok_atom, caf::actor channel) {
-        on_joined(self, name, std::move(channel));
-      },
-      [self, name](caf::error& err) {
-        // The channel already sent pusher:subscription_error when the owner
-        // refused; other failures (timeouts) are reported here.
-        if (err != errc::subscription_refused)
-          subscription_error(self, name, "ServerError",
-                             "subscription failed: " + to_string(err), 503);
-        self->state.subscriptions.erase(name);
-      });
+  sub.member = request.member;
+  sub.user_id = request.user_id;
+  sub.user_info = request.user_info;
+  join(self, name, std::move(request), [self, name](caf::error& err) {
+    // The channel already sent pusher:subscription_error when the owner
+    // refused; other failures (timeouts) are reported here.
+    if (err != errc::subscription_refused)
+      subscription_error(self, name, "ServerError",
+                         "subscription failed: " + to_string(err), 503);
+    self->state.subscriptions.erase(name);
+  });
 }
 
 void on_unsubscribe(self_ptr self, const pusher::client_frame& frame) {
-  auto& subs = self->state.subscriptions;
   auto name = pusher::parse_unsubscribe(frame);
   if (!name) {
     send_error(self, name.error.code, name.error.message);
     return;
   }
-  auto i = subs.find(*name);
-  if (i == subs.end())
-    return; // Pusher protocol §2.6: no reply.
-  if (!i->second.active) {
-    i->second.cancelled = true;
+  // Pusher protocol §2.6: no reply. Internal channels are not the client's.
+  if (pusher::classify_channel(*name).is_internal())
     return;
-  }
-  self->demonitor(i->second.channel);
-  self->send(i->second.channel, caf::leave_atom::value);
-  subs.erase(i);
+  leave(self, *name);
 }
 
 void on_client_event(self_ptr self, pusher::client_frame& frame) {
@@ -225,7 +283,8 @@ void on_client_event(self_ptr self, pusher::client_frame& frame) {
   if (!st.ctx->app.enable_client_messages)
     return reject("Client events are disabled for this app");
   auto i = st.subscriptions.find(channel);
-  if (i == st.subscriptions.end() || !i->second.active)
+  if (i == st.subscriptions.end() || !i->second.active
+      || i->second.traits.is_internal())
     return reject("Client event on a channel you are not subscribed to: "
                   + channel);
   if (!i->second.traits.allows_client_events())
@@ -252,7 +311,23 @@ void on_client_event(self_ptr self, pusher::client_frame& frame) {
                                      : std::move(frame.data),
                   st.socket_id, i->second.user_id};
   st.ctx->counters->client_events.fetch_add(1, std::memory_order_relaxed);
-  self->send(i->second.channel, client_event_atom::value, std::move(ev));
+  self->send(i->second.channel, std::move(ev));
+}
+
+// Signs the user in on its own watchlist channel (cluster-wide online
+// state) and watches the ids of its watchlist through theirs.
+void watch(self_ptr self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  auto own = pusher::watchlist_channel(st.user_id);
+  if (st.subscriptions.count(own) == 0)
+    join_internal(self, st.user_id, true, true);
+  auto change = st.watched.replace(ids, st.user_id);
+  for (auto& id : change.unwatch)
+    leave(self, pusher::watchlist_channel(id));
+  for (auto& id : change.watch)
+    join_internal(self, id, false, false);
+  // Every id already known (none new): the whole list goes out now.
+  tell_watchlist(self, st.watched.first_frame());
 }
 
 void on_signin(self_ptr self, const pusher::client_frame& frame) {
@@ -264,36 +339,29 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
   if (!req)
     return fail(req.error.message);
   if (!pusher::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
-                               st.socket_id, req->user_data, req->auth))
+                                st.socket_id, req->user_data, req->auth))
     return fail("Invalid signature for pusher:signin");
   auto data = pusher::parse_user_data(req->user_data);
   if (!data)
     return fail(data.error.message);
   if (!st.user_id.empty() && st.user_id != data->id)
     return fail("Connection is already signed in as another user");
+  bool first = st.user_id.empty();
   st.user_id = data->id;
   send_text(self, pusher::encode_signin_success(req->user_data));
-  auto watchlist = data->watchlist;
+  auto ids = data->watchlist;
   auto max = st.ctx->app.max_watchlist_size;
-  if (watchlist.size() > max) {
+  if (ids.size() > max) {
     // Pusher protocol §4.4: keep the first ids, still sign in, then 4302.
-    watchlist.resize(max);
+    ids.resize(max);
     send_error(self, pusher::to_int(pusher_error::watchlist_over_limit),
                "Watchlist has more than " + std::to_string(max)
                  + " ids; only the first " + std::to_string(max) + " are kept");
   }
-  self
-    ->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id,
-                                                               watchlist})
-    .then([self, watchlist](std::vector<std::string>& online) {
-      if (watchlist.empty())
-        return;
-      std::vector<std::string> offline;
-      for (auto& id : watchlist)
-        if (std::find(online.begin(), online.end(), id) == online.end())
-          offline.push_back(id);
-      send_text(self, pusher::encode_watchlist_events(online, offline));
-    });
+  if (first)
+    self->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id})
+      .then([](caf::ok_atom) {}, [](caf::error&) {});
+  watch(self, ids);
 }
 
 // Authorized connections (Pusher protocol §4.2): signed in, or holding a
@@ -343,9 +411,10 @@ void on_frame(self_ptr self, std::string& text, bool binary) {
 
 } // namespace
 
-caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
-                                  app_context_ptr ctx, caf::actor app,
-                                  session_link_ptr link, std::string socket_id) {
+connection_actor::behavior_type
+connection_behavior(connection_actor::stateful_pointer<connection_state> self,
+                    app_context_ptr ctx, app_actor app, session_link_ptr link,
+                    std::string socket_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.app = std::move(app);
@@ -355,10 +424,9 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     // However the actor ends: a crash or shutdown tells the client to come
     // back (Pusher: 4200 reconnect immediately); after a socket close this
     // is a no-op.
-    if (reason && reason != caf::exit_reason::normal) {
+    if (reason && reason != caf::exit_reason::normal)
       link->close_with_error(pusher::to_int(pusher_error::reconnect_now),
                              "Server is restarting this connection; reconnect");
-    }
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     // Only channels are monitored; a channel never stops while we are
@@ -383,11 +451,8 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     },
     [self](ws_closed_atom) { self->quit(); },
     [self](rejoin_atom, const std::string& name) { rejoin(self, name); },
-    [self](watchlist_atom, const std::string& what, const std::string& user) {
-      std::vector<std::string> ids{user};
-      send_text(self, what == "online"
-                        ? pusher::encode_watchlist_events(ids, {})
-                        : pusher::encode_watchlist_events({}, ids));
+    [self](watch_event& ev) {
+      tell_watchlist(self, self->state.watched.changed(ev.user_id, ev.online));
     },
     [self](terminate_atom) {
       close_with(self, pusher_error::unauthorized,
@@ -401,7 +466,7 @@ caf::behavior connection_behavior(caf::stateful_actor<connection_state>* self,
     [self](stats_atom) {
       return static_cast<uint64_t>(self->state.subscriptions.size());
     },
-    [self](crash_atom) -> caf::result<void> {
+    [self](crash_atom) {
       throw std::runtime_error("injected fault in connection "
                                + self->state.socket_id);
     },

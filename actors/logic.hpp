@@ -165,7 +165,7 @@ struct logic_handle {
   std::string app_id;     ///< Its app.
   std::string channel;    ///< Channel-bound: its channel; app-bound: empty.
   std::string node_id;    ///< The node it runs on.
-  caf::actor app;         ///< The app actor (publishes go through it).
+  app_actor app;          ///< The app actor (publishes go through it).
 
   /// Publishes `event` with `data` (a data string, as the HTTP API takes it)
   /// on `channel` of this app through the normal publish path (the

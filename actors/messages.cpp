@@ -1,57 +1,47 @@
-// Registration of the message types that cross nodes.
+// The one registration of the message types that cross nodes.
 #include "actors/messages.hpp"
 
 #include <caf/actor_system_config.hpp>
 
-#include "actors/cluster.hpp"
-#include "actors/http_poster.hpp"
-#include "pusher/frame.hpp"
-
 namespace starling {
 
-session_link::~session_link() {
-  // nop
-}
-
-void session_link::close_with_error(uint16_t code, const std::string& message) {
-  close(code, message, make_frame(pusher::encode_error(code, message)));
-}
-
-void session_link::send_to_all(const frame_ptr& frame,
-                               const session_list& targets,
-                               const session_link* exclude) {
-  for (auto& target : *targets)
-    if (target.get() != exclude)
-      target->send(frame);
-}
-
-http_poster::~http_poster() {
-  // nop
-}
-
 void add_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<publish_request>("starling::publish_request");
-  cfg.add_message_type<client_event>("starling::client_event");
+  // Handles: owners, nodes and channels are named in remote messages.
+  cfg.add_message_type<owner_actor>("starling::owner_actor");
+  cfg.add_message_type<node_actor>("starling::node_actor");
+  cfg.add_message_type<channel_actor>("starling::channel_actor");
+  cfg.add_message_type<std::vector<node_actor>>(
+    "std::vector<starling::node_actor>");
+  // Owner calls and their answers.
   cfg.add_message_type<owner_join>("starling::owner_join");
   cfg.add_message_type<owner_joined>("starling::owner_joined");
   cfg.add_message_type<owner_leave>("starling::owner_leave");
   cfg.add_message_type<owner_sync>("starling::owner_sync");
-  cfg.add_message_type<owner_handoff>("starling::owner_handoff");
+  cfg.add_message_type<owner_synced>("starling::owner_synced");
+  cfg.add_message_type<roster_entry>("starling::roster_entry");
   cfg.add_message_type<channel_event>("starling::channel_event");
-  cfg.add_message_type<channel_idle>("starling::channel_idle");
-  cfg.add_message_type<owner_idle>("starling::owner_idle");
-  cfg.add_message_type<channel_info>("starling::channel_info");
-  cfg.add_message_type<std::vector<channel_info>>("std::vector<starling::channel_info>");
+  cfg.add_message_type<publish_event>("starling::publish_event");
+  cfg.add_message_type<publish_ack>("starling::publish_ack");
+  cfg.add_message_type<client_event>("starling::client_event");
+  cfg.add_message_type<logic_answer>("starling::logic_answer");
+  cfg.add_message_type<node_moved>("starling::node_moved");
+  cfg.add_message_type<handoff_node>("starling::handoff_node");
+  cfg.add_message_type<owner_handoff>("starling::owner_handoff");
+  cfg.add_message_type<owner_ref>("starling::owner_ref");
+  cfg.add_message_type<local_owner_request>("starling::local_owner_request");
+  cfg.add_message_type<channel_report>("starling::channel_report");
+  cfg.add_message_type<std::vector<channel_report>>(
+    "std::vector<starling::channel_report>");
+  // Peer queries of the HTTP API.
   cfg.add_message_type<channels_request>("starling::channels_request");
-  cfg.add_message_type<channel_request>("starling::channel_request");
   cfg.add_message_type<terminate_request>("starling::terminate_request");
-  cfg.add_message_type<user_signed_in>("starling::user_signed_in");
-  cfg.add_message_type<webhook_event>("starling::webhook_event");
+  cfg.add_message_type<publish_request>("starling::publish_request");
   cfg.add_message_type<crash_request>("starling::crash_request");
+  // Membership.
   cfg.add_message_type<cluster_member>("starling::cluster_member");
-  cfg.add_message_type<std::vector<cluster_member>>(
-    "std::vector<starling::cluster_member>");
   cfg.add_message_type<cluster_view>("starling::cluster_view");
+  cfg.add_message_type<bridge_stats>("starling::bridge_stats");
+  cfg.add_message_type<webhook_event>("starling::webhook_event");
 }
 
 } // namespace starling

@@ -1,29 +1,31 @@
-// The node actor: root of the process's actor tree. Routes WebSocket
-// handshakes and HTTP API calls to apps and restarts crashed apps.
+// The node actor: root supervisor of the process's actor tree. It
+// supervises the apps, their webhook actors and the cluster bridge (one
+// restart policy each, actors/supervision.hpp), passes membership views to
+// the apps, and is the actor other nodes call (published on the CAF
+// middleman).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include <caf/actor.hpp>
-#include <caf/behavior.hpp>
-#include <caf/stateful_actor.hpp>
-
-#include <functional>
-
-#include "actors/app_context.hpp"
-#include "actors/cluster.hpp"
+#include "actors/actor_slot.hpp"
+#include "actors/app_directory.hpp"
 #include "actors/http_poster.hpp"
-#include "actors/supervisor.hpp"
-
-#include <memory>
+#include "actors/messages.hpp"
+#include "actors/supervision.hpp"
 #include "config/settings.hpp"
 
 namespace starling {
 
 class logic_registry;
+
+/// Spawns this node's cluster bridge (local or NATS; main decides) for the
+/// node as it announces itself; called again to restart it.
+using bridge_factory
+  = std::function<cluster_actor(caf::local_actor*, const cluster_member&)>;
 
 /// What main hands the node at start.
 struct node_init {
@@ -32,65 +34,58 @@ struct node_init {
   uint32_t activity_timeout_s = 120;      ///< Sent to clients.
   uint64_t socket_prefix = 0;             ///< Random first half of socket ids.
   http_poster_ptr poster;                 ///< HTTP client for webhooks.
-  /// Spawns this node's cluster bridge (local or NATS; main decides) for
-  /// the node as it announces itself; called again to restart it.
-  std::function<caf::actor(caf::local_actor*, const cluster_member&)>
-    bridge_factory;
+  fanout_sink_ptr fanout;                 ///< The transport's fan-out sink.
+  bridge_factory make_bridge;             ///< Spawns the bridge (linked).
   /// The app logic actors the binary registered (apps[].logic binds them);
   /// null or empty: no app logic.
   std::shared_ptr<const logic_registry> logic;
+  /// Filled by the node: where the transport finds each app.
+  std::shared_ptr<app_directory> apps_out;
 };
 
 /// One supervised app.
 struct app_slot {
-  app_context_ptr ctx;   ///< The app's context (kept across restarts).
-  caf::actor actor;      ///< Current app actor; changes on restart.
-  restart_budget budget; ///< At most 5 restarts in 10 s.
-  bool failed = false;   ///< Past its restart limit: refused with 4200/503.
+  app_context_ptr ctx;     ///< The app's context (kept across restarts).
+  app_actor actor;         ///< Current app actor; invalid while down.
+  restart_tracker tracker; ///< policies::app().
 };
 
-/// What a restarted webhook actor needs.
+/// One supervised webhook actor (apps with webhooks).
 struct webhook_slot {
-  config::app_settings app; ///< The app (targets, secret).
-  caf::actor actor;         ///< Current webhook actor.
+  std::size_t app = 0;     ///< Index of its app.
+  webhook_actor actor;     ///< Current actor; invalid while down.
+  restart_tracker tracker; ///< policies::webhooks().
 };
 
 /// State of the node actor.
 struct node_state {
   static inline const char* name = "node";
-  std::vector<app_slot> apps;                     ///< One per configured app.
-  std::vector<webhook_slot> webhooks;             ///< Apps with webhooks.
-  http_poster_ptr poster;                         ///< For restarting webhooks.
-  std::string node_id;                            ///< This node's id.
-  /// Spawns the bridge (see node_init).
-  std::function<caf::actor(caf::local_actor*, const cluster_member&)>
-    bridge_factory;
-  cluster_member self_member; ///< This node as the cluster sees it.
-  caf::actor bridge;          ///< The cluster bridge, once started.
-  bool bridge_started = false; ///< Started before: a restart is a new epoch.
-  restart_budget bridge_budget; ///< Restarts of the bridge.
-  uint64_t bridge_restarts = 0; ///< Bridges started after the first.
-  cluster_view view;          ///< Latest membership view.
-  bool handed_over = false;   ///< Owners went to other nodes (leaving).
-  std::unordered_map<std::string, std::size_t> by_key; ///< key -> slot.
-  std::unordered_map<std::string, std::size_t> by_id;  ///< id -> slot.
+  std::vector<app_slot> apps;         ///< One per configured app.
+  std::vector<webhook_slot> webhooks; ///< Apps with webhooks.
+  std::shared_ptr<app_directory> directory; ///< Shared with the transport.
+  http_poster_ptr poster;             ///< For (re)starting webhooks.
+  std::string node_id;                ///< This node's id.
+  bridge_factory make_bridge;         ///< Null once leaving.
+  cluster_member self_member;         ///< This node as the cluster sees it.
+  cluster_actor bridge;               ///< The cluster bridge, once started.
+  bool bridge_started = false;        ///< Started before: a restart is a new epoch.
+  restart_tracker bridge_tracker{policies::bridge()}; ///< Its restarts.
+  uint64_t bridge_restarts = 0;       ///< Bridges started after the first.
+  cluster_view view;                  ///< Latest membership view.
+  uint64_t view_changes = 0;          ///< Views seen.
+  bool handed_over = false;           ///< Owners went to other nodes (leaving).
 };
 
-/// Node actor messages:
-/// - `ws_opened`: checks the protocol version (4007/4008) and the app key
-///   (4001), then hands the socket to the app;
-/// - `publish_request`: routed to the app by id;
-/// - `(stats_atom, std::string app_id)` -> the app's stats, or an error;
-/// - `(caf::put_atom, cluster_member)` from main: start the bridge
-///   (supervised: restarted with back-off, 5 in 10 s, then the node runs
-///   alone; each restart announces the next start epoch);
-///   `(view_atom, cluster_view)` from the bridge;
-/// - `crash_request` (fault injection) with kind `bridge`: the bridge is
-///   sent `crash_atom` and throws -> ok_atom (an error while no bridge
-///   runs); other kinds go to the app.
-/// Crashed apps restart (one_for_one, 5 in 10 s); past the limit the app is
-/// marked failed and the node keeps serving the others.
-caf::behavior node_behavior(caf::stateful_actor<node_state>* self,
-                            node_init init);
+/// Spawned by main. Messages: node_actor in actors/fwd.hpp:
+/// - `join_cluster` from main: start the bridge (restarted with back-off;
+///   each restart announces the next start epoch); `cluster_view` from it;
+/// - peer calls routed to the app by id: `local_owner_request`,
+///   `owner_handoff`, `channels_request`, `terminate_request`;
+/// - `drain_atom` (shutdown): leave the cluster (owners hand over first),
+///   flush webhooks;
+/// - `crash_request` (fault injection), `topology_atom` (the node and
+///   cluster part of /topology), `stats_atom`.
+node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state> self,
+                                        node_init init);
 
 } // namespace starling

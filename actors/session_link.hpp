@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -14,13 +13,6 @@ namespace starling {
 
 /// One encoded frame; a broadcast shares one buffer among all recipients.
 using frame_ptr = std::shared_ptr<const std::string>;
-
-class session_link;
-
-/// An immutable list of sessions: a channel's subscribers, shared with the
-/// transport for one hand-off per event.
-using session_list =
-  std::shared_ptr<const std::vector<std::shared_ptr<session_link>>>;
 
 /// Result of queueing a frame on a socket.
 enum class send_result : uint8_t {
@@ -54,12 +46,6 @@ public:
   /// Tells the session one inbound frame was processed (inbound flow
   /// control: reading pauses while too many frames wait at the actor).
   virtual void consumed() = 0;
-
-  /// Queues `frame` on every session of `targets` except `exclude`. The
-  /// default calls send() on each; a transport overrides it to hand the
-  /// whole batch to its I/O thread at once (fan-out hot path).
-  virtual void send_to_all(const frame_ptr& frame, const session_list& targets,
-                           const session_link* exclude);
 };
 
 /// Shared handle to a session; actors hold it, transport implements it.

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/log.hpp"
 #include "pusher/frame.hpp"
@@ -15,7 +16,7 @@ namespace starling {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<webhook_state>*;
+using self_ptr = webhook_actor::stateful_pointer<webhook_state>;
 using clock_type = std::chrono::steady_clock;
 
 int64_t unix_ms() {
@@ -28,21 +29,26 @@ std::string hold_key(const webhook_event& ev, bool member) {
   return (member ? "m:" : "c:") + ev.channel + '\n' + ev.user_id;
 }
 
+using json = nlohmann::ordered_json;
+
 // Pusher protocol §7.2: one JSON object per event.
-std::string event_json(const webhook_event& ev) {
-  std::string out = "{\"name\":" + pusher::json_quote(ev.name)
-                    + ",\"channel\":" + pusher::json_quote(ev.channel);
+json event_json(const webhook_event& ev) {
+  json out{{"name", ev.name}, {"channel", ev.channel}};
   if (!ev.user_id.empty())
-    out += ",\"user_id\":" + pusher::json_quote(ev.user_id);
+    out["user_id"] = ev.user_id;
   if (ev.name == "client_event") {
-    out += ",\"event\":" + pusher::json_quote(ev.event);
-    out += ",\"data\":" + pusher::json_quote(ev.data);
-    out += ",\"socket_id\":" + pusher::json_quote(ev.socket_id);
+    out["event"] = ev.event;
+    out["data"] = ev.data;
+    out["socket_id"] = ev.socket_id;
   }
   if (ev.subscription_count >= 0)
-    out += ",\"subscription_count\":" + std::to_string(ev.subscription_count);
-  out += '}';
+    out["subscription_count"] = ev.subscription_count;
   return out;
+}
+
+// The body of one request: when the first event happened, and the events.
+std::string body_json(int64_t time_ms, json events) {
+  return json{{"time_ms", time_ms}, {"events", std::move(events)}}.dump();
 }
 
 bool wanted(const config::webhook_settings& hook, const webhook_event& ev) {
@@ -65,7 +71,7 @@ void post(self_ptr self, uint64_t id, webhook_request& req) {
     {"Content-Type", "application/json"},
     {"X-Pusher-Key", st.app.key},
     {"X-Pusher-Signature", pusher::hmac_sha256_hex(st.app.secret, req.body)}};
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = webhook_actor{self};
   st.poster->post(req.url, std::move(headers), req.body, [me, id](int status) {
     // Called on an I/O thread: only anon_send from here.
     caf::anon_send(me, posted_atom::value, id, status);
@@ -112,26 +118,23 @@ void send_ready(self_ptr self, const webhook_timing& timing) {
     return;
   for (auto& hook : st.app.webhooks) {
     if (st.app.webhook_batching) {
-      std::string events;
+      auto events = json::array();
       int64_t time_ms = 0;
       for (auto& p : st.ready) {
         if (!wanted(hook, p.event))
           continue;
         if (time_ms == 0)
           time_ms = p.time_ms;
-        events += (events.empty() ? "" : ",") + event_json(p.event);
+        events.push_back(event_json(p.event));
       }
       if (!events.empty())
-        send_request(self, hook.url,
-                     "{\"time_ms\":" + std::to_string(time_ms) + ",\"events\":["
-                       + events + "]}",
+        send_request(self, hook.url, body_json(time_ms, std::move(events)),
                      timing);
     } else {
       for (auto& p : st.ready)
         if (wanted(hook, p.event))
           send_request(self, hook.url,
-                       "{\"time_ms\":" + std::to_string(p.time_ms)
-                         + ",\"events\":[" + event_json(p.event) + "]}",
+                       body_json(p.time_ms, json::array({event_json(p.event)})),
                        timing);
     }
   }
@@ -140,9 +143,10 @@ void send_ready(self_ptr self, const webhook_timing& timing) {
 
 } // namespace
 
-caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
-                               config::app_settings app, http_poster_ptr poster,
-                               webhook_timing timing) {
+webhook_actor::behavior_type
+webhook_behavior(webhook_actor::stateful_pointer<webhook_state> self,
+                 config::app_settings app, http_poster_ptr poster,
+                 webhook_timing timing) {
   self->state.app = std::move(app);
   self->state.poster = std::move(poster);
   return {
@@ -228,7 +232,7 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
       auto now = clock_type::now();
       if (now - req.first_try >= timing.retry_window) {
         ++st.dropped;
-        component_logger("app")->warn("webhook given up url={} attempts={}",
+        component_logger("webhooks")->warn("webhook given up url={} attempts={}",
                                       req.url, req.attempts);
         return;
       }
@@ -256,12 +260,16 @@ caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
     },
     [self](stats_atom) {
       auto& st = self->state;
-      return caf::make_message(st.sent, st.dropped,
-                               static_cast<uint64_t>(st.ready.size()
-                                                     + st.held.size()
-                                                     + st.retrying.size()
-                                                     + st.in_flight.size()
-                                                     + st.waiting.size()));
+      return webhook_stats{st.sent, st.dropped,
+                           static_cast<uint64_t>(st.ready.size()
+                                                 + st.held.size()
+                                                 + st.retrying.size()
+                                                 + st.in_flight.size()
+                                                 + st.waiting.size())};
+    },
+    [self](crash_atom) {
+      throw std::runtime_error("injected fault in webhooks of app "
+                               + self->state.app.id);
     },
   };
 }

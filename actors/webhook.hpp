@@ -9,11 +9,9 @@
 #include <map>
 #include <vector>
 
-#include <caf/response_promise.hpp>
 #include <string>
 
-#include <caf/behavior.hpp>
-#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/http_poster.hpp"
 #include "actors/messages.hpp"
@@ -55,7 +53,7 @@ struct webhook_state {
   bool tick_pending = false;   ///< A flush tick is scheduled.
   uint64_t sent = 0;           ///< Requests answered with 2xx.
   uint64_t dropped = 0;        ///< Events dropped (queue full or retries exhausted).
-  std::vector<caf::response_promise> drains; ///< Shutdown waiting for in_flight.
+  std::vector<caf::typed_response_promise<caf::ok_atom>> drains; ///< Shutdown waiting for in_flight.
 };
 
 /// Tuning of the webhook actor (tests shorten the grace period).
@@ -67,11 +65,13 @@ struct webhook_timing {
   std::size_t max_in_flight = 16;         ///< Concurrent HTTP requests.
 };
 
-/// Webhook actor messages: `webhook_event` (from owners), `(posted_atom,
-/// id, status)` (from the poster), `(flush_atom)` (own tick),
-/// `(stats_atom)` -> (sent, dropped, queued).
-caf::behavior webhook_behavior(caf::stateful_actor<webhook_state>* self,
-                               config::app_settings app, http_poster_ptr poster,
-                               webhook_timing timing);
+/// Spawned and supervised by the node. Messages (webhook_actor in
+/// actors/fwd.hpp): `webhook_event` (from owners), `(posted_atom, id,
+/// status)` (from the poster), `(flush_atom)` (own tick), `(drain_atom)`
+/// (shutdown), `(stats_atom)` -> webhook_stats, `(crash_atom)`.
+webhook_actor::behavior_type
+webhook_behavior(webhook_actor::stateful_pointer<webhook_state> self,
+                 config::app_settings app, http_poster_ptr poster,
+                 webhook_timing timing);
 
 } // namespace starling

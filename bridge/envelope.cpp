@@ -20,9 +20,13 @@ constexpr uint64_t channel = 3;
 constexpr uint64_t seq = 4;
 constexpr uint64_t event = 5;
 constexpr uint64_t data = 6;
-constexpr uint64_t data_is_json = 7;
+// 7 (data_is_json) is retired: kind 1 (client event) says it. Still read:
+// true means a client event.
+constexpr uint64_t retired_data_is_json = 7;
 constexpr uint64_t user_id = 8;
 constexpr uint64_t exclude_socket_id = 9;
+constexpr uint64_t kind = 10;
+constexpr uint64_t count = 11;
 } // namespace event_field
 
 namespace announce_field {
@@ -74,8 +78,8 @@ void pack_header(packer& pk, envelope_kind kind, uint32_t field_count) {
 
 void pack_body(packer& pk, const event_envelope& ev) {
   // Optional fields at their default are left out: this is the hot path.
-  uint32_t count = 5 + !ev.data.empty() + ev.data_is_json + !ev.user_id.empty()
-                   + !ev.exclude_socket_id.empty();
+  uint32_t count = 5 + !ev.data.empty() + (ev.kind != 0) + !ev.user_id.empty()
+                   + (ev.count != 0) + !ev.exclude_socket_id.empty();
   pack_header(pk, envelope_kind::event, count);
   pack_string(pk, event_field::origin_node, ev.origin_node);
   pack_string(pk, event_field::app_id, ev.app_id);
@@ -84,12 +88,12 @@ void pack_body(packer& pk, const event_envelope& ev) {
   pack_string(pk, event_field::event, ev.event);
   if (!ev.data.empty())
     pack_string(pk, event_field::data, ev.data);
-  if (ev.data_is_json) {
-    pk.pack_uint64(event_field::data_is_json);
-    pk.pack_true();
-  }
+  if (ev.kind != 0)
+    pack_uint(pk, event_field::kind, ev.kind);
   if (!ev.user_id.empty())
     pack_string(pk, event_field::user_id, ev.user_id);
+  if (ev.count != 0)
+    pack_uint(pk, event_field::count, ev.count);
   if (!ev.exclude_socket_id.empty())
     pack_string(pk, event_field::exclude_socket_id, ev.exclude_socket_id);
 }
@@ -151,6 +155,14 @@ bool read(const msgpack::object& obj, uint16_t& out) {
   return true;
 }
 
+bool read(const msgpack::object& obj, uint8_t& out) {
+  uint64_t value = 0;
+  if (!read(obj, value) || value > std::numeric_limits<uint8_t>::max())
+    return false;
+  out = static_cast<uint8_t>(value);
+  return true;
+}
+
 bool read(const msgpack::object& obj, bool& out) {
   if (obj.type != msgpack::type::BOOLEAN)
     return false;
@@ -168,7 +180,18 @@ bool read_field(uint64_t id, const msgpack::object& val, event_envelope& out) {
     case event_field::seq: return read(val, out.seq);
     case event_field::event: return read(val, out.event);
     case event_field::data: return read(val, out.data);
-    case event_field::data_is_json: return read(val, out.data_is_json);
+    case event_field::retired_data_is_json: {
+      bool json = false;
+      if (!read(val, json))
+        return false;
+      if (json && out.kind == 0)
+        out.kind = 1;
+      return true;
+    }
+    case event_field::kind:
+      // Kinds this node knows (starling::event_kind); others are garbage.
+      return read(val, out.kind) && out.kind <= 4;
+    case event_field::count: return read(val, out.count);
     case event_field::user_id: return read(val, out.user_id);
     case event_field::exclude_socket_id:
       return read(val, out.exclude_socket_id);
@@ -265,7 +288,7 @@ std::optional<envelope> read_envelope(const msgpack::object& root) {
 bool operator==(const event_envelope& lhs, const event_envelope& rhs) {
   auto fields = [](const event_envelope& x) {
     return std::tie(x.origin_node, x.app_id, x.channel, x.seq, x.event, x.data,
-                    x.data_is_json, x.user_id, x.exclude_socket_id);
+                    x.kind, x.user_id, x.count, x.exclude_socket_id);
   };
   return fields(lhs) == fields(rhs);
 }

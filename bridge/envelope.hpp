@@ -28,10 +28,13 @@ struct event_envelope {
   std::string app_id;            ///< App of the channel.
   std::string channel;           ///< Channel name, not its subject token.
   uint64_t seq = 0;              ///< The owner's sequence number of it.
+  /// What the event is (starling::event_kind): 0 published, 1 client
+  /// event, 2 member added, 3 member removed, 4 subscription count.
+  uint8_t kind = 0;
   std::string event;             ///< Event name.
-  std::string data;              ///< Event data as the client will see it.
-  bool data_is_json = false;     ///< Whether `data` is JSON, not a string.
-  std::string user_id;           ///< Sender of a client event; empty if none.
+  std::string data;              ///< Data, user info JSON for member_added.
+  std::string user_id;           ///< Client event sender or member; empty if none.
+  uint64_t count = 0;            ///< Subscription count.
   std::string exclude_socket_id; ///< Socket to skip; empty if none.
 };
 

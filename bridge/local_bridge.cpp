@@ -5,14 +5,13 @@
 
 #include <caf/all.hpp>
 
-#include "actors/messages.hpp"
 #include "bridge/bridge_fault.hpp"
-#include "bridge/bridge_stats.hpp"
 
 namespace starling::bridge {
 
-caf::behavior local_bridge_behavior(
-  caf::stateful_actor<local_bridge_state>* self, cluster_member local) {
+cluster_actor::behavior_type
+local_bridge_behavior(cluster_actor::stateful_pointer<local_bridge_state> self,
+                      cluster_member local) {
   self->state.local = std::move(local);
   // One member that never changes: the epoch of the first (and only) view.
   auto view = [self] { return cluster_view{{self->state.local}, 1}; };
@@ -20,43 +19,42 @@ caf::behavior local_bridge_behavior(
     return bridge_exception(self->state.local.node_id, ep);
   });
   return {
-    [=](caf::subscribe_atom, std::string& app_id, std::string& channel,
-        const caf::actor& local_channel) {
+    [self](caf::subscribe_atom, std::string& app_id, std::string& channel,
+           const channel_actor& local_channel) {
       // Idempotent; the last handle wins.
       self->state.channels[{std::move(app_id), std::move(channel)}]
         = local_channel.address();
       return caf::ok_atom::value;
     },
-    [=](caf::unsubscribe_atom, std::string& app_id, std::string& channel) {
+    [self](caf::unsubscribe_atom, std::string& app_id, std::string& channel) {
       self->state.channels.erase({std::move(app_id), std::move(channel)});
       return caf::ok_atom::value;
     },
-    [=](caf::publish_atom, const std::string&, const std::string&,
-        const channel_event&) {
+    [](const fan_out_event&) {
       // nop: no other node, and the owner already delivered locally.
     },
-    [=](caf::join_atom, const caf::actor& listener) {
-      self->send(listener, view_atom::value, view());
+    [self, view](caf::join_atom, const node_actor& listener) {
+      self->send(listener, view());
       return caf::ok_atom::value;
     },
-    [=](caf::get_atom) { return view(); },
-    [=](peers_atom) { return std::vector<caf::actor>{}; },
-    [=](owner_atom, const std::string&, const std::string&) {
-      return caf::actor{}; // One node: it owns every channel.
-    },
-    [=](caf::leave_atom) {
+    [view](caf::get_atom) { return view(); },
+    [](caf::leave_atom) {
       return caf::ok_atom::value; // No other node to hand channels to.
     },
-    [=](stats_atom) {
+    [](const owner_node_request&) {
+      return node_actor{}; // One node: it owns every channel.
+    },
+    [](peers_atom) { return std::vector<node_actor>{}; },
+    [self](stats_atom) {
       bridge_stats stats;
       stats.subscriptions = self->state.channels.size();
       return stats;
     },
-    [=](caf::close_atom) {
+    [self](caf::close_atom) {
       self->quit();
       return caf::ok_atom::value;
     },
-    [=](crash_atom) -> caf::result<void> {
+    [self](crash_atom) {
       // Fault injection (admin /faults/crash, kind=bridge): the node
       // restarts the bridge.
       throw std::runtime_error("injected fault in bridge of node "

@@ -4,23 +4,17 @@
 #include "bridge/nats_bridge.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
-#include <string_view>
-#include <thread>
 #include <variant>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/log.hpp"
-#include "actors/messages.hpp"
 #include "bridge/bridge_fault.hpp"
-#include "bridge/bridge_stats.hpp"
 #include "bridge/envelope.hpp"
+#include "bridge/nats_delivery.hpp"
 #include "bridge/shard_ring.hpp"
 #include "bridge/subjects.hpp"
 
@@ -28,191 +22,16 @@
 
 namespace starling::bridge {
 
-namespace {
-
-// -- internal messages: nats.c threads and the flusher -> the bridge ----------
-
-/// A node announced itself: (node id, host, port, start epoch).
-using announce_atom = caf::atom_constant<caf::atom("announce")>;
-/// A node said goodbye: (node id, start epoch).
-using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>;
-/// Every SUB up to this flush generation reached the server: (generation).
-using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
-/// The NATS connection was lost.
-using nats_down_atom = caf::atom_constant<caf::atom("nats_down")>;
-/// The NATS connection is back and nats.c sent every SUB again.
-using nats_up_atom = caf::atom_constant<caf::atom("nats_up")>;
-
-// How long a subscribe reply may wait for the server's confirmation. Past
-// it the reply goes out anyway: delivery is at most once.
-constexpr int flush_timeout_ms = 2000;
-
-// How long a goodbye may take to leave before the connection closes.
-constexpr int goodbye_flush_ms = 1000;
-
-/// Sends `xs` to the actor behind `weak` if it is still alive. Safe on any
-/// thread; callbacks hold the bridge weakly so that nats.c, which the
-/// bridge's state owns, never keeps the bridge alive.
-template <class... Ts>
-void tell(const caf::actor_addr& weak, Ts&&... xs) {
-  if (auto hdl = caf::actor_cast<caf::actor>(weak))
-    caf::anon_send(hdl, std::forward<Ts>(xs)...);
-}
-
-} // namespace
-
-namespace detail {
-
-/// What every nats.c callback of one bridge shares. Immutable but for the
-/// atomic counters.
-struct nats_delivery {
-  std::string node_id;                   ///< This node: skip its echoes.
-  caf::actor_addr bridge;                ///< Where membership news goes.
-  std::atomic<uint64_t> delivered{0};    ///< Events handed to channels.
-  std::atomic<uint64_t> echoes{0};       ///< Own events dropped.
-  std::atomic<uint64_t> bad_payloads{0}; ///< Garbage dropped.
-};
-
-/// Where the events of one subscribed channel go. Shared by the bridge and
-/// the subscription's nats.c callback.
-struct channel_route {
-  std::string app_id;     ///< App of the channel (to check envelopes).
-  std::string channel;    ///< Channel name (to check envelopes).
-  std::mutex mtx;         ///< Guards `target`.
-  caf::actor_addr target; ///< The local channel; null once unsubscribed.
-};
-
-/// Confirms subscriptions off the actor's thread: a flush (PING/PONG)
-/// returns once the server processed every SUB this connection sent before
-/// it. Requests that arrive during a flush ride the next one, so a burst of
-/// subscribes costs a few round trips, not one each.
-class nats_flusher {
-public:
-  nats_flusher(nats_client& client, caf::actor_addr bridge)
-    : client_(client), bridge_(std::move(bridge)), thread_([this] { run(); }) {
-    // nop
-  }
-
-  /// Stops the thread; waits for a flush in progress (bounded by its
-  /// timeout).
-  ~nats_flusher() {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  nats_flusher(const nats_flusher&) = delete;
-  nats_flusher& operator=(const nats_flusher&) = delete;
-
-  /// Asks for `(flushed_atom, g)` with g >= `generation` once every SUB sent
-  /// so far is confirmed. Runs on the bridge's thread.
-  void request(uint64_t generation) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      requested_ = std::max(requested_, generation);
-    }
-    cv_.notify_one();
-  }
-
-private:
-  void run() {
-    std::unique_lock<std::mutex> guard{mtx_};
-    for (;;) {
-      cv_.wait(guard, [this] { return stop_ || requested_ > done_; });
-      if (stop_)
-        return;
-      auto target = requested_;
-      guard.unlock();
-      // While disconnected a flush would only wait for its timeout; nats.c
-      // sends the SUBs again on reconnect, and events meanwhile are lost
-      // anyway (at most once).
-      if (client_.connected())
-        client_.flush(flush_timeout_ms);
-      tell(bridge_, flushed_atom::value, target);
-      guard.lock();
-      done_ = target;
-    }
-  }
-
-  nats_client& client_;
-  caf::actor_addr bridge_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  uint64_t requested_ = 0; // guarded by mtx_
-  uint64_t done_ = 0;      // guarded by mtx_
-  bool stop_ = false;      // guarded by mtx_
-  std::thread thread_;     // last: starts once the members above exist
-};
-
-} // namespace detail
-
 nats_bridge_state::nats_bridge_state() = default;
 
 nats_bridge_state::~nats_bridge_state() = default;
 
 namespace {
 
-using self_ptr = caf::stateful_actor<nats_bridge_state>*;
+// How long a goodbye may take to leave before the connection closes.
+constexpr int goodbye_flush_ms = 1000;
 
-// -- nats.c callbacks ---------------------------------------------------------
-
-// Called on a nats.c delivery thread: only anon_send from here.
-void on_members_message(detail::nats_delivery& delivery,
-                        std::string_view data) {
-  auto env = decode(data);
-  if (!env) {
-    ++delivery.bad_payloads;
-    return;
-  }
-  if (auto* hello = std::get_if<announce_envelope>(&*env)) {
-    tell(delivery.bridge, announce_atom::value, std::move(hello->node_id),
-         std::move(hello->host), hello->port, hello->epoch);
-  } else if (auto* bye = std::get_if<goodbye_envelope>(&*env)) {
-    tell(delivery.bridge, goodbye_atom::value, std::move(bye->node_id),
-         bye->epoch);
-  } else {
-    // Events never travel on the membership subject.
-    ++delivery.bad_payloads;
-  }
-}
-
-// Called on a nats.c delivery thread: only anon_send from here. nats.c keeps
-// the order of one subscription, and one thread sends, so the channel gets
-// the owner's order.
-void on_event_message(detail::nats_delivery& delivery,
-                      detail::channel_route& route, std::string_view data) {
-  auto env = decode(data);
-  auto* ev = env ? std::get_if<event_envelope>(&*env) : nullptr;
-  // An envelope naming another channel than its subject is garbage too.
-  if (ev == nullptr || ev->app_id != route.app_id
-      || ev->channel != route.channel) {
-    ++delivery.bad_payloads;
-    return;
-  }
-  // no_echo already hides our publishes; this also covers a second
-  // connection of the same node.
-  if (ev->origin_node == delivery.node_id) {
-    ++delivery.echoes;
-    return;
-  }
-  channel_event event{ev->seq,
-                      std::move(ev->event),
-                      std::move(ev->data),
-                      ev->data_is_json,
-                      std::move(ev->user_id),
-                      std::move(ev->exclude_socket_id),
-                      ev->origin_node};
-  // Sending under the lock: once unsubscribe cleared the target, no
-  // callback can still be about to send to it.
-  std::lock_guard<std::mutex> guard{route.mtx};
-  if (auto target = caf::actor_cast<caf::actor>(route.target)) {
-    caf::anon_send(target, deliver_atom::value, std::move(event));
-    ++delivery.delivered;
-  }
-}
+using self_ptr = nats_bridge_actor::stateful_pointer<nats_bridge_state>;
 
 // -- membership ---------------------------------------------------------------
 
@@ -226,11 +45,12 @@ cluster_view current_view(const nats_bridge_state& st) {
 
 // Returns the published node actor of `m`, connecting on first use
 // (blocking: this actor is detached), or an invalid handle.
-caf::actor remote_node(self_ptr self, const member& m) {
+node_actor remote_node(self_ptr self, const member& m) {
   auto& st = self->state;
   if (auto i = st.remote_nodes.find(m.node_id); i != st.remote_nodes.end())
     return i->second;
-  auto node = self->system().middleman().remote_actor(m.host, m.port);
+  auto node = self->system().middleman().remote_actor<node_actor>(m.host,
+                                                                  m.port);
   if (!node) {
     component_logger("bridge")->warn("cannot reach node={} {}:{}: {}",
                                      m.node_id, m.host, m.port,
@@ -253,7 +73,7 @@ void broadcast_view(self_ptr self) {
     i = live ? std::next(i) : remotes.erase(i);
   }
   for (auto& listener : self->state.listeners)
-    self->send(listener, view_atom::value, view);
+    self->send(listener, view);
 }
 
 void log_change(const membership_change& change, uint64_t view_epoch) {
@@ -319,7 +139,7 @@ void expire_silent_nodes(self_ptr self) {
 
 caf::result<caf::ok_atom> subscribe(self_ptr self, std::string app_id,
                                     std::string channel,
-                                    const caf::actor& local_channel) {
+                                    const channel_actor& local_channel) {
   auto& st = self->state;
   auto key = std::make_pair(app_id, channel);
   auto i = st.channels.find(key);
@@ -333,7 +153,7 @@ caf::result<caf::ok_atom> subscribe(self_ptr self, std::string app_id,
     auto sub = st.client->subscribe(
       event_subject(st.settings.subject_prefix, route->app_id, route->channel),
       [delivery, route](std::string_view, std::string_view data) {
-        on_event_message(*delivery, *route, data);
+        detail::on_event_message(*delivery, *route, data);
       },
       error);
     if (!sub) {
@@ -357,9 +177,9 @@ caf::result<caf::ok_atom> subscribe(self_ptr self, std::string app_id,
   }
   if (i->second.generation <= st.flush_done)
     return caf::ok_atom::value;
-  st.awaiting_flush.emplace_back(i->second.generation,
-                                 self->make_response_promise());
-  return caf::delegated<caf::ok_atom>{};
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  st.awaiting_flush.emplace_back(i->second.generation, rp);
+  return rp;
 }
 
 void unsubscribe(self_ptr self, const std::string& app_id,
@@ -389,15 +209,22 @@ void confirm_subscribes(self_ptr self, uint64_t generation) {
   waiting.erase(confirmed, waiting.end());
 }
 
-void publish(self_ptr self, std::string app_id, std::string channel,
-             channel_event ev) {
+void publish(self_ptr self, fan_out_event& fo) {
   auto& st = self->state;
-  auto subject = event_subject(st.settings.subject_prefix, app_id, channel);
-  event_envelope env{st.local.node_id,  std::move(app_id),
-                     std::move(channel), ev.seq,
-                     std::move(ev.event), std::move(ev.data),
-                     ev.data_is_json,     std::move(ev.user_id),
-                     std::move(ev.exclude)};
+  auto& ev = fo.event;
+  auto subject = event_subject(st.settings.subject_prefix, fo.app_id,
+                               fo.channel);
+  event_envelope env;
+  env.origin_node = st.local.node_id;
+  env.app_id = std::move(fo.app_id);
+  env.channel = std::move(fo.channel);
+  env.seq = ev.seq;
+  env.kind = static_cast<uint8_t>(ev.kind);
+  env.event = std::move(ev.event);
+  env.data = std::move(ev.data);
+  env.user_id = std::move(ev.user_id);
+  env.count = ev.count;
+  env.exclude_socket_id = std::move(ev.exclude);
   // Buffered by nats.c while reconnecting; refused only when closed or the
   // buffer is full. Either way the event is lost for other nodes only.
   auto error = st.client->publish(subject, encode(envelope{std::move(env)}));
@@ -424,56 +251,40 @@ bridge_stats current_stats(const nats_bridge_state& st) {
   return stats;
 }
 
-} // namespace
 
-caf::behavior
-nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
-                     config::nats_settings settings, cluster_member local,
-                     caf::timespan heartbeat, caf::timespan node_timeout) {
+// Connects and subscribes to the membership subject. Returns what went
+// wrong, or an empty string.
+std::string connect(self_ptr self) {
   auto& st = self->state;
-  st.settings = std::move(settings);
-  st.local = std::move(local);
-  st.heartbeat = heartbeat;
-  st.node_timeout = node_timeout;
-  st.delivery = std::make_shared<detail::nats_delivery>();
-  st.delivery->node_id = st.local.node_id;
-  st.delivery->bridge = self->address();
-  auto log = component_logger("bridge");
   nats_client_options options;
   // Our own events and announces never come back (style.md, cluster bridge).
   options.no_echo = true;
   auto weak = self->address();
   // Called on a nats.c thread: only anon_send from here.
-  options.on_disconnected = [weak] { tell(weak, nats_down_atom::value); };
-  options.on_reconnected = [weak] { tell(weak, nats_up_atom::value); };
+  options.on_disconnected = [weak] { detail::tell(weak, nats_down_atom::value); };
+  options.on_reconnected = [weak] { detail::tell(weak, nats_up_atom::value); };
   std::string error;
   st.client = nats_client::connect(st.settings, std::move(options), error);
-  if (st.client) {
-    auto delivery = st.delivery;
-    st.members_subscription = st.client->subscribe(
-      members_subject(st.settings.subject_prefix),
-      [delivery](std::string_view, std::string_view data) {
-        on_members_message(*delivery, data);
-      },
-      error);
-  }
-  if (!st.client || !st.members_subscription) {
-    log->error("cannot join the cluster over NATS node={} error={}",
-               st.local.node_id, error);
-    self->quit(caf::make_error(caf::sec::runtime_error,
-                               "cannot join the cluster over NATS: " + error));
-    return {};
-  }
+  if (!st.client)
+    return error;
+  auto delivery = st.delivery;
+  st.members_subscription = st.client->subscribe(
+    members_subject(st.settings.subject_prefix),
+    [delivery](std::string_view, std::string_view data) {
+      detail::on_members_message(*delivery, data);
+    },
+    error);
+  if (!st.members_subscription)
+    return error.empty() ? std::string{"cannot subscribe"} : error;
   st.flusher = std::make_unique<detail::nats_flusher>(*st.client, weak);
-  log->info("bridge up node={} prefix={}", st.local.node_id,
-            st.settings.subject_prefix);
-  // The first announce puts this node in its own view (epoch 1).
-  announce(self);
-  self->delayed_send(self, st.heartbeat, caf::tick_atom::value);
+  return {};
+}
+
+void install_handlers(self_ptr self) {
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& ls = self->state.listeners;
     ls.erase(std::remove_if(ls.begin(), ls.end(),
-                            [&](const caf::actor& listener) {
+                            [&](const node_actor& listener) {
                               return listener.address() == msg.source;
                             }),
              ls.end());
@@ -492,9 +303,41 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
     say_goodbye(self);
     self->quit(std::move(msg.reason));
   });
+}
+
+} // namespace
+
+nats_bridge_actor::behavior_type
+nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self,
+                     config::nats_settings settings, cluster_member local,
+                     caf::timespan heartbeat, caf::timespan node_timeout) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.local = std::move(local);
+  st.heartbeat = heartbeat;
+  st.node_timeout = node_timeout;
+  st.delivery = std::make_shared<detail::nats_delivery>();
+  st.delivery->node_id = st.local.node_id;
+  st.delivery->bridge = self->address();
+  auto log = component_logger("bridge");
+  if (auto error = connect(self); !error.empty()) {
+    log->error("cannot join the cluster over NATS node={} error={}",
+               st.local.node_id, error);
+    self->quit(caf::make_error(caf::sec::runtime_error,
+                               "cannot join the cluster over NATS: " + error));
+    // Ending at once: no handler ever runs.
+    using behavior = nats_bridge_actor::behavior_type;
+    return behavior{behavior::unsafe_init{}, caf::behavior{}};
+  }
+  log->info("bridge up node={} prefix={}", st.local.node_id,
+            st.settings.subject_prefix);
+  // The first announce puts this node in its own view (epoch 1).
+  announce(self);
+  self->delayed_send(self, st.heartbeat, caf::tick_atom::value);
+  install_handlers(self);
   return {
     [=](caf::subscribe_atom, std::string& app_id, std::string& channel,
-        const caf::actor& local_channel) {
+        const channel_actor& local_channel) {
       return subscribe(self, std::move(app_id), std::move(channel),
                        local_channel);
     },
@@ -503,24 +346,21 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       unsubscribe(self, app_id, channel);
       return caf::ok_atom::value;
     },
-    [=](caf::publish_atom, std::string& app_id, std::string& channel,
-        channel_event& ev) {
-      publish(self, std::move(app_id), std::move(channel), std::move(ev));
-    },
-    [=](caf::join_atom, const caf::actor& listener) {
+    [=](fan_out_event& fo) { publish(self, fo); },
+    [=](caf::join_atom, const node_actor& listener) {
       auto& ls = self->state.listeners;
       if (listener && std::find(ls.begin(), ls.end(), listener) == ls.end()) {
         ls.push_back(listener);
         self->monitor(listener);
       }
       if (listener)
-        self->send(listener, view_atom::value, current_view(self->state));
+        self->send(listener, current_view(self->state));
       return caf::ok_atom::value;
     },
     [=](caf::get_atom) { return current_view(self->state); },
     [=](peers_atom) {
       auto& st = self->state;
-      std::vector<caf::actor> peers;
+      std::vector<node_actor> peers;
       for (auto& m : st.view.members()) {
         if (m.node_id == st.local.node_id)
           continue;
@@ -529,8 +369,9 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
       }
       return peers;
     },
-    [=](owner_atom, const std::string& app_id,
-        const std::string& channel) -> caf::result<caf::actor> {
+    [=](const owner_node_request& req) -> caf::result<node_actor> {
+      auto& app_id = req.app_id;
+      auto& channel = req.channel;
       auto& st = self->state;
       auto members = st.view.members();
       std::vector<std::string> ids;
@@ -539,7 +380,7 @@ nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
           ids.push_back(m.node_id);
       auto owner = owner_of(ids, app_id, channel);
       if (!owner || *owner == st.local.node_id)
-        return caf::actor{};
+        return node_actor{};
       for (auto& m : members)
         if (m.node_id == *owner) {
           if (auto node = remote_node(self, m))

@@ -11,13 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include <caf/actor.hpp>
-#include <caf/behavior.hpp>
-#include <caf/response_promise.hpp>
-#include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
+#include <caf/typed_response_promise.hpp>
 
-#include "actors/cluster.hpp"
+#include "actors/messages.hpp"
 #include "bridge/membership.hpp"
 #include "bridge/nats_client.hpp"
 #include "config/settings.hpp"
@@ -29,6 +26,27 @@ struct nats_delivery;
 struct channel_route;
 class nats_flusher;
 } // namespace detail
+
+/// A node announced itself: (node id, host, port, start epoch).
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
+/// A node said goodbye: (node id, start epoch).
+using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>;
+/// Every SUB up to this flush generation reached the server: (generation).
+using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
+/// The NATS connection was lost.
+using nats_down_atom = caf::atom_constant<caf::atom("nats_down")>;
+/// The NATS connection is back and nats.c sent every SUB again.
+using nats_up_atom = caf::atom_constant<caf::atom("nats_up")>;
+
+/// The cluster_actor contract plus what nats.c threads, the flusher thread
+/// and its own heartbeat timer tell the bridge.
+using nats_bridge_actor = cluster_actor::extend<
+  caf::reacts_to<announce_atom, std::string, std::string, uint16_t, uint64_t>,
+  caf::reacts_to<goodbye_atom, std::string, uint64_t>,
+  caf::reacts_to<flushed_atom, uint64_t>,
+  caf::reacts_to<nats_down_atom>,
+  caf::reacts_to<nats_up_atom>,
+  caf::reacts_to<caf::tick_atom>>;
 
 /// One channel this node has interest in: its NATS subscription and where
 /// its events go.
@@ -51,7 +69,7 @@ struct nats_bridge_state {
   caf::timespan heartbeat{};      ///< Announce and expiry period.
   caf::timespan node_timeout{};   ///< Silence after which a node leaves.
   membership_view view;           ///< Live nodes, this one included.
-  std::vector<caf::actor> listeners; ///< Get every view (monitored).
+  std::vector<node_actor> listeners; ///< Get every view (monitored).
   uint64_t published = 0;         ///< Events handed to NATS.
   uint64_t publish_failures = 0;  ///< Events NATS refused.
   uint64_t disconnects = 0;       ///< Connection losses.
@@ -61,7 +79,8 @@ struct nats_bridge_state {
   uint64_t flush_requested = 0;   ///< Last flush generation asked for.
   uint64_t flush_done = 0;        ///< Last flush generation completed.
   /// Subscribe replies waiting until the server confirmed the interest.
-  std::vector<std::pair<uint64_t, caf::response_promise>> awaiting_flush;
+  std::vector<std::pair<uint64_t, caf::typed_response_promise<caf::ok_atom>>>
+    awaiting_flush;
   /// Shared with every nats.c callback: node id, bridge address, counters.
   std::shared_ptr<detail::nats_delivery> delivery;
   std::unique_ptr<nats_client> client;  ///< The connection.
@@ -72,22 +91,22 @@ struct nats_bridge_state {
   std::unique_ptr<detail::nats_flusher> flusher; ///< Confirms subscribes.
   /// Node id -> its published node actor (CAF remote actor), connected on
   /// first use and dropped when the node leaves the view.
-  std::map<std::string, caf::actor> remote_nodes;
+  std::map<std::string, node_actor> remote_nodes;
 };
 
-/// NATS bridge messages, the cluster_actor contract across nodes:
-/// - `(subscribe_atom, app, channel, actor)` subscribes to the channel's
+/// The cluster_actor contract across nodes (actors/protocol/cluster.hpp):
+/// - `(subscribe_atom, app, channel, channel_actor)` subscribes to the channel's
 ///   event subject (once per channel; a repeat only replaces the target) ->
 ///   ok_atom once the NATS server has the interest, so an event the owner
 ///   publishes after that reply is not lost to a late SUB;
 /// - `(unsubscribe_atom, app, channel)` unsubscribes -> ok_atom; no event is
 ///   handed to the old target after the reply;
-/// - `(publish_atom, app, channel, channel_event)` publishes an event
-///   envelope (origin = this node); at most once, lost while NATS is away;
-/// - `(join_atom, actor listener)`: `(view_atom, cluster_view)` now and after
+/// - `fan_out_event` publishes an event envelope (origin = this node); at
+///   most once, lost while NATS is away;
+/// - `(join_atom, node_actor listener)`: `cluster_view` now and after
 ///   every change, until the listener ends -> ok_atom;
 /// - `(caf::get_atom)` -> cluster_view; `(stats_atom)` -> bridge_stats;
-/// - `(owner_atom, app, channel)` -> the node actor of the channel's owner
+/// - `owner_node_request` -> the node actor of the channel's owner
 ///   node (rendezvous hashing over the view), or an invalid handle when
 ///   this node owns it; connecting to a node blocks this (detached) actor;
 /// - `(caf::close_atom)`: goodbye, then ok_atom, then quits. An exit message
@@ -103,8 +122,8 @@ struct nats_bridge_state {
 /// a `sec::runtime_error` that says why. Announces itself every `heartbeat`
 /// and drops nodes silent for longer than `node_timeout`. Its heartbeat
 /// timer keeps it alive: stop it with `close_atom` or an exit message.
-caf::behavior
-nats_bridge_behavior(caf::stateful_actor<nats_bridge_state>* self,
+nats_bridge_actor::behavior_type
+nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self,
                      config::nats_settings settings, cluster_member local,
                      caf::timespan heartbeat, caf::timespan node_timeout);
 

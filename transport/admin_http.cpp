@@ -1,9 +1,8 @@
 // Admin endpoint routes.
 #include "transport/admin_http.hpp"
 
-#include <sstream>
-
 #include "actors/messages.hpp"
+#include "actors/prometheus_text.hpp"
 #include "transport/ask.hpp"
 #include "pusher/signature.hpp"
 #include "transport/server_context.hpp"
@@ -44,7 +43,7 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
   if (path == "/metrics") {
     // Transport counters here, actor counters from the node.
     auto transport = metrics();
-    return ask<std::string>(ctx_, stats_atom::value, done,
+    return ask<std::string>(ctx_, ctx_.admin, metrics_atom::value, done,
                             [transport](std::string& actors)
                               -> std::optional<http_reply> {
                               auto reply = transport;
@@ -53,7 +52,7 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
                             });
   }
   if (path == "/topology") {
-    return ask<std::string>(ctx_, topology_atom::value, done,
+    return ask<std::string>(ctx_, ctx_.admin, topology_atom::value, done,
                             [](std::string& json) -> std::optional<http_reply> {
                               http_reply reply;
                               reply.body = std::move(json);
@@ -80,7 +79,7 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
       else if (k == "name")
         crash.name = v;
     }
-    return ask<caf::ok_atom>(ctx_, std::move(crash), done,
+    return ask<caf::ok_atom>(ctx_, ctx_.admin, std::move(crash), done,
                              [](caf::ok_atom) -> std::optional<http_reply> {
                                http_reply ok;
                                ok.body = "{}";
@@ -125,29 +124,28 @@ draw(); setInterval(draw, 2000);
 
 http_reply admin_http::metrics() const {
   auto& m = ctx_.metrics;
-  std::ostringstream out;
-  auto counter = [&](const char* name, const char* help, uint64_t value,
-                     const char* type = "counter") {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' '
-        << type << '\n'
-        << name << ' ' << value << '\n';
+  prometheus_text out;
+  auto one = [&](const char* name, const char* help, uint64_t value,
+                 metric_type type = metric_type::counter) {
+    out.family(name, help, type);
+    out.sample(name, {}, value);
   };
-  counter("starling_connections_open", "WebSocket connections open now.",
-          m.connections_open, "gauge");
-  counter("starling_connections_total", "WebSocket connections accepted.",
-          m.connections_total);
-  counter("starling_frames_in_total", "Inbound WebSocket messages.", m.frames_in);
-  counter("starling_frames_out_total", "Outbound frames written.", m.frames_out);
-  counter("starling_bytes_out_total", "Outbound bytes written.", m.bytes_out);
-  counter("starling_slow_consumer_drops_total",
-          "Connections closed because their outbound queue was full.",
-          m.slow_consumer_drops);
-  counter("starling_pong_timeouts_total", "Connections closed with 4201.",
-          m.pong_timeouts);
-  counter("starling_http_requests_total", "HTTP API requests.", m.http_requests);
-  counter("starling_http_errors_total", "HTTP responses with status >= 400.",
-          m.http_errors);
-  counter("starling_publishes_total", "Accepted HTTP API triggers.", m.publishes);
+  one("starling_connections_open", "WebSocket connections open now.",
+      m.connections_open, metric_type::gauge);
+  one("starling_connections_total", "WebSocket connections accepted.",
+      m.connections_total);
+  one("starling_frames_in_total", "Inbound WebSocket messages.", m.frames_in);
+  one("starling_frames_out_total", "Outbound frames written.", m.frames_out);
+  one("starling_bytes_out_total", "Outbound bytes written.", m.bytes_out);
+  one("starling_slow_consumer_drops_total",
+      "Connections closed because their outbound queue was full.",
+      m.slow_consumer_drops);
+  one("starling_pong_timeouts_total", "Connections closed with 4201.",
+      m.pong_timeouts);
+  one("starling_http_requests_total", "HTTP API requests.", m.http_requests);
+  one("starling_http_errors_total", "HTTP responses with status >= 400.",
+      m.http_errors);
+  one("starling_publishes_total", "Accepted HTTP API triggers.", m.publishes);
   http_reply reply;
   reply.content_type = "text/plain; version=0.0.4";
   reply.body = out.str();

@@ -1,5 +1,6 @@
 // Asking actors from transport code: a one-shot actor sends the request
 // and hands the answer to a reply_fn, so the I/O thread never blocks.
+// (One-shot actors are dynamically typed: they only make one request.)
 #pragma once
 
 #include <atomic>
@@ -24,14 +25,16 @@ inline reply_fn once(reply_fn done) {
   };
 }
 
-/// Asks the node with a one-shot actor: the I/O thread never blocks on
-/// actors. `on_reply` returns the response, or nothing while a gather of
-/// several answers is incomplete.
-template <class Reply, class Request, class OnReply>
-void ask(server_context& ctx, Request req, reply_fn done, OnReply on_reply) {
-  ctx.sys.spawn([node = ctx.node, req = std::move(req), done = std::move(done),
+/// Asks `dest` (a typed actor) with a one-shot actor: the I/O thread never
+/// blocks on actors. `on_reply` returns the response, or nothing while a
+/// gather of several answers is incomplete.
+template <class Reply, class Handle, class Request, class OnReply>
+void ask(server_context& ctx, Handle dest, Request req, reply_fn done,
+         OnReply on_reply) {
+  ctx.sys.spawn([dest = std::move(dest), req = std::move(req),
+                 done = std::move(done),
                  on_reply = std::move(on_reply)](caf::event_based_actor* self) mutable {
-    self->request(node, std::chrono::seconds(5), std::move(req))
+    self->request(dest, std::chrono::seconds(5), std::move(req))
       .then(
         [self, done, on_reply](Reply& reply) {
           if (std::optional<http_reply> r = on_reply(reply))

@@ -10,7 +10,7 @@
 #include "transport/http_reply.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
-#include "transport/websocket_session.hpp"
+#include "transport/ws/session.hpp"
 
 namespace starling::transport {
 
@@ -78,7 +78,7 @@ private:
       });
     };
     if (role_ == http_role::admin)
-      ctx_->admin->handle(view, done);
+      ctx_->admin_routes->handle(view, done);
     else
       ctx_->rest->handle(view, done);
   }

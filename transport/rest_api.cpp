@@ -40,19 +40,6 @@ pusher::api_limits limits_of(const config::app_settings& app) {
   return l;
 }
 
-pusher::channel_report report_of(const channel_info& ci) {
-  pusher::channel_report r;
-  r.name = ci.channel;
-  r.occupied = ci.occupied;
-  r.subscription_count = ci.subscription_count;
-  r.user_count = ci.user_count;
-  r.cache_hit = ci.cache_hit;
-  r.cache_event = ci.cache_event;
-  r.cache_data = ci.cache_data;
-  r.cache_ttl_s = ci.cache_ttl_s;
-  return r;
-}
-
 publish_request to_publish(const std::string& app_id,
                            const pusher::event_request& ev) {
   return publish_request{app_id, ev.channels, ev.name, ev.data, ev.socket_id};
@@ -72,6 +59,17 @@ struct gather {
     return --pending == 0;
   }
 };
+
+// The app's current actor, or nothing while it restarts or after it failed.
+std::optional<app_actor> running_app(server_context& ctx,
+                                     const config::app_settings& app) {
+  auto entry = ctx.apps->by_id(app.id);
+  if (!entry || entry->status != app_status::running)
+    return std::nullopt;
+  return entry->actor;
+}
+
+const char* unavailable = "Application is unavailable; retry later";
 
 } // namespace
 
@@ -128,7 +126,9 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
   if (!ev)
     return done(api_error_reply(ev.error));
   ++ctx_.metrics.publishes;
-  caf::anon_send(ctx_.node, to_publish(app.id, *ev));
+  auto target = running_app(ctx_, app);
+  if (target)
+    caf::anon_send(*target, to_publish(app.id, *ev));
   if (!ev->info.any())
     return done(ok_json("{}"));
   // Pusher protocol §6.3: counts are computed apart from the broadcast.
@@ -137,11 +137,13 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
   g->pending = ev->channels.size();
   auto info = ev->info;
   auto reply = once(done);
+  if (!target)
+    return done(json_error(503, unavailable));
   for (std::size_t k = 0; k < ev->channels.size(); ++k)
-    ask<channel_info>(ctx_, channel_request{app.id, ev->channels[k], false},
-                      reply,
-                      [g, info, k](channel_info& ci) -> std::optional<http_reply> {
-                        if (!g->add(k, report_of(ci)))
+    ask<channel_report>(ctx_, *target,
+                        channel_request{app.id, ev->channels[k]}, reply,
+                        [g, info, k](channel_report& r) -> std::optional<http_reply> {
+                        if (!g->add(k, r))
                           return std::nullopt;
                         return ok_json(pusher::encode_trigger_info(g->slots,
                                                                    info));
@@ -155,15 +157,19 @@ void rest_api::batch(const config::app_settings& app, const std::string& body,
     return done(api_error_reply(events.error));
   std::vector<pusher::info_request> infos;
   std::size_t asking = 0;
+  auto target = running_app(ctx_, app);
   for (auto& ev : *events) {
     ++ctx_.metrics.publishes;
-    caf::anon_send(ctx_.node, to_publish(app.id, ev));
+    if (target)
+      caf::anon_send(*target, to_publish(app.id, ev));
     infos.push_back(ev.info);
     if (ev.info.any())
       ++asking;
   }
   if (asking == 0)
     return done(ok_json("{}"));
+  if (!target)
+    return done(json_error(503, unavailable));
   using slot = std::optional<pusher::channel_report>;
   auto g = std::make_shared<gather<slot>>();
   g->slots.resize(events->size());
@@ -172,11 +178,11 @@ void rest_api::batch(const config::app_settings& app, const std::string& body,
   for (std::size_t k = 0; k < events->size(); ++k) {
     if (!infos[k].any())
       continue;
-    ask<channel_info>(ctx_,
-                      channel_request{app.id, (*events)[k].channels[0], false},
-                      reply,
-                      [g, infos, k](channel_info& ci) -> std::optional<http_reply> {
-                        if (!g->add(k, report_of(ci)))
+    ask<channel_report>(ctx_, *target,
+                        channel_request{app.id, (*events)[k].channels[0]},
+                        reply,
+                        [g, infos, k](channel_report& r) -> std::optional<http_reply> {
+                        if (!g->add(k, r))
                           return std::nullopt;
                         return ok_json(pusher::encode_batch_info(g->slots,
                                                                  infos));
@@ -189,14 +195,15 @@ void rest_api::channels(const config::app_settings& app,
   auto query = pusher::decode_channels_query(t.params);
   if (!query)
     return done(api_error_reply(query.error));
+  auto target = running_app(ctx_, app);
+  if (!target)
+    return done(json_error(503, unavailable));
   auto info = query->info;
-  ask<std::vector<channel_info>>(
-    ctx_, channels_request{app.id, query->prefix}, done,
-    [info](std::vector<channel_info>& infos) -> std::optional<http_reply> {
-      std::vector<pusher::channel_report> reports;
-      for (auto& ci : infos)
-        reports.push_back(report_of(ci));
-      return ok_json(pusher::encode_channels(reports, info));
+  ask<std::vector<channel_report>>(
+    ctx_, *target, channels_request{app.id, query->prefix, false}, done,
+    [info](std::vector<channel_report>& reports) -> std::optional<http_reply> {
+      std::vector<pusher::channel_report> plain(reports.begin(), reports.end());
+      return ok_json(pusher::encode_channels(plain, info));
     });
 }
 
@@ -206,20 +213,25 @@ void rest_api::channel(const config::app_settings& app,
                                            limits_of(app));
   if (!info)
     return done(api_error_reply(info.error));
+  auto target = running_app(ctx_, app);
+  if (!target)
+    return done(json_error(503, unavailable));
   auto wanted = *info;
-  ask<channel_info>(ctx_, channel_request{app.id, t.channel, false}, done,
-                    [wanted](channel_info& ci) -> std::optional<http_reply> {
-                      return ok_json(pusher::encode_channel(report_of(ci),
-                                                            wanted));
-                    });
+  ask<channel_report>(ctx_, *target, channel_request{app.id, t.channel}, done,
+                      [wanted](channel_report& r) -> std::optional<http_reply> {
+                        return ok_json(pusher::encode_channel(r, wanted));
+                      });
 }
 
 void rest_api::users(const config::app_settings& app,
                      const pusher::api_target& t, const reply_fn& done) {
   if (auto problem = pusher::check_users_channel(t.channel, limits_of(app)))
     return done(api_error_reply(*problem));
+  auto target = running_app(ctx_, app);
+  if (!target)
+    return done(json_error(503, unavailable));
   ask<std::vector<std::string>>(
-    ctx_, channel_request{app.id, t.channel, true}, done,
+    ctx_, *target, users_request{app.id, t.channel}, done,
     [](std::vector<std::string>& ids) -> std::optional<http_reply> {
       return ok_json(pusher::encode_users(ids));
     });
@@ -229,7 +241,11 @@ void rest_api::terminate(const config::app_settings& app,
                          const pusher::api_target& t, const reply_fn& done) {
   if (t.user_id.empty())
     return done(json_error(400, "Missing user id"));
-  ask<caf::ok_atom>(ctx_, terminate_request{app.id, t.user_id}, done,
+  auto target = running_app(ctx_, app);
+  if (!target)
+    return done(json_error(503, unavailable));
+  ask<caf::ok_atom>(ctx_, *target, terminate_request{app.id, t.user_id, false},
+                    done,
                     [](caf::ok_atom) -> std::optional<http_reply> {
                       return ok_json("{}");
                     });

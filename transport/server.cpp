@@ -14,21 +14,24 @@
 #include "transport/http_session.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
-#include "transport/websocket_session.hpp"
+#include "transport/ws/fanout.hpp"
+#include "transport/ws/session.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace starling::transport {
 
 server_context::server_context(net::io_context& ioc, caf::actor_system& sys,
-                               caf::actor node, config::settings settings)
+                               std::shared_ptr<app_directory> apps,
+                               admin_actor admin, config::settings settings)
   : ioc(ioc),
     sys(sys),
-    node(std::move(node)),
+    apps(std::move(apps)),
+    admin(std::move(admin)),
     settings(std::move(settings)),
     started(std::chrono::steady_clock::now()) {
   rest = std::make_unique<rest_api>(*this);
-  admin = std::make_unique<admin_http>(*this);
+  admin_routes = std::make_unique<admin_http>(*this);
 }
 
 server_context::~server_context() {
@@ -141,8 +144,12 @@ server::~server() {
   // nop
 }
 
-std::string server::listen(caf::actor_system& sys, caf::actor node) {
-  impl_->ctx = std::make_shared<server_context>(impl_->ioc, sys, std::move(node),
+std::string server::listen(caf::actor_system& sys,
+                           std::shared_ptr<app_directory> apps,
+                           admin_actor admin) {
+  impl_->ctx = std::make_shared<server_context>(impl_->ioc, sys,
+                                                std::move(apps),
+                                                std::move(admin),
                                                 impl_->settings);
   impl_->public_listener = std::make_shared<listener>(impl_->ctx,
                                                       http_role::public_api);
@@ -157,6 +164,10 @@ std::string server::listen(caf::actor_system& sys, caf::actor node) {
 
 http_poster_ptr server::make_http_poster() {
   return transport::make_http_poster(impl_->ioc);
+}
+
+fanout_sink_ptr server::make_fanout_sink() {
+  return transport::make_fanout_sink(impl_->ioc);
 }
 
 uint16_t server::port() const {

@@ -7,8 +7,9 @@
 #include <memory>
 #include <string>
 
-#include <caf/actor.hpp>
-
+#include "actors/app_directory.hpp"
+#include "actors/fanout_sink.hpp"
+#include "actors/fwd.hpp"
 #include "actors/http_poster.hpp"
 #include "config/settings.hpp"
 
@@ -27,13 +28,18 @@ public:
   explicit server(config::settings settings);
   ~server();
 
-  /// Binds both ports for `node`. Returns an empty string, or what went
-  /// wrong.
-  std::string listen(caf::actor_system& sys, caf::actor node);
+  /// Binds both ports: WebSockets and the HTTP API go to `apps`, the admin
+  /// endpoint to `admin`. Returns an empty string, or what went wrong.
+  std::string listen(caf::actor_system& sys, std::shared_ptr<app_directory> apps,
+                     admin_actor admin);
 
   /// Returns an HTTP client (for webhooks) running on this server's I/O
   /// thread.
   http_poster_ptr make_http_poster();
+
+  /// Returns the sink channels hand their events to: one hand-off per
+  /// event to the I/O thread, which writes each session.
+  fanout_sink_ptr make_fanout_sink();
 
   /// Returns the bound public port (after listen()).
   uint16_t port() const;

@@ -1,5 +1,6 @@
 // What every listener and session of one node shares: the I/O context, the
-// node actor, settings, counters and the live WebSocket sessions.
+// apps and the admin actor, settings, counters and the live WebSocket
+// sessions.
 #pragma once
 
 #include <chrono>
@@ -7,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include <caf/actor.hpp>
-
+#include "actors/app_directory.hpp"
+#include "actors/fwd.hpp"
 #include "config/settings.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net.hpp"
@@ -42,17 +43,19 @@ struct dirty_sessions {
 struct server_context {
   net::io_context& ioc;          ///< The single I/O thread's context.
   caf::actor_system& sys;        ///< For anon_send to actors.
-  caf::actor node;               ///< Routes handshakes and API calls.
+  std::shared_ptr<app_directory> apps; ///< Handshakes and API calls go here.
+  admin_actor admin;             /// Answers the admin endpoint.
   config::settings settings;     ///< Read-only after start.
   transport_metrics metrics;     ///< Counters for /metrics.
   session_registry sessions;     ///< Open WebSockets (I/O thread only).
   dirty_sessions dirty;          ///< Fan-out frames waiting for one flush.
   std::chrono::steady_clock::time_point started; ///< Base of session clocks.
   std::unique_ptr<rest_api> rest;   ///< The Pusher HTTP API.
-  std::unique_ptr<admin_http> admin; ///< The admin endpoint.
+  std::unique_ptr<admin_http> admin_routes; ///< The admin endpoint.
   bool ready = false;            ///< Readiness for /ready.
 
-  server_context(net::io_context& ioc, caf::actor_system& sys, caf::actor node,
+  server_context(net::io_context& ioc, caf::actor_system& sys,
+                 std::shared_ptr<app_directory> apps, admin_actor admin,
                  config::settings settings);
   ~server_context();
 

@@ -1,5 +1,6 @@
 // Shared scaffolding for the deterministic actor suites: a test-coordinator
-// fixture that tears down every actor it spawned, and app contexts.
+// fixture that tears down every actor it spawned, state access for typed and
+// dynamically typed actors, and app contexts with a recording fan-out sink.
 #pragma once
 
 #ifndef FAIL
@@ -12,11 +13,13 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "actors/app_context.hpp"
 #include "config/settings.hpp"
+#include "tests/support/recording_fanout_sink.hpp"
 
 namespace starling::test {
 
@@ -30,7 +33,8 @@ inline config::app_settings test_app_settings() {
 }
 
 /// Returns a mutable context for `app` on node "node-a" with its own socket
-/// counter; convert to app_context_ptr when spawning.
+/// counter and a recording fan-out sink; convert to app_context_ptr when
+/// spawning.
 inline std::shared_ptr<app_context>
 make_context(config::app_settings app = test_app_settings()) {
   auto ctx = std::make_shared<app_context>();
@@ -39,7 +43,13 @@ make_context(config::app_settings app = test_app_settings()) {
   ctx->activity_timeout_s = 120;
   ctx->socket_prefix = 4711;
   ctx->socket_counter = std::make_shared<std::atomic<uint64_t>>(0);
+  ctx->fanout = std::make_shared<recording_fanout_sink>();
   return ctx;
+}
+
+/// Returns the recording sink of a context made by make_context().
+inline recording_fanout_sink& sink_of(const app_context& ctx) {
+  return static_cast<recording_fanout_sink&>(*ctx.fanout);
 }
 
 /// Deterministic scheduler plus teardown: every tracked actor is killed
@@ -56,17 +66,81 @@ struct actor_fixture : test_coordinator_fixture<> {
     sched.run();
   }
 
-  /// Spawns `fun(xs...)` and kills it at teardown.
+  /// Spawns `fun(xs...)` (typed or dynamically typed) and kills it at
+  /// teardown. Returns the handle spawn() returns.
   template <class F, class... Ts>
-  caf::actor spawn_tracked(F fun, Ts&&... xs) {
+  auto spawn_tracked(F fun, Ts&&... xs) {
     auto hdl = sys.spawn(fun, std::forward<Ts>(xs)...);
-    tracked.push_back(hdl);
+    tracked.push_back(caf::actor_cast<caf::actor>(hdl));
     return hdl;
+  }
+
+  /// Kills `hdl` at teardown (an actor spawned elsewhere).
+  template <class Handle>
+  void track(const Handle& hdl) {
+    tracked.push_back(caf::actor_cast<caf::actor>(hdl));
+  }
+
+  /// Returns the state of the typed stateful actor `hdl`.
+  template <class State, class... Sigs>
+  State& state_of(const caf::typed_actor<Sigs...>& hdl) {
+    using handle = caf::typed_actor<Sigs...>;
+    using impl = typename handle::template stateful_base<State>;
+    return deref<impl>(hdl).state;
+  }
+
+  /// Returns the state of the dynamically typed stateful actor `hdl`.
+  template <class State>
+  State& state_of(const caf::actor& hdl) {
+    return deref<caf::stateful_actor<State>>(hdl).state;
+  }
+
+  /// Returns whether the actor behind `hdl` has terminated.
+  template <class Handle>
+  static bool terminated(const Handle& hdl) {
+    auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+    return ptr == nullptr
+           || ptr->getf(caf::abstract_actor::is_terminated_flag);
+  }
+
+  /// Asks `hdl` and returns the answer, running jobs only (no timers fire,
+  /// unlike the DSL's request<T>(), which calls run()).
+  template <class T, class Handle, class... Ts>
+  T ask(const Handle& hdl, Ts... xs) {
+    auto rh = self->request(hdl, caf::infinite, std::move(xs)...);
+    sched.run();
+    if (!self_has_mail())
+      CAF_FAIL("no answer");
+    T result{};
+    rh.receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) {
+                 CAF_FAIL("request failed: " << sys.render(err));
+               });
+    return result;
+  }
+
+  /// Asks `hdl` and returns the error it answers with (none on success),
+  /// running jobs only.
+  template <class T, class Handle, class... Ts>
+  caf::error ask_error(const Handle& hdl, Ts... xs) {
+    auto rh = self->request(hdl, caf::infinite, std::move(xs)...);
+    sched.run();
+    if (!self_has_mail())
+      CAF_FAIL("no answer");
+    caf::error result;
+    rh.receive([](T&) {}, [&](caf::error& err) { result = std::move(err); });
+    return result;
   }
 
   /// Returns whether `self` has a message waiting.
   bool self_has_mail() {
     return self->peek_at_next_mailbox_element() != nullptr;
+  }
+
+  /// Drops everything in `self`'s mailbox (replies nobody asked about).
+  void drain_self() {
+    while (self_has_mail())
+      self->dequeue();
   }
 
   /// Takes the next message out of `self`'s mailbox; fails the test unless
@@ -81,6 +155,20 @@ struct actor_fixture : test_coordinator_fixture<> {
     std::tuple<Ts...> result = ptr->content().template get_as_tuple<Ts...>();
     self->dequeue();
     return result;
+  }
+
+  /// Takes the next down_msg out of `self`'s mailbox, skipping others.
+  caf::down_msg pop_down() {
+    while (auto ptr = self->peek_at_next_mailbox_element()) {
+      if (ptr->content().template match_elements<caf::down_msg>()) {
+        auto result = ptr->content().template get_as<caf::down_msg>(0);
+        self->dequeue();
+        return result;
+      }
+      self->dequeue();
+    }
+    CAF_FAIL("no down_msg at self");
+    return {};
   }
 };
 

@@ -1,6 +1,6 @@
-// A session_link for actor tests: records every frame, close, bind,
-// send_to_all and consumed call instead of touching a socket (as
-// centrifuge's testTransport does).
+// A session_link for actor tests: records every frame, close, bind and
+// consumed call instead of touching a socket (as centrifuge's testTransport
+// does).
 #pragma once
 
 #include <cstddef>
@@ -24,9 +24,9 @@ class fake_session_link : public session_link {
 public:
   /// One call of close().
   struct close_call {
-    uint16_t code = 0;       ///< WebSocket close code.
-    std::string reason;      ///< Close reason.
-    frame_ptr final_frame;   ///< Frame sent before closing, or null.
+    uint16_t code = 0;     ///< WebSocket close code.
+    std::string reason;    ///< Close reason.
+    frame_ptr final_frame; ///< Frame sent before closing, or null.
   };
 
   /// Result that send() returns from now on.
@@ -65,16 +65,6 @@ public:
   void consumed() override {
     std::lock_guard<std::mutex> guard{mtx_};
     ++consumed_;
-  }
-
-  void send_to_all(const frame_ptr& frame, const session_list& targets,
-                   const session_link* exclude) override {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      ++batches_;
-    }
-    // The default fans out through send() on each target, which records.
-    session_link::send_to_all(frame, targets, exclude);
   }
 
   /// Returns the frames sent so far, as shared buffers (pointer identity).
@@ -125,12 +115,6 @@ public:
     return bound_;
   }
 
-  /// Returns how often send_to_all() was called on this link.
-  std::size_t batch_count() const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return batches_;
-  }
-
   /// Returns how often consumed() was called.
   std::size_t consumed_count() const {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -151,7 +135,6 @@ private:
   std::vector<caf::actor_addr> binds_;
   caf::actor bound_;
   std::size_t consumed_ = 0;
-  std::size_t batches_ = 0;
 };
 
 /// Shared handle to a fake link; converts to session_link_ptr.

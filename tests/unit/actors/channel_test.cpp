@@ -1,22 +1,23 @@
-// Unit tests for actors/channel: joins through a fake owner, frames on fake
-// links, one encode per delivered event, and leave/idle bookkeeping when a
+// Unit tests for actors/channel: the owner found through a fake directory,
+// joins through a fake owner, frames handed to a recording fan-out sink once
+// per event, the owner's order (gaps, stale numbers, a new owner's numbers),
+// owner loss and moves, watchlist channels, and leave/idle bookkeeping when a
 // subscriber unsubscribes or its connection actor ends.
 #define CAF_SUITE actors_channel
-#define FAIL(msg) CAF_FAIL(msg)
-#include <caf/test/dsl.hpp>
+#include "tests/support/actor_fixture.hpp"
 
 #include "actors/channel.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <string>
 #include <vector>
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
-#include "tests/support/actor_fixture.hpp"
-#include "tests/support/fake_session_link.hpp"
 #include "pusher/frame.hpp"
+#include "tests/support/fake_session_link.hpp"
+#include "tests/support/probes.hpp"
 
 using namespace starling;
 using namespace std::chrono_literals;
@@ -25,125 +26,77 @@ using test::make_fake_link;
 
 namespace {
 
-/// The owner side: answers joins with `reply`, or holds them until
-/// `(ok_atom)`; records everything else.
-struct fake_owner_state {
-  static inline const char* name = "fake_owner";
-  owner_joined reply;
-  bool hold = false;
-  std::deque<caf::response_promise> held;
-  std::vector<owner_join> joins;
-  std::vector<owner_leave> leaves;
-  std::vector<client_event> client_events;
-};
+using strings = std::vector<std::string>;
 
-using fake_owner_actor = caf::stateful_actor<fake_owner_state>;
-
-caf::behavior fake_owner(fake_owner_actor* self) {
-  self->state.reply.data_json = "{}";
-  return {
-    [=](caf::join_atom, owner_join& join) -> caf::result<owner_joined> {
-      self->state.joins.push_back(join);
-      if (self->state.hold) {
-        self->state.held.push_back(self->make_response_promise());
-        return caf::delegated<owner_joined>{};
-      }
-      return self->state.reply;
-    },
-    [=](caf::leave_atom, owner_leave& leave) {
-      self->state.leaves.push_back(std::move(leave));
-    },
-    [=](client_event_atom, client_event& ev) {
-      self->state.client_events.push_back(std::move(ev));
-    },
-    [=](caf::ok_atom) {
-      // Answers the oldest held join with `reply`.
-      auto& st = self->state;
-      if (st.held.empty())
-        return;
-      st.held.front().deliver(st.reply);
-      st.held.pop_front();
-    },
-  };
-}
-
-/// The app side: records channel_idle reports.
-struct fake_app_state {
-  static inline const char* name = "fake_app";
-  std::vector<channel_idle> idle;
-};
-
-using fake_app_actor = caf::stateful_actor<fake_app_state>;
-
-caf::behavior fake_app(fake_app_actor* self) {
-  return {
-    [=](const channel_idle& idle) { self->state.idle.push_back(idle); },
-  };
-}
-
-/// A connection: joins, leaves and sends client events on command and
-/// records the channel's answers.
-struct fake_connection_state {
-  static inline const char* name = "fake_connection";
-  std::vector<caf::actor> joined;
-  std::vector<caf::error> errors;
-};
-
-using fake_connection_actor = caf::stateful_actor<fake_connection_state>;
-
-caf::behavior fake_connection(fake_connection_actor* self, caf::actor channel) {
-  return {
-    [=](caf::join_atom, channel_join& join) {
-      self
-        ->request(channel, caf::infinite, caf::join_atom::value,
-                  std::move(join))
-        .then(
-          [=](caf::ok_atom, caf::actor chan) {
-            self->state.joined.push_back(std::move(chan));
-          },
-          [=](caf::error& err) {
-            self->state.errors.push_back(std::move(err));
-          });
-    },
-    [=](caf::leave_atom) { self->send(channel, caf::leave_atom::value); },
-    [=](client_event_atom, client_event& ev) {
-      self->send(channel, client_event_atom::value, std::move(ev));
-    },
-  };
+channel_event event_of(uint64_t seq, std::string name, std::string data,
+                       std::string exclude = {}) {
+  channel_event ev;
+  ev.seq = seq;
+  ev.kind = event_kind::message;
+  ev.event = std::move(name);
+  ev.data = std::move(data);
+  ev.exclude = std::move(exclude);
+  return ev;
 }
 
 struct fixture : test::actor_fixture {
   std::shared_ptr<app_context> ctx = test::make_context();
   caf::actor app;
   caf::actor owner;
-  caf::actor chan;
+  caf::actor dir;
+  channel_actor chan;
 
   fixture() {
-    app = spawn_tracked(fake_app);
-    owner = spawn_tracked(fake_owner);
+    app = spawn_tracked(test::fake_app, caf::actor{});
+    owner = spawn_tracked(test::fake_owner);
+    dir = spawn_tracked(test::fake_directory, owner);
     sched.run();
   }
 
-  void start(const std::string& channel) {
-    chan = spawn_tracked(channel_behavior, channel, app_context_ptr{ctx}, app,
-                         owner);
-    sched.run();
+  /// Spawns the channel; its owner lookup is left to the caller.
+  void spawn_channel(const std::string& name) {
+    chan = spawn_tracked(channel_behavior, name, app_context_ptr{ctx},
+                         caf::actor_cast<app_actor>(app),
+                         caf::actor_cast<owner_directory_actor>(dir));
   }
 
-  fake_owner_state& owner_seen() {
-    return deref<fake_owner_actor>(owner).state;
+  /// Spawns the channel and lets it find its owner.
+  void start(const std::string& name) {
+    spawn_channel(name);
+    // The channel asks for its owner as it starts.
+    sched.prioritize(chan);
+    sched.run_once();
+    expect((resolve_owner), from(chan).to(dir));
+    expect((owner_actor), from(dir).to(chan));
+  }
+
+  test::fake_owner_state& owner_seen(const caf::actor& hdl) {
+    return state_of<test::fake_owner_state>(hdl);
+  }
+
+  test::fake_owner_state& owner_seen() {
+    return owner_seen(owner);
+  }
+
+  test::fake_directory_state& dir_seen() {
+    return state_of<test::fake_directory_state>(dir);
   }
 
   std::vector<channel_idle>& idle_reports() {
-    return deref<fake_app_actor>(app).state.idle;
+    return state_of<test::fake_app_state>(app).idle;
   }
 
-  fake_connection_state& conn_seen(const caf::actor& conn) {
-    return deref<fake_connection_actor>(conn).state;
+  test::fake_connection_state& conn_seen(const caf::actor& conn) {
+    return state_of<test::fake_connection_state>(conn);
+  }
+
+  test::recording_fanout_sink& sink() {
+    return test::sink_of(*ctx);
   }
 
   caf::actor connection() {
-    auto result = spawn_tracked(fake_connection, chan);
+    auto result = spawn_tracked(test::fake_connection,
+                                caf::actor_cast<caf::actor>(chan));
     sched.run();
     return result;
   }
@@ -160,19 +113,19 @@ struct fixture : test::actor_fixture {
   /// Runs one join through channel and owner, message by message.
   void subscribe(const caf::actor& conn, channel_join join) {
     sched.run();
-    self->send(conn, caf::join_atom::value, std::move(join));
-    expect((caf::join_atom, channel_join), from(self).to(conn));
-    expect((caf::join_atom, channel_join), from(conn).to(chan));
-    expect((caf::join_atom, owner_join), from(chan).to(owner));
+    self->send(conn, std::move(join));
+    expect((channel_join), from(self).to(conn));
+    expect((channel_join), from(conn).to(chan));
+    expect((owner_join), from(chan).to(owner));
     expect((owner_joined), from(owner).to(chan));
   }
 
-  /// Like subscribe(), plus the channel's ok reply to the connection.
+  /// Like subscribe(), plus the channel's answer to the connection.
   void subscribe_ok(const caf::actor& conn, channel_join join) {
     subscribe(conn, std::move(join));
-    expect((caf::ok_atom, caf::actor), from(chan).to(conn));
+    expect((channel_joined), from(chan).to(conn));
     CAF_REQUIRE_EQUAL(conn_seen(conn).joined.size(), 1u);
-    CAF_CHECK(conn_seen(conn).joined.front() == chan);
+    CAF_CHECK(conn_seen(conn).joined.front().channel == chan);
   }
 
   /// Terminates `conn` as a closed socket would and processes the
@@ -184,24 +137,29 @@ struct fixture : test::actor_fixture {
     expect((caf::down_msg), from(_).to(chan));
   }
 
-  std::tuple<uint64_t, uint64_t> stats() {
-    return request<uint64_t, uint64_t>(chan, stats_atom::value);
+  /// Sends an event as the owner or the bus would and processes it.
+  void deliver(channel_event ev) {
+    sched.run();
+    caf::anon_send(chan, std::move(ev));
+    expect((channel_event), from(_).to(chan));
+  }
+
+  channel_stats stats() {
+    return ask<channel_stats>(chan, stats_atom::value);
   }
 
   uint64_t subscriber_count() {
-    return std::get<0>(stats());
+    return stats().subscribers;
   }
 
   uint64_t delivered_count() {
-    return std::get<1>(stats());
+    return stats().delivered;
   }
 };
 
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(channel_tests, fixture)
-
-// -- joins --------------------------------------------------------------------
+CAF_TEST_FIXTURE_SCOPE(channel_joins, fixture)
 
 CAF_TEST(a join asks the owner and sends subscription_succeeded) {
   start("room");
@@ -209,42 +167,57 @@ CAF_TEST(a join asks the owner and sends subscription_succeeded) {
   auto conn = connection();
   subscribe_ok(conn, join_of("room", "1.1", link));
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>(
+                  strings(
                     {pusher::encode_subscription_succeeded("room", "{}")}));
   auto& joins = owner_seen().joins;
   CAF_REQUIRE_EQUAL(joins.size(), 1u);
   CAF_CHECK_EQUAL(joins[0].node, "node-a");
   CAF_CHECK_EQUAL(joins[0].socket_id, "1.1");
-  CAF_CHECK(!joins[0].presence);
+  CAF_CHECK(!joins[0].member);
+  CAF_CHECK(!joins[0].rejoin);
   CAF_CHECK_EQUAL(subscriber_count(), 1u);
+  // The directory was asked once, with this channel as the listener.
+  CAF_REQUIRE_EQUAL(dir_seen().resolves.size(), 1u);
+  CAF_CHECK_EQUAL(dir_seen().resolves[0].channel, "room");
+  CAF_CHECK(dir_seen().resolves[0].listener == chan);
 }
 
-CAF_TEST(a presence join passes the member to the owner and its data on) {
+CAF_TEST(a presence join passes the member to the owner and the roster on) {
   start("presence-room");
-  auto data = pusher::encode_presence_data({{"u1", R"({"name":"Ann"})"}});
-  owner_seen().reply.data_json = data;
+  owner_seen().reply.members = {{"u1", R"({"name":"Ann"})"}, {"u2", "{}"}};
   auto link = make_fake_link();
   auto conn = connection();
   auto join = join_of("presence-room", "1.1", link);
-  join.presence = true;
+  join.member = true;
   join.user_id = "u1";
   join.user_info = R"({"name":"Ann"})";
   subscribe_ok(conn, join);
   auto& joins = owner_seen().joins;
   CAF_REQUIRE_EQUAL(joins.size(), 1u);
-  CAF_CHECK(joins[0].presence);
+  CAF_CHECK(joins[0].member);
   CAF_CHECK_EQUAL(joins[0].user_id, "u1");
   CAF_CHECK_EQUAL(joins[0].user_info, R"({"name":"Ann"})");
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>(
-                    {pusher::encode_subscription_succeeded("presence-room",
-                                                          data)}));
+                  strings({pusher::encode_subscription_succeeded(
+                    "presence-room",
+                    pusher::encode_presence_data(
+                      {{"u1", R"({"name":"Ann"})"}, {"u2", "{}"}}))}));
+  CAF_CHECK_EQUAL(conn_seen(conn).joined[0].members, 2u);
+}
+
+CAF_TEST(the subscription count of the reply follows subscription_succeeded) {
+  start("room");
+  owner_seen().reply.subscription_count = 3;
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  CAF_CHECK_EQUAL(link->texts(),
+                  strings({pusher::encode_subscription_succeeded("room", "{}"),
+                           pusher::encode_subscription_count("room", 3)}));
 }
 
 CAF_TEST(a cache hit follows subscription_succeeded) {
   start("cache-news");
   auto& reply = owner_seen().reply;
-  reply.cache_channel = true;
   reply.cache_hit = true;
   reply.cache_event = "headline";
   reply.cache_data = R"({"title":"x"})";
@@ -252,24 +225,22 @@ CAF_TEST(a cache hit follows subscription_succeeded) {
   subscribe_ok(connection(), join_of("cache-news", "1.1", link));
   CAF_CHECK_EQUAL(
     link->texts(),
-    std::vector<std::string>(
-      {pusher::encode_subscription_succeeded("cache-news", "{}"),
-       pusher::encode_event("headline", "cache-news", R"({"title":"x"})",
-                           pusher::data_format::as_string)}));
+    strings({pusher::encode_subscription_succeeded("cache-news", "{}"),
+             pusher::encode_event("headline", "cache-news", R"({"title":"x"})",
+                                  pusher::data_format::as_string)}));
 }
 
 CAF_TEST(a cache miss follows subscription_succeeded) {
   start("cache-news");
-  owner_seen().reply.cache_channel = true;
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("cache-news", "1.1", link));
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>(
-                    {pusher::encode_subscription_succeeded("cache-news", "{}"),
-                     pusher::encode_cache_miss("cache-news")}));
+                  strings({pusher::encode_subscription_succeeded("cache-news",
+                                                                 "{}"),
+                           pusher::encode_cache_miss("cache-news")}));
 }
 
-CAF_TEST(an owner refusal sends subscription_error and replies an error) {
+CAF_TEST(an owner refusal sends subscription_error and answers an error) {
   start("presence-room");
   auto& reply = owner_seen().reply;
   reply.ok = false;
@@ -284,16 +255,16 @@ CAF_TEST(an owner refusal sends subscription_error and replies an error) {
   CAF_CHECK(conn_seen(conn).errors[0] == errc::subscription_refused);
   CAF_CHECK(conn_seen(conn).joined.empty());
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>({pusher::encode_subscription_error(
+                  strings({pusher::encode_subscription_error(
                     "presence-room", "LimitReached",
                     "presence channel is full (100 members)", 4100)}));
-  // Nobody is subscribed: the channel reports itself idle, and no leave
-  // is due for a join the owner refused.
+  // Nobody is subscribed: the channel reports itself idle, and no leave is
+  // due for a join the owner refused.
   expect((channel_idle), from(chan).to(app));
   CAF_REQUIRE_EQUAL(idle_reports().size(), 1u);
   CAF_CHECK_EQUAL(idle_reports()[0].channel, "presence-room");
   CAF_CHECK_EQUAL(idle_reports()[0].joins, 1u);
-  run();
+  sched.run();
   CAF_CHECK(owner_seen().leaves.empty());
   CAF_CHECK_EQUAL(subscriber_count(), 0u);
 }
@@ -303,21 +274,46 @@ CAF_TEST(an owner that does not answer in 10 s gives ServerError 503) {
   owner_seen().hold = true;
   auto link = make_fake_link();
   auto conn = connection();
-  self->send(conn, caf::join_atom::value, join_of("room", "1.1", link));
+  self->send(conn, join_of("room", "1.1", link));
   sched.run();
   CAF_CHECK_EQUAL(owner_seen().held.size(), 1u);
   CAF_CHECK_EQUAL(link->frame_count(), 0u);
   advance_time(10s);
   sched.run();
-  CAF_CHECK_EQUAL(link->texts(), std::vector<std::string>(
-                                   {pusher::encode_subscription_error(
-                                     "room", "ServerError",
-                                     "channel owner unavailable", 503)}));
+  CAF_CHECK_EQUAL(link->texts(), strings({pusher::encode_subscription_error(
+                                   "room", "ServerError",
+                                   "channel owner unavailable", 503)}));
   CAF_CHECK_EQUAL(conn_seen(conn).errors.size(), 1u);
   CAF_CHECK_EQUAL(idle_reports().size(), 1u);
 }
 
-// -- delivery -----------------------------------------------------------------
+CAF_TEST(joins wait while the owner is looked up) {
+  dir_seen().hold = true;
+  spawn_channel("room");
+  sched.run();
+  CAF_REQUIRE_EQUAL(dir_seen().held.size(), 1u);
+  auto link = make_fake_link();
+  auto conn = connection();
+  self->send(conn, join_of("room", "1.1", link));
+  sched.run();
+  // Nothing to ask yet, and no second lookup while one is under way.
+  CAF_CHECK(owner_seen().joins.empty());
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 1u);
+  CAF_CHECK_EQUAL(link->frame_count(), 0u);
+  self->send(dir, caf::ok_atom::value);
+  expect((caf::ok_atom), from(self).to(dir));
+  expect((owner_actor), from(dir).to(chan));
+  expect((owner_join), from(chan).to(owner));
+  expect((owner_joined), from(owner).to(chan));
+  expect((channel_joined), from(chan).to(conn));
+  CAF_CHECK_EQUAL(link->frame_count(), 1u);
+  // With nobody subscribed when the owner came, there was nothing to sync.
+  CAF_CHECK(owner_seen().syncs.empty());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(channel_delivery, fixture)
 
 CAF_TEST(an event is encoded once and shared by all but the excluded) {
   start("room");
@@ -328,13 +324,7 @@ CAF_TEST(an event is encoded once and shared by all but the excluded) {
   }
   for (auto& link : links)
     link->clear_frames();
-  channel_event ev;
-  ev.seq = 1;
-  ev.event = "news";
-  ev.data = "hello";
-  ev.exclude = "1.2";
-  self->send(chan, deliver_atom::value, ev);
-  expect((deliver_atom, channel_event), from(self).to(chan));
+  deliver(event_of(1, "news", "hello", "1.2"));
   auto f1 = links[0]->frames();
   auto f2 = links[1]->frames();
   auto f3 = links[2]->frames();
@@ -342,15 +332,33 @@ CAF_TEST(an event is encoded once and shared by all but the excluded) {
   CAF_CHECK_EQUAL(f2.size(), 0u);
   CAF_REQUIRE_EQUAL(f3.size(), 1u);
   CAF_CHECK_EQUAL(*f1[0], pusher::encode_event("news", "room", "hello",
-                                              pusher::data_format::as_string));
+                                               pusher::data_format::as_string));
   // One buffer for the whole node, not one copy per subscriber...
   CAF_CHECK(f1[0].get() == f3[0].get());
-  // ...handed to the transport in one batch.
-  size_t batches = 0;
-  for (auto& link : links)
-    batches += link->batch_count();
-  CAF_CHECK_EQUAL(batches, 1u);
+  // ...handed to the transport in one batch, the sender's session skipped.
+  auto batches = sink().deliveries();
+  CAF_REQUIRE_EQUAL(batches.size(), 1u);
+  CAF_CHECK_EQUAL(batches[0].to->size(), 3u);
+  CAF_CHECK(batches[0].exclude == links[1].get());
   CAF_CHECK_EQUAL(delivered_count(), 2u);
+}
+
+CAF_TEST(the subscriber list is shared until membership changes) {
+  start("room");
+  auto l1 = make_fake_link();
+  auto l2 = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", l1));
+  auto c2 = connection();
+  subscribe_ok(c2, join_of("room", "1.2", l2));
+  deliver(event_of(1, "a", "x"));
+  deliver(event_of(2, "b", "x"));
+  terminate(c2);
+  deliver(event_of(3, "c", "x"));
+  auto batches = sink().deliveries();
+  CAF_REQUIRE_EQUAL(batches.size(), 3u);
+  CAF_CHECK(batches[0].to.get() == batches[1].to.get());
+  CAF_CHECK(batches[1].to.get() != batches[2].to.get());
+  CAF_CHECK_EQUAL(batches[2].to->size(), 1u);
 }
 
 CAF_TEST(an event after a gap waits for the missing one or 50 ms) {
@@ -359,26 +367,23 @@ CAF_TEST(an event after a gap waits for the missing one or 50 ms) {
   subscribe_ok(connection(), join_of("room", "1.1", link));
   link->clear_frames();
   auto ev = [](uint64_t seq) {
-    channel_event result;
-    result.seq = seq;
-    result.event = "n" + std::to_string(seq);
-    result.data = "x";
+    auto result = event_of(seq, "n" + std::to_string(seq), "x");
     result.origin = "node-b";
     return result;
   };
   for (uint64_t seq : {10u, 12u, 13u})
-    self->send(chan, deliver_atom::value, ev(seq));
+    caf::anon_send(chan, ev(seq));
   sched.run();
   CAF_CHECK_EQUAL(link->frame_count(), 1u); // 12 and 13 wait for 11
-  self->send(chan, deliver_atom::value, ev(11));
+  caf::anon_send(chan, ev(11));
   sched.run();
   CAF_CHECK_EQUAL(link->frame_count(), 4u); // 11, 12, 13 in order
   // A stale number is dropped; a gap that never fills waits 50 ms at most.
-  self->send(chan, deliver_atom::value, ev(12));
-  self->send(chan, deliver_atom::value, ev(20));
+  caf::anon_send(chan, ev(12));
+  caf::anon_send(chan, ev(20));
   sched.run();
   CAF_CHECK_EQUAL(link->frame_count(), 4u);
-  advance_time(std::chrono::milliseconds(50));
+  advance_time(50ms);
   sched.run();
   CAF_CHECK_EQUAL(link->frame_count(), 5u);
   auto texts = link->texts();
@@ -396,13 +401,10 @@ CAF_TEST(an event without exclusion reaches every subscriber) {
   subscribe_ok(connection(), join_of("room", "1.2", l2));
   l1->clear_frames();
   l2->clear_frames();
-  channel_event ev;
-  ev.event = "news";
-  ev.data = "x";
-  self->send(chan, deliver_atom::value, ev);
-  run();
+  deliver(event_of(1, "news", "x"));
   CAF_CHECK_EQUAL(l1->frame_count(), 1u);
   CAF_CHECK_EQUAL(l2->frame_count(), 1u);
+  CAF_CHECK(sink().deliveries().back().exclude == nullptr);
 }
 
 CAF_TEST(a relayed client event keeps raw JSON data and the user id) {
@@ -411,34 +413,276 @@ CAF_TEST(a relayed client event keeps raw JSON data and the user id) {
   subscribe_ok(connection(), join_of("presence-room", "1.1", link));
   link->clear_frames();
   channel_event ev;
+  ev.seq = 1;
+  ev.kind = event_kind::client;
   ev.event = "client-typing";
   ev.data = R"({"on":true})";
-  ev.data_is_json = true;
   ev.user_id = "u2";
   ev.exclude = "1.2";
-  self->send(chan, deliver_atom::value, ev);
-  run();
+  deliver(ev);
   CAF_CHECK_EQUAL(link->texts(),
-                  std::vector<std::string>({pusher::encode_event(
+                  strings({pusher::encode_event(
                     "client-typing", "presence-room", R"({"on":true})",
                     pusher::data_format::as_json, "u2")}));
+}
+
+CAF_TEST(a client event off presence carries no user id) {
+  start("private-room");
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("private-room", "1.1", link));
+  link->clear_frames();
+  channel_event ev;
+  ev.seq = 1;
+  ev.kind = event_kind::client;
+  ev.event = "client-a";
+  ev.data = "[1]";
+  ev.user_id = "u-sneaky";
+  deliver(ev);
+  CAF_CHECK_EQUAL(link->texts(),
+                  strings(
+                    {pusher::encode_event("client-a", "private-room", "[1]",
+                                          pusher::data_format::as_json)}));
+}
+
+CAF_TEST(member and count events are typed values the channel encodes) {
+  start("presence-room");
+  owner_seen().reply.members = {{"u1", "{}"}};
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("presence-room", "1.1", link));
+  link->clear_frames();
+  channel_event added;
+  added.seq = 1;
+  added.kind = event_kind::member_added;
+  added.event = "pusher_internal:member_added";
+  added.user_id = "u2";
+  added.data = R"({"n":2})";
+  deliver(added);
+  auto& known = state_of<channel_state>(chan).known_members;
+  CAF_CHECK_EQUAL(known.count("u1"), 1u);
+  CAF_CHECK_EQUAL(known.count("u2"), 1u);
+  channel_event removed;
+  removed.seq = 2;
+  removed.kind = event_kind::member_removed;
+  removed.event = "pusher_internal:member_removed";
+  removed.user_id = "u1";
+  deliver(removed);
+  CAF_CHECK_EQUAL(known.count("u1"), 0u);
+  CAF_CHECK_EQUAL(
+    link->texts(),
+    strings({pusher::encode_member_added(
+               "presence-room", pusher::presence_member{"u2", R"({"n":2})"}),
+             pusher::encode_member_removed("presence-room", "u1")}));
+  // A count on another kind of channel.
+  start("room");
+  auto l2 = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", l2));
+  l2->clear_frames();
+  channel_event count;
+  count.seq = 1;
+  count.kind = event_kind::subscription_count;
+  count.event = "pusher_internal:subscription_count";
+  count.count = 3;
+  count.exclude = "1.9";
+  deliver(count);
+  CAF_CHECK_EQUAL(l2->texts(),
+                  strings({pusher::encode_subscription_count("room", 3)}));
 }
 
 CAF_TEST(client events from a subscriber go to the owner) {
   start("private-room");
   auto conn = connection();
   subscribe_ok(conn, join_of("private-room", "1.1", make_fake_link()));
-  self->send(conn, client_event_atom::value,
-             client_event{"client-a", "{}", "1.1", ""});
-  expect((client_event_atom, client_event), from(self).to(conn));
-  expect((client_event_atom, client_event), from(conn).to(chan));
-  expect((client_event_atom, client_event), from(chan).to(owner));
+  self->send(conn, client_event{"client-a", "{}", "1.1", ""});
+  expect((client_event), from(self).to(conn));
+  expect((client_event), from(conn).to(chan));
+  expect((client_event), from(chan).to(owner));
   CAF_REQUIRE_EQUAL(owner_seen().client_events.size(), 1u);
   CAF_CHECK_EQUAL(owner_seen().client_events[0].event, "client-a");
   CAF_CHECK_EQUAL(owner_seen().client_events[0].socket_id, "1.1");
 }
 
-// -- leaving ------------------------------------------------------------------
+CAF_TEST(an answer of the app logic reaches its sender alone) {
+  start("private-room");
+  auto l1 = make_fake_link();
+  auto l2 = make_fake_link();
+  subscribe_ok(connection(), join_of("private-room", "1.1", l1));
+  subscribe_ok(connection(), join_of("private-room", "1.2", l2));
+  l1->clear_frames();
+  l2->clear_frames();
+  caf::anon_send(chan, logic_answer{"1.2", "ack", "done"});
+  sched.run();
+  CAF_CHECK(l1->texts().empty());
+  CAF_CHECK_EQUAL(l2->texts(),
+                  strings({pusher::encode_event(
+                    "ack", "private-room", "done",
+                    pusher::data_format::as_string)}));
+  // An answer for a socket that left goes nowhere.
+  caf::anon_send(chan, logic_answer{"9.9", "ack", "x"});
+  sched.run();
+  CAF_CHECK_EQUAL(l1->frame_count() + l2->frame_count(), 1u);
+}
+
+CAF_TEST(a watchlist channel tells watchers and writes no frames) {
+  start("#watchlist-u9");
+  owner_seen().reply.members = {{"u9", ""}};
+  auto self_link = make_fake_link();
+  auto w1_link = make_fake_link();
+  auto w2_link = make_fake_link();
+  auto user = connection();
+  auto w1 = connection();
+  auto w2 = connection();
+  auto own = join_of("#watchlist-u9", "1.1", self_link);
+  own.member = true;
+  own.silent = true;
+  own.user_id = "u9";
+  subscribe_ok(user, own);
+  subscribe_ok(w1, join_of("#watchlist-u9", "1.2", w1_link));
+  subscribe_ok(w2, join_of("#watchlist-u9", "1.3", w2_link));
+  // The answer says whether the user is online; the watcher's connection
+  // tells its client, the channel writes nothing.
+  CAF_CHECK_EQUAL(conn_seen(w1).joined[0].members, 1u);
+  channel_event ev;
+  ev.seq = 1;
+  ev.kind = event_kind::member_removed;
+  ev.user_id = "u9";
+  deliver(ev);
+  ev.seq = 2;
+  ev.kind = event_kind::member_added;
+  deliver(ev);
+  ev.seq = 3;
+  ev.kind = event_kind::message;
+  deliver(ev);
+  sched.run();
+  for (auto& w : {w1, w2}) {
+    auto& got = conn_seen(w).watch_events;
+    CAF_REQUIRE_EQUAL(got.size(), 2u);
+    CAF_CHECK_EQUAL(got[0].user_id, "u9");
+    CAF_CHECK(!got[0].online);
+    CAF_CHECK(got[1].online);
+  }
+  CAF_CHECK(conn_seen(user).watch_events.empty());
+  CAF_CHECK_EQUAL(self_link->frame_count() + w1_link->frame_count()
+                    + w2_link->frame_count(),
+                  0u);
+  CAF_CHECK(sink().deliveries().empty());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(channel_owners, fixture)
+
+CAF_TEST(a lost owner is looked up again and told what this node has) {
+  start("presence-room");
+  owner_seen().reply.members = {{"u1", R"({"a":1})"}, {"u7", "{}"}};
+  auto conn = connection();
+  auto join = join_of("presence-room", "1.1", make_fake_link());
+  join.member = true;
+  join.user_id = "u1";
+  join.user_info = R"({"a":1})";
+  subscribe_ok(conn, join);
+  auto owner2 = spawn_tracked(test::fake_owner);
+  dir_seen().owner = owner2;
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+  sched.run();
+  // The channel waits a moment before asking again (a dead node stays in
+  // the view until its timeout).
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 1u);
+  advance_time(200ms);
+  sched.run();
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 2u);
+  auto& syncs = owner_seen(owner2).syncs;
+  CAF_REQUIRE_EQUAL(syncs.size(), 1u);
+  CAF_CHECK_EQUAL(syncs[0].node, "node-a");
+  CAF_CHECK_EQUAL(syncs[0].subscribers, 1u);
+  CAF_REQUIRE_EQUAL(syncs[0].members.size(), 1u);
+  CAF_CHECK_EQUAL(syncs[0].members[0].user_id, "u1");
+  CAF_CHECK_EQUAL(syncs[0].members[0].user_info, R"({"a":1})");
+  auto known = syncs[0].known_members;
+  std::sort(known.begin(), known.end());
+  CAF_CHECK_EQUAL(known, strings({"u1", "u7"}));
+  // Later client events go to the new owner.
+  self->send(conn, client_event{"client-a", "{}", "1.1", "u1"});
+  sched.run();
+  CAF_CHECK_EQUAL(owner_seen(owner2).client_events.size(), 1u);
+}
+
+CAF_TEST(a moved owner is told the node left and the new one is synced) {
+  start("room");
+  subscribe_ok(connection(), join_of("room", "1.1", make_fake_link()));
+  // The ring did not move the channel: nothing happens.
+  caf::anon_send(chan, resolve_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 2u);
+  CAF_CHECK(owner_seen().moved.empty());
+  CAF_CHECK(owner_seen().syncs.empty());
+  // The ring moved it.
+  auto owner2 = spawn_tracked(test::fake_owner);
+  dir_seen().owner = owner2;
+  caf::anon_send(chan, resolve_atom::value);
+  sched.run();
+  CAF_REQUIRE_EQUAL(owner_seen().moved.size(), 1u);
+  CAF_CHECK_EQUAL(owner_seen().moved[0].node, "node-a");
+  CAF_REQUIRE_EQUAL(owner_seen(owner2).syncs.size(), 1u);
+  CAF_CHECK_EQUAL(owner_seen(owner2).syncs[0].subscribers, 1u);
+  CAF_CHECK(owner_seen(owner2).syncs[0].members.empty());
+}
+
+CAF_TEST(a failed owner lookup is retried after 500 ms) {
+  dir_seen().owner = nullptr;
+  spawn_channel("room");
+  sched.run();
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 1u);
+  dir_seen().owner = owner;
+  advance_time(499ms);
+  sched.run();
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 1u);
+  advance_time(1ms);
+  sched.run();
+  CAF_CHECK_EQUAL(dir_seen().resolves.size(), 2u);
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  CAF_CHECK_EQUAL(link->frame_count(), 1u);
+}
+
+CAF_TEST(events not newer than the last delivered are dropped) {
+  start("room");
+  owner_seen().reply.owner_node = "node-b";
+  owner_seen().reply.seq = 100;
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  link->clear_frames();
+  deliver(event_of(101, "a", "x"));
+  deliver(event_of(101, "dup", "x"));
+  deliver(event_of(99, "old", "x"));
+  deliver(event_of(102, "b", "x"));
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 2u);
+  CAF_CHECK(texts[0].find("\"a\"") != std::string::npos);
+  CAF_CHECK(texts[1].find("\"b\"") != std::string::npos);
+}
+
+CAF_TEST(a new owner that numbers lower lowers the bar) {
+  start("room");
+  owner_seen().reply.owner_node = "node-b";
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  deliver(event_of(1000, "a", "x"));
+  // A successor numbering from another clock answers the sync.
+  auto owner2 = spawn_tracked(test::fake_owner);
+  owner_seen(owner2).reply.owner_node = "node-c";
+  owner_seen(owner2).reply.seq = 5;
+  dir_seen().owner = owner2;
+  caf::anon_send(chan, resolve_atom::value);
+  sched.run();
+  link->clear_frames();
+  deliver(event_of(6, "b", "x"));
+  CAF_REQUIRE_EQUAL(link->frame_count(), 1u);
+  CAF_CHECK(link->last_text().find("\"b\"") != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(channel_leaving, fixture)
 
 CAF_TEST(a terminated connection is removed and reported to the owner) {
   start("room");
@@ -449,23 +693,20 @@ CAF_TEST(a terminated connection is removed and reported to the owner) {
   subscribe_ok(c1, join_of("room", "1.1", l1));
   subscribe_ok(c2, join_of("room", "1.2", l2));
   terminate(c1);
-  expect((caf::leave_atom, owner_leave), from(chan).to(owner));
+  expect((owner_leave), from(chan).to(owner));
   auto& leaves = owner_seen().leaves;
   CAF_REQUIRE_EQUAL(leaves.size(), 1u);
   CAF_CHECK_EQUAL(leaves[0].node, "node-a");
   CAF_CHECK_EQUAL(leaves[0].socket_id, "1.1");
-  CAF_CHECK(!leaves[0].presence);
+  CAF_CHECK(!leaves[0].member);
   // Someone is left: no idle report.
   disallow((channel_idle), from(chan).to(app));
-  run();
+  sched.run();
   CAF_CHECK(idle_reports().empty());
   CAF_CHECK_EQUAL(subscriber_count(), 1u);
   l1->clear_frames();
   l2->clear_frames();
-  channel_event ev;
-  ev.event = "after";
-  self->send(chan, deliver_atom::value, ev);
-  run();
+  deliver(event_of(1, "after", "x"));
   CAF_CHECK_EQUAL(l1->frame_count(), 0u);
   CAF_CHECK_EQUAL(l2->frame_count(), 1u);
 }
@@ -474,14 +715,14 @@ CAF_TEST(a presence leave carries the user id) {
   start("presence-room");
   auto conn = connection();
   auto join = join_of("presence-room", "1.1", make_fake_link());
-  join.presence = true;
+  join.member = true;
   join.user_id = "u1";
   subscribe_ok(conn, join);
   terminate(conn);
-  expect((caf::leave_atom, owner_leave), from(chan).to(owner));
+  expect((owner_leave), from(chan).to(owner));
   auto& leaves = owner_seen().leaves;
   CAF_REQUIRE_EQUAL(leaves.size(), 1u);
-  CAF_CHECK(leaves[0].presence);
+  CAF_CHECK(leaves[0].member);
   CAF_CHECK_EQUAL(leaves[0].user_id, "u1");
 }
 
@@ -492,9 +733,9 @@ CAF_TEST(the last leave reports channel_idle with the join count) {
   subscribe_ok(c1, join_of("room", "1.1", make_fake_link()));
   subscribe_ok(c2, join_of("room", "1.2", make_fake_link()));
   terminate(c1);
-  expect((caf::leave_atom, owner_leave), from(chan).to(owner));
+  expect((owner_leave), from(chan).to(owner));
   terminate(c2);
-  expect((caf::leave_atom, owner_leave), from(chan).to(owner));
+  expect((owner_leave), from(chan).to(owner));
   expect((channel_idle), from(chan).to(app));
   CAF_REQUIRE_EQUAL(idle_reports().size(), 1u);
   CAF_CHECK_EQUAL(idle_reports()[0].channel, "room");
@@ -505,14 +746,14 @@ CAF_TEST(an unsubscribe removes the subscriber exactly once) {
   start("room");
   auto conn = connection();
   subscribe_ok(conn, join_of("room", "1.1", make_fake_link()));
-  self->send(conn, caf::leave_atom::value);
-  expect((caf::leave_atom), from(self).to(conn));
-  expect((caf::leave_atom), from(conn).to(chan));
-  expect((caf::leave_atom, owner_leave), from(chan).to(owner));
+  self->send(conn, caf::unsubscribe_atom::value);
+  expect((caf::unsubscribe_atom), from(self).to(conn));
+  expect((caf::unsubscribe_atom), from(conn).to(chan));
+  expect((owner_leave), from(chan).to(owner));
   expect((channel_idle), from(chan).to(app));
   // The connection ending later must not produce a second leave.
   self->send_exit(conn, caf::exit_reason::user_shutdown);
-  run();
+  sched.run();
   CAF_CHECK_EQUAL(owner_seen().leaves.size(), 1u);
   CAF_CHECK_EQUAL(idle_reports().size(), 1u);
 }
@@ -522,7 +763,7 @@ CAF_TEST(a connection that ends while its join is pending still leaves) {
   owner_seen().hold = true;
   auto link = make_fake_link();
   auto conn = connection();
-  self->send(conn, caf::join_atom::value, join_of("room", "1.1", link));
+  self->send(conn, join_of("room", "1.1", link));
   sched.run();
   CAF_REQUIRE_EQUAL(owner_seen().held.size(), 1u);
   self->send_exit(conn, caf::exit_reason::user_shutdown);
@@ -539,9 +780,20 @@ CAF_TEST(stop ends the channel) {
   start("room");
   self->monitor(chan);
   self->send(chan, stop_atom::value);
-  run();
-  auto [down] = pop_self<caf::down_msg>();
+  sched.run();
+  auto down = pop_down();
   CAF_CHECK(down.source == chan.address());
+  CAF_CHECK(!down.reason);
+}
+
+CAF_TEST(crash_atom ends the channel with an error) {
+  start("room");
+  self->monitor(chan);
+  self->send(chan, crash_atom::value);
+  sched.run();
+  auto down = pop_down();
+  CAF_CHECK(down.source == chan.address());
+  CAF_CHECK(down.reason);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 using namespace starling::bridge;
@@ -24,8 +25,9 @@ event_envelope full_event() {
   ev.seq = 0x1234567890ULL;
   ev.event = "client-typing";
   ev.data = R"({"text":"h\u00e9llo","n":[1,2,3]})";
-  ev.data_is_json = true;
+  ev.kind = 1; // client event
   ev.user_id = "user-42";
+  ev.count = 7;
   ev.exclude_socket_id = "123.456";
   return ev;
 }
@@ -149,6 +151,48 @@ CAF_TEST(unknown fields are skipped) {
   CAF_CHECK(*decoded == envelope{goodbye_envelope{"n1", 7}});
 }
 
+CAF_TEST(event kinds round trip and unknown kinds are rejected) {
+  for (uint8_t kind = 0; kind <= 4; ++kind) {
+    auto ev = minimal_event();
+    ev.kind = kind;
+    ev.count = kind == 4 ? 12 : 0;
+    auto decoded = decode(encode(ev));
+    CAF_REQUIRE(decoded.has_value());
+    CAF_CHECK(*decoded == envelope{ev});
+  }
+  // minimal_event() plus field 10 (kind) = 5: no kind this node knows.
+  auto kind_5 = bytes({0x93, 0x01, 0x01, 0x86, 0x01, 0xa1, 'n', 0x02, 0xa1,
+                       'a', 0x03, 0xa1, 'c', 0x04, 0x00, 0x05, 0xa1, 'e',
+                       0x0a, 0x05});
+  CAF_CHECK(!decode(kind_5).has_value());
+  auto kind_4 = kind_5;
+  kind_4.back() = 0x04;
+  CAF_CHECK(decode(kind_4).has_value());
+}
+
+CAF_TEST(the retired data_is_json field still reads as a client event) {
+  // minimal_event() plus field 7 (retired data_is_json) = true, as nodes of
+  // the previous version send it.
+  auto old = bytes({0x93, 0x01, 0x01, 0x86, 0x01, 0xa1, 'n', 0x02, 0xa1, 'a',
+                    0x03, 0xa1, 'c', 0x04, 0x00, 0x05, 0xa1, 'e', 0x07, 0xc3});
+  auto decoded = decode(old);
+  CAF_REQUIRE(decoded.has_value());
+  auto* ev = std::get_if<event_envelope>(&*decoded);
+  CAF_REQUIRE(ev != nullptr);
+  CAF_CHECK_EQUAL(ev->kind, 1u);
+  old[old.size() - 1] = static_cast<char>(0xc2); // false: a published event
+  decoded = decode(old);
+  CAF_REQUIRE(decoded.has_value());
+  CAF_CHECK_EQUAL(std::get<event_envelope>(*decoded).kind, 0u);
+  // Never written any more: a client event is field 10 (kind) = 1.
+  auto fresh = minimal_event();
+  fresh.kind = 1;
+  CAF_CHECK_EQUAL(encode(fresh),
+                  bytes({0x93, 0x01, 0x01, 0x86, 0x01, 0xa1, 'n', 0x02, 0xa1,
+                         'a', 0x03, 0xa1, 'c', 0x04, 0x00, 0x05, 0xa1, 'e',
+                         0x0a, 0x01}));
+}
+
 struct malformed_case {
   const char* why;
   std::string bytes;
@@ -183,7 +227,7 @@ CAF_TEST(malformed envelopes are rejected) {
     {"port above 65535",
      bytes({0x93, 0x01, 0x02, 0x84, 0x01, 0xa1, 'n', 0x02, 0xa1, 'h', 0x03,
             0xce, 0x00, 0x01, 0x00, 0x00, 0x04, 0x01})},
-    {"data_is_json as integer",
+    {"retired data_is_json as integer",
      bytes({0x93, 0x01, 0x01, 0x86, 0x01, 0xa1, 'n', 0x02, 0xa1, 'a', 0x03,
             0xa1, 'c', 0x04, 0x00, 0x05, 0xa1, 'e', 0x07, 0x01})},
     {"event without seq",

@@ -1,0 +1,107 @@
+// The app logic hooks of one channel owner (internal): which bindings see
+// the channel, the channel-bound instances beside the owner, and the
+// questions the owner asks them — subscribe gates in binding order (the
+// first refusal wins), client events through every filter with their order
+// kept, and member change notifications. Every question has the binding's
+// deadline; no answer, an error or a crash means the default (allow/pass).
+// Only owners of channels some binding applies to have one.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "actors/logic_instances.hpp"
+#include "actors/messages.hpp"
+
+namespace starling {
+
+struct owner_state;
+
+/// The owner actor as the hooks see it (they ask questions on its behalf).
+using owner_self = owner_actor::stateful_pointer<owner_state>;
+
+/// The logic part of one channel owner.
+class owner_hooks {
+public:
+  /// Relays a decided client event (in arrival order).
+  using relay_fn = std::function<void(client_event)>;
+
+  /// Returns hooks for `channel`, or null when no binding applies to it.
+  /// Spawns the channel-bound instances beside `self`. Decided client
+  /// events go to `relay`, in arrival order.
+  static std::unique_ptr<owner_hooks> make(owner_self self,
+                                           const std::string& channel,
+                                           logic_table_ptr table,
+                                           logic_handle base, relay_fn relay);
+
+  ~owner_hooks();
+
+  /// Takes the app-bound instance handles (from the app).
+  void set_app_bound(std::vector<caf::actor> handles);
+
+  /// Asks the subscribe gates about `join`; calls `done` with the verdict.
+  void ask_subscribe(const owner_join& join,
+                     std::function<void(subscribe_verdict)> done);
+
+  /// Runs a client event through the filters; `via` (the channel that
+  /// forwarded it) gets the answers.
+  void filter_client_event(client_event ev, channel_actor via);
+
+  /// Tells the instances that see the channel: a member joined or left.
+  void notify_member(const std::string& user_id, bool added);
+
+  /// The owner hands its channel to another node: ends the channel-bound
+  /// instances and turns the hooks off; client events still waiting go on
+  /// undecided (the successor asks its own instances).
+  void stop();
+
+  /// Handles a down message of an own instance; false when not ours.
+  bool on_down(const caf::down_msg& dm);
+
+  /// Restart tick of an own instance.
+  void restart(uint64_t index);
+
+  /// Fault injection on an own instance.
+  caf::error crash(const std::string& actor_name);
+
+  /// Returns whether client events wait for verdicts (the owner must not
+  /// end meanwhile).
+  bool busy() const { return !queue_.empty(); }
+
+private:
+  struct pending_event {
+    uint64_t id = 0;      // Queue key.
+    client_event ev;      // The event, rewritten as verdicts come in.
+    channel_actor via;    // The channel that forwarded it.
+    bool decided = false; // All hooks answered (or defaulted).
+    bool drop = false;    // A hook dropped it.
+  };
+
+  owner_hooks() = default;
+
+  caf::actor instance_for(std::size_t binding) const;
+  pending_event* find(uint64_t id);
+  void subscribe_step(std::shared_ptr<struct join_question> q, std::size_t k);
+  void client_event_step(uint64_t id, std::size_t k);
+  void apply_verdict(const logic_binding& b, pending_event& p,
+                     client_event_verdict& v);
+  void flush();
+
+  owner_self self_ = nullptr;
+  std::string channel_;
+  logic_table_ptr table_;
+  std::vector<std::size_t> applicable_; // Bindings that see this channel.
+  logic_instances_ptr own_;             // Channel-bound instances beside us.
+  std::vector<caf::actor> app_bound_;   // App-bound handles, from the app.
+  std::deque<pending_event> queue_;     // Client events in order.
+  relay_fn relay_;                      // Where decided events go.
+  uint64_t next_id_ = 0;                // Last queue key.
+};
+
+} // namespace starling

@@ -1,0 +1,80 @@
+// Supervision of app logic instances: the instances of some bindings that
+// one actor keeps (the app its app-bound ones, each channel owner the
+// channel-bound ones beside it). Monitored, never linked (a crash never takes
+// the supervisor down), restarted after the binding's back-off, marked
+// failed past its restart limit, and stopped when the supervisor ends.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/logic_bindings.hpp"
+
+namespace starling {
+
+/// The live instances of some bindings, supervised by one actor.
+class logic_instances {
+public:
+  /// Called whenever an instance handle changes (start, restart, end).
+  using on_change_fn = std::function<void()>;
+
+  /// Starts one instance of each binding in `bindings` for `self`.
+  /// Restarts arrive at `self` as `logic_restart{index}`; hand them to
+  /// restart().
+  static std::shared_ptr<logic_instances>
+  start(caf::local_actor* self, logic_table_ptr table,
+        const std::vector<std::size_t>& bindings, logic_handle base,
+        on_change_fn on_change = {});
+
+  /// Handles a down message; returns false when it is not from an instance.
+  bool on_down(const caf::down_msg& dm);
+
+  /// Starts instance `index` again after its back-off (if still due).
+  void restart(uint64_t index);
+
+  /// Fault injection: ends every live instance of `actor_name` with
+  /// errc::injected_fault; an error when there is none.
+  caf::error crash(const std::string& actor_name);
+
+  /// Returns the live instance of binding `binding`, or an invalid handle.
+  caf::actor instance_for(std::size_t binding) const;
+
+  /// Returns the live handles indexed by binding (invalid elsewhere).
+  std::vector<caf::actor> handles() const;
+
+  /// Ends every instance now (the owner moves to another node); restart
+  /// ticks still on their way find nothing to start.
+  void stop_all();
+
+private:
+  struct instance {
+    std::size_t binding = 0; // Index into the table.
+    caf::actor actor;        // Live instance; null while restarting or failed.
+    restart_tracker tracker; // Restart history under the binding's policy.
+  };
+
+  logic_instances() = default;
+
+  void start_instance(std::size_t index);
+  void instance_ended(std::size_t index, const caf::error& reason);
+  void release(instance& inst);
+
+  caf::local_actor* self_ = nullptr;
+  logic_table_ptr table_;
+  logic_handle base_;
+  std::vector<instance> instances_;
+  on_change_fn on_change_;
+};
+
+/// Shared with the functor that stops the instances when the supervising
+/// actor ends (its state is gone by then).
+using logic_instances_ptr = std::shared_ptr<logic_instances>;
+
+} // namespace starling

@@ -1,0 +1,522 @@
+// Owner directory actor: placement of channel owners across the cluster.
+#include "actors/owner_directory.hpp"
+
+#include <set>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/channel_owner.hpp"
+#include "actors/errors.hpp"
+#include "actors/fan_in.hpp"
+#include "actors/log.hpp"
+#include "pusher/channel_kind.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling {
+
+namespace {
+
+using self_ptr = owner_directory_actor::stateful_pointer<directory_state>;
+
+// Owner lookups and handoffs cross at most one node.
+constexpr auto call_timeout = std::chrono::seconds(5);
+
+// Owners spawned this soon after a membership change may have a
+// predecessor handing over; they hold events at most settle_max for it.
+constexpr auto handoff_window = std::chrono::seconds(5);
+constexpr auto settle_max = std::chrono::milliseconds(1000);
+
+// Bounded: a flood of distinct channels must not grow the cache for ever.
+constexpr std::size_t max_remote_owners = 100000;
+
+bool clustered(self_ptr self) {
+  auto& st = self->state;
+  return st.bridge && st.view.members.size() > 1;
+}
+
+// Owners number from the clock, so a successor rebuilt after its
+// predecessor died or was cut off (even one spawned while this node was
+// alone) hands out higher numbers than the predecessor did, and the
+// predecessor's stragglers lose against them (2^20 numbers per millisecond
+// of age before they could overlap).
+uint64_t clock_seq_base() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::system_clock::now().time_since_epoch());
+  return static_cast<uint64_t>(ms.count()) << 20;
+}
+
+// The owner of `name` on this node, spawned on first use. `asked_by_peer`:
+// another node resolved the owner to us, so it sees a cluster even if our
+// view does not yet (we just started): a predecessor may be handing over.
+owner_actor owner_for(self_ptr self, const std::string& name,
+                      bool asked_by_peer = false) {
+  auto& st = self->state;
+  if (auto i = st.owners.find(name); i != st.owners.end())
+    return i->second;
+  owner_start start;
+  start.channel = name;
+  start.ctx = st.ctx;
+  start.directory = self;
+  start.app = st.app;
+  start.bridge = st.bridge;
+  start.seq_base = clock_seq_base();
+  auto recent = self->clock().now() - st.members_changed < handoff_window;
+  if ((clustered(self) && recent) || (asked_by_peer && !clustered(self)))
+    start.settle = settle_max;
+  start.app_bound_logic = st.app_bound_logic;
+  auto owner = self->spawn<caf::linked>(channel_owner_behavior,
+                                        std::move(start));
+  // The channel came back here: the old forwarder points away from us.
+  st.forwarders.erase(name);
+  st.names[owner.address()] = name;
+  st.owners.emplace(name, owner);
+  return owner;
+}
+
+// Remembers a remote owner until it ends or the view changes.
+void cache_owner(self_ptr self, const std::string& name,
+                 const owner_actor& owner) {
+  auto& st = self->state;
+  if (!owner || owner.node() == self->node())
+    return;
+  if (st.remote_owners.size() >= max_remote_owners) {
+    for (auto& [addr, n] : st.remote_names)
+      self->demonitor(addr);
+    st.remote_owners.clear();
+    st.remote_names.clear();
+  }
+  if (st.remote_owners.emplace(name, owner).second) {
+    st.remote_names.emplace(owner.address(), name);
+    self->monitor(owner);
+  }
+}
+
+void forget_remote_owners(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [addr, name] : st.remote_names)
+    self->demonitor(addr);
+  st.remote_owners.clear();
+  st.remote_names.clear();
+}
+
+// Finds the owner of `name` on whichever node the ring names and calls
+// `f(owner)`, or `fail(error)`.
+template <class F, class G>
+void with_owner(self_ptr self, const std::string& name, F f, G fail) {
+  auto& st = self->state;
+  if (!clustered(self)) {
+    f(owner_for(self, name));
+    return;
+  }
+  if (auto i = st.remote_owners.find(name); i != st.remote_owners.end()) {
+    f(i->second);
+    return;
+  }
+  auto app_id = st.ctx->app.id;
+  self->request(st.bridge, call_timeout, owner_node_request{app_id, name})
+    .then(
+      [self, name, app_id, f, fail](node_actor& node) mutable {
+        if (!node) {
+          f(owner_for(self, name));
+          return;
+        }
+        self->request(node, call_timeout, local_owner_request{app_id, name})
+          .then(
+            [self, name, f](owner_actor& owner) mutable {
+              cache_owner(self, name, owner);
+              f(std::move(owner));
+            },
+            [name, fail](caf::error& err) mutable {
+              component_logger("app")->debug(
+                "owner lookup at peer failed channel={} error={}", name,
+                to_string(err));
+              fail(std::move(err));
+            });
+      },
+      [self, name, f, fail](caf::error& err) mutable {
+        // The bridge ended under the request (a crash): until the node has
+        // restarted it, this node owns its channels, as with no bridge.
+        if (err == caf::sec::request_receiver_down) {
+          f(owner_for(self, name));
+          return;
+        }
+        component_logger("app")->debug("ring lookup failed channel={} error={}",
+                                       name, to_string(err));
+        fail(std::move(err));
+      });
+}
+
+// Asks the bridge where `name` belongs now; if that is another node, the
+// owner hands its state over there. `done()` runs when that is settled.
+template <class F>
+void hand_off_if_moved(self_ptr self, const std::string& name,
+                       owner_actor owner, F done) {
+  auto& st = self->state;
+  self
+    ->request(st.bridge, call_timeout,
+              owner_node_request{st.ctx->app.id, name})
+    .then(
+      [self, owner, done](node_actor& node) mutable {
+        if (!node) {
+          done();
+          return;
+        }
+        self->request(owner, std::chrono::seconds(6), hand_off{node})
+          .then([done](caf::ok_atom) mutable { done(); },
+                [done](caf::error&) mutable { done(); });
+      },
+      [done](caf::error&) mutable { done(); });
+}
+
+// Puts this node's interest in `name` on the bus, then calls `then()`
+// (also when the bus refused: delivery is at most once).
+template <class F>
+void register_interest(self_ptr self, const std::string& name,
+                       const channel_actor& channel, F then) {
+  auto& st = self->state;
+  if (!st.bridge) {
+    then();
+    return;
+  }
+  self
+    ->request(st.bridge, call_timeout, caf::subscribe_atom::value,
+              st.ctx->app.id, name, channel)
+    .then([then](caf::ok_atom) mutable { then(); },
+          [then](caf::error&) mutable { then(); });
+}
+
+void on_cluster_changed(self_ptr self, cluster_changed& cc) {
+  auto& st = self->state;
+  forget_remote_owners(self);
+  auto ids = [](const cluster_view& v) {
+    std::vector<std::string> out;
+    for (auto& m : v.members)
+      out.push_back(m.node_id + '@' + std::to_string(m.start_epoch));
+    return out;
+  };
+  if (ids(cc.view) != ids(st.view))
+    st.members_changed = self->clock().now();
+  st.view = std::move(cc.view);
+  st.bridge = std::move(cc.bridge);
+  for (auto& [name, owner] : st.owners)
+    self->send(owner, bridge_changed{st.bridge});
+  // The ring changed: every local channel checks where its owner is now
+  // (after its interest is on the bus) and moves if needed.
+  for (auto& [name, channel] : st.local_channels) {
+    auto ch = channel;
+    register_interest(self, name, ch,
+                      [self, ch] { self->send(ch, resolve_atom::value); });
+  }
+  // Owners the ring moved away go to their new node with their state.
+  if (clustered(self))
+    for (auto& [name, owner] : st.owners)
+      hand_off_if_moved(self, name, owner, [] {});
+}
+
+void on_publish(self_ptr self, publish_request& req) {
+  auto& st = self->state;
+  for (auto& name : req.channels) {
+    publish_event pe;
+    pe.event.event = req.event;
+    pe.event.data = req.data;
+    pe.event.exclude = req.socket_id;
+    if (!clustered(self)) {
+      // No owner and not cached: nobody on this node can be subscribed.
+      if (st.owners.count(name) == 0
+          && !pusher::classify_channel(name).keeps_last_event())
+        continue;
+      caf::anon_send(owner_for(self, name), std::move(pe));
+      continue;
+    }
+    // Every event goes through its owner, wherever it lives: one order.
+    with_owner(
+      self, name,
+      [pe](owner_actor owner) mutable { caf::anon_send(owner, std::move(pe)); },
+      [name](caf::error err) {
+        component_logger("app")->warn("publish lost channel={} error={}", name,
+                                      to_string(err));
+      });
+  }
+}
+
+// GET /channel(s)/<name>[/users]: answered by the owner, wherever it
+// lives; an unknown channel on a single node is empty.
+template <class Reply, class Query>
+caf::typed_response_promise<Reply> ask_owner(self_ptr self,
+                                             const std::string& name,
+                                             Query query, Reply empty) {
+  auto rp = self->make_response_promise<Reply>();
+  auto& st = self->state;
+  if (!clustered(self) && st.owners.count(name) == 0) {
+    rp.deliver(std::move(empty));
+    return rp;
+  }
+  with_owner(
+    self, name,
+    [self, rp, query](owner_actor owner) mutable {
+      self->request(owner, call_timeout, query)
+        .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    },
+    [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::typed_response_promise<std::vector<channel_report>>
+on_channels(self_ptr self, const channels_request& req) {
+  auto& st = self->state;
+  using reports = std::vector<channel_report>;
+  // Fan in over this node's owners and, in a cluster, the other nodes
+  // (each owner lives on exactly one node).
+  auto seen = std::make_shared<std::set<std::string>>();
+  auto rp = self->make_response_promise<reports>();
+  auto gather = fan_in<reports>::make(rp);
+  auto add = [seen, gather](channel_report& r) {
+    if (r.occupied && seen->insert(r.name).second)
+      gather->value().push_back(std::move(r));
+  };
+  for (auto& [name, owner] : st.owners) {
+    // '#' channels (server-to-user, internal) are not listed.
+    if (name.compare(0, req.prefix.size(), req.prefix) != 0
+        || (name[0] == '#' && req.prefix.empty()))
+      continue;
+    gather->expect();
+    self->request(owner, call_timeout, caf::get_atom::value)
+      .then(
+        [add, gather](channel_report& r) {
+          add(r);
+          gather->done();
+        },
+        [gather](caf::error&) { gather->done(); });
+  }
+  if (clustered(self) && !req.local_only) {
+    gather->expect();
+    channels_request peer_req{req.app_id, req.prefix, true};
+    self->request(st.bridge, call_timeout, peers_atom::value)
+      .then(
+        [self, gather, add, peer_req](std::vector<node_actor>& peers) {
+          for (auto& peer : peers) {
+            gather->expect();
+            self->request(peer, call_timeout, peer_req)
+              .then(
+                [add, gather](reports& rs) {
+                  for (auto& r : rs)
+                    add(r);
+                  gather->done();
+                },
+                [gather](caf::error&) { gather->done(); });
+          }
+          gather->done();
+        },
+        [gather](caf::error&) { gather->done(); });
+  }
+  gather->seal();
+  return rp;
+}
+
+// A peer's owner_handoff: take it here, or pass it on (bounded) when our
+// view names yet another node.
+caf::typed_response_promise<owner_ref> on_handoff(self_ptr self,
+                                                  owner_handoff& h) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<owner_ref>();
+  if (!clustered(self) || h.hops >= 2) {
+    rp.delegate(owner_for(self, h.channel), std::move(h));
+    return rp;
+  }
+  auto name = h.channel;
+  self->request(st.bridge, call_timeout, owner_node_request{st.ctx->app.id, name})
+    .then(
+      [self, rp, h](node_actor& node) mutable {
+        ++h.hops;
+        if (node)
+          rp.delegate(node, std::move(h));
+        else
+          rp.delegate(owner_for(self, h.channel), std::move(h));
+      },
+      [self, rp, h](caf::error&) mutable {
+        rp.delegate(owner_for(self, h.channel), std::move(h));
+      });
+  return rp;
+}
+
+void on_exit(self_ptr self, caf::exit_msg& em) {
+  auto& st = self->state;
+  auto i = st.names.find(em.source);
+  if (i == st.names.end()) {
+    // Not an owner: the app (our parent) ends, and we with it.
+    if (em.reason)
+      self->quit(em.reason);
+    return;
+  }
+  // An owner or forwarder ended: idle (normal) or crashed. Channels that
+  // still need it find a fresh one through us.
+  auto name = i->second;
+  st.names.erase(i);
+  if (auto o = st.owners.find(name);
+      o != st.owners.end() && o->second.address() == em.source)
+    st.owners.erase(o);
+  if (auto f = st.forwarders.find(name);
+      f != st.forwarders.end() && f->second.address() == em.source)
+    st.forwarders.erase(f);
+  if (em.reason)
+    component_logger("app")->warn("child ended app={} channel={} reason={}",
+                                  st.ctx->app.id, name,
+                                  to_string(em.reason));
+}
+
+// A local channel asks for its owner. The owner may be remote: find it
+// once this node's interest is on the bus, so no event of the owner can
+// miss the channel.
+caf::typed_response_promise<owner_actor> on_resolve(self_ptr self,
+                                                    resolve_owner& req) {
+  auto rp = self->make_response_promise<owner_actor>();
+  auto& st = self->state;
+  st.local_channels[req.channel] = req.listener;
+  if (!clustered(self)) {
+    rp.deliver(owner_for(self, req.channel));
+    return rp;
+  }
+  auto name = req.channel;
+  register_interest(self, name, req.listener, [self, rp, name]() mutable {
+    with_owner(
+      self, name, [rp](owner_actor owner) mutable { rp.deliver(owner); },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  });
+  return rp;
+}
+
+caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
+  auto& st = self->state;
+  if (req.kind == "owner") {
+    auto i = st.owners.find(req.name);
+    if (i == st.owners.end())
+      return caf::make_error(errc::not_available,
+                             "no such actor: owner " + req.name);
+    self->send(i->second, crash_atom::value);
+    return caf::ok_atom::value;
+  }
+  // Logic beside the owner of a channel: "<actor>/<channel>".
+  auto slash = req.name.find('/');
+  auto channel = req.name.substr(slash + 1);
+  auto i = st.owners.find(channel);
+  if (slash == std::string::npos || i == st.owners.end())
+    return caf::make_error(errc::not_available,
+                           "no owner of " + channel + " on this node");
+  crash_request fwd{req.app_id, req.kind, req.name.substr(0, slash)};
+  return self->delegate(i->second, std::move(fwd));
+}
+
+std::string topology_json(self_ptr self) {
+  auto& st = self->state;
+  auto owners = nlohmann::json::array();
+  for (auto& [name, owner] : st.owners)
+    owners.push_back(name);
+  return owners.dump();
+}
+
+} // namespace
+
+owner_directory_actor::behavior_type
+owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state> self,
+                         app_context_ptr ctx, app_actor app) {
+  self->state.ctx = std::move(ctx);
+  self->state.app = std::move(app);
+  self->set_exit_handler([self](caf::exit_msg& em) { on_exit(self, em); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.remote_names.find(dm.source);
+    if (i == st.remote_names.end())
+      return;
+    // A cached remote owner ended (crash, idle, forwarder, node gone).
+    if (auto j = st.remote_owners.find(i->second);
+        j != st.remote_owners.end() && j->second.address() == dm.source)
+      st.remote_owners.erase(j);
+    st.remote_names.erase(i);
+  });
+  return {
+    [self](resolve_owner& req) { return on_resolve(self, req); },
+    [self](channel_gone& gone) {
+      auto& st = self->state;
+      st.local_channels.erase(gone.channel);
+      if (st.bridge)
+        self
+          ->request(st.bridge, call_timeout, caf::unsubscribe_atom::value,
+                    st.ctx->app.id, gone.channel)
+          .then([](caf::ok_atom) {}, [](caf::error&) {});
+    },
+    [self](owner_request& req) -> caf::typed_response_promise<owner_actor> {
+      auto rp = self->make_response_promise<owner_actor>();
+      with_owner(
+        self, req.channel,
+        [rp](owner_actor owner) mutable { rp.deliver(owner); },
+        [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](local_owner_request& req) {
+      // Asked by a node whose view may be older than ours: a channel handed
+      // off from here is answered by its forwarder (a redirect).
+      auto& st = self->state;
+      if (st.owners.count(req.channel) == 0)
+        if (auto f = st.forwarders.find(req.channel); f != st.forwarders.end())
+          return f->second;
+      return owner_for(self, req.channel, true);
+    },
+    [self](owner_handoff& h) { return on_handoff(self, h); },
+    [self](owner_handed_off& msg) {
+      // The owner handed off and forwards now; the registry forgets it.
+      auto& st = self->state;
+      auto i = st.owners.find(msg.channel);
+      if (i == st.owners.end()
+          || i->second.address() != self->current_sender())
+        return;
+      st.forwarders[msg.channel] = std::move(i->second);
+      st.owners.erase(i);
+    },
+    [self](publish_request& req) {
+      on_publish(self, req);
+      return caf::ok_atom::value;
+    },
+    [self](channel_request& req) {
+      channel_report empty;
+      empty.name = req.channel;
+      return ask_owner<channel_report>(self, req.channel, caf::get_atom::value,
+                                       std::move(empty));
+    },
+    [self](users_request& req) {
+      return ask_owner<std::vector<std::string>>(self, req.channel,
+                                                 users_atom::value, {});
+    },
+    [self](channels_request& req) { return on_channels(self, req); },
+    [self](cluster_changed& cc) { on_cluster_changed(self, cc); },
+    [self](logic_handles& lh) {
+      auto& st = self->state;
+      st.app_bound_logic = lh.handles;
+      for (auto& [name, owner] : st.owners)
+        self->send(owner, lh);
+    },
+    [self](caf::leave_atom) {
+      // This node leaves: every owner goes to the node the ring names
+      // without us (the bridge already excludes us).
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto gather = fan_in<caf::ok_atom>::make(rp, caf::ok_atom::value);
+      if (st.bridge)
+        for (auto& [name, owner] : st.owners) {
+          gather->expect();
+          hand_off_if_moved(self, name, owner, [gather] { gather->done(); });
+        }
+      gather->seal();
+      return rp;
+    },
+    [self](crash_request& req) { return on_crash(self, req); },
+    [self](topology_atom) { return topology_json(self); },
+    [self](stats_atom) {
+      return static_cast<uint64_t>(self->state.owners.size());
+    },
+  };
+}
+
+} // namespace starling

@@ -1,0 +1,67 @@
+// The owner directory of one app on this node: where each channel's owner
+// lives. It hides the ring, remote owners, forwarders and handoff from the
+// rest of the app: local channels ask it for their owner, publishes and
+// queries find their owner through it, and it spawns and supervises the
+// owners that live here.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+
+#include "actors/app_context.hpp"
+#include "actors/messages.hpp"
+
+namespace starling {
+
+/// State of an owner directory.
+struct directory_state {
+  static inline const char* name = "owner_directory";
+  app_context_ptr ctx;  ///< App and node facts.
+  app_actor app;        ///< Parent (logic instances publish through it).
+  cluster_view view;    ///< Latest membership view.
+  cluster_actor bridge; ///< With more than one member, owners may be remote.
+  /// When the members last changed: owners spawned soon after may get a
+  /// handoff from a predecessor and settle until it arrives.
+  std::chrono::steady_clock::time_point members_changed;
+  std::unordered_map<std::string, owner_actor> owners; ///< Living here.
+  /// Owners handed off to another node, still forwarding for callers with
+  /// an older view (they quit when idle).
+  std::unordered_map<std::string, owner_actor> forwarders;
+  /// Owner or forwarder -> channel (exit handling).
+  std::unordered_map<caf::actor_addr, std::string> names;
+  /// Owners on other nodes resolved under the current view (monitored;
+  /// cleared on every view change).
+  std::unordered_map<std::string, owner_actor> remote_owners;
+  /// Remote owner -> channel, to forget it when it ends.
+  std::unordered_map<caf::actor_addr, std::string> remote_names;
+  /// This node's channels whose interest is on the bus (re-registered on
+  /// every view change and bridge restart).
+  std::unordered_map<std::string, channel_actor> local_channels;
+  /// App-bound logic handles, handed to every new owner.
+  std::vector<caf::actor> app_bound_logic;
+};
+
+/// Spawned by the app (linked). Messages: owner_directory_actor in
+/// actors/fwd.hpp:
+/// - `resolve_owner` from a local channel: its interest goes on the bus (in
+///   a cluster), then the owner (spawned here when the ring says so);
+/// - `channel_gone` from the app: the interest leaves the bus;
+/// - `owner_request`: the owner anywhere (cached per view);
+///   `local_owner_request` from a peer: the owner here, or the forwarder of
+///   a channel handed off from here (a redirect);
+/// - `owner_handoff` from a peer: the owner here takes the state (passed on
+///   once more if this node's ring names yet another node);
+/// - `publish_request`, `channel_request`, `users_request`,
+///   `channels_request`: the HTTP API, answered by the owners;
+/// - `cluster_changed` from the app: re-register interest, move owners;
+/// - `leave_atom`: this node leaves: every owner hands over.
+owner_directory_actor::behavior_type
+owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state> self,
+                         app_context_ptr ctx, app_actor app);
+
+} // namespace starling

@@ -1,0 +1,523 @@
+// Operations on a channel owner's state (owner_ops.hpp).
+#include "actors/owner_ops.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/log.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace starling::owner_ops {
+
+namespace {
+
+// Members of a crashed or dead node's channel get this long to come back
+// (their connections re-join at once) before member_removed goes out.
+constexpr auto departing_grace = std::chrono::seconds(2);
+
+// A young owner that got no handoff is rebuilt from the edges after its
+// predecessor died; it removes members that lived on the dead node.
+constexpr auto rebuild_window = std::chrono::seconds(10);
+
+// A rebuilt owner tells the new count once the syncs have come in.
+constexpr auto recount_delay = std::chrono::milliseconds(500);
+
+} // namespace
+
+// -- fan-out and the owner's own events ----------------------------------------
+
+void forget_node(self_ptr self,
+                 std::map<std::string, node_interest>::iterator i);
+
+// Numbers `ev` and sends it to this node's channel directly and to the
+// other nodes through one bridge message. Returns its number.
+uint64_t fan_out(self_ptr self, channel_event ev) {
+  auto& st = self->state;
+  ev.seq = ++st.seq;
+  ev.origin = st.ctx->node_id;
+  st.fanned_out = true;
+  // Without a bridge every node is this one.
+  bool remote = false;
+  for (auto& [node, interest] : st.nodes) {
+    if (node != st.ctx->node_id && st.bridge)
+      remote = true;
+    else if (interest.channel)
+      self->send(interest.channel, ev);
+  }
+  auto seq = ev.seq;
+  if (remote)
+    self->send(st.bridge, fan_out_event{st.ctx->app.id, st.channel,
+                                        std::move(ev)});
+  return seq;
+}
+
+// Webhooks come from the owner only: once per occurrence cluster-wide.
+void webhook(self_ptr self, webhook_event ev) {
+  auto& st = self->state;
+  if (st.traits.is_internal() || !st.ctx->webhooks)
+    return;
+  if (auto hooks = st.ctx->webhooks->get()) {
+    ev.channel = st.channel;
+    self->send(hooks, std::move(ev));
+  }
+}
+
+void webhook(self_ptr self, const char* name, std::string user_id = {}) {
+  webhook_event ev;
+  ev.name = name;
+  ev.user_id = std::move(user_id);
+  webhook(self, std::move(ev));
+}
+
+void member_added(self_ptr self, const std::string& user_id,
+                  const std::string& user_info, const std::string& exclude) {
+  channel_event ev;
+  ev.kind = event_kind::member_added;
+  ev.event = "pusher_internal:member_added";
+  ev.user_id = user_id;
+  ev.data = user_info;
+  ev.exclude = exclude;
+  fan_out(self, std::move(ev));
+  webhook(self, "member_added", user_id);
+  // App logic hears member changes exactly when webhooks do.
+  if (self->state.hooks)
+    self->state.hooks->notify_member(user_id, true);
+}
+
+void member_removed(self_ptr self, const std::string& user_id) {
+  channel_event ev;
+  ev.kind = event_kind::member_removed;
+  ev.event = "pusher_internal:member_removed";
+  ev.user_id = user_id;
+  fan_out(self, std::move(ev));
+  webhook(self, "member_removed", user_id);
+  if (self->state.hooks)
+    self->state.hooks->notify_member(user_id, false);
+}
+
+void send_subscription_count(self_ptr self, const std::string& exclude) {
+  auto& st = self->state;
+  // Pusher protocol §2.9: every kind but presence, when the app enables it.
+  if (!st.ctx->app.enable_subscription_count
+      || !st.traits.counts_subscriptions())
+    return;
+  channel_event ev;
+  ev.kind = event_kind::subscription_count;
+  ev.event = "pusher_internal:subscription_count";
+  ev.count = st.subscribers;
+  ev.exclude = exclude;
+  fan_out(self, std::move(ev));
+  webhook_event wh;
+  wh.name = "subscription_count";
+  wh.subscription_count = static_cast<int64_t>(st.subscribers);
+  webhook(self, std::move(wh));
+}
+
+// -- state helpers ---------------------------------------------------------------
+
+bool cache_live(self_ptr self) {
+  auto& c = self->state.cache;
+  if (c.held && self->clock().now() >= c.expires) {
+    c.held = false;
+    c.event.clear();
+    c.data.clear();
+  }
+  return c.held;
+}
+
+void hold_cache(self_ptr self, std::string event, std::string data,
+                caf::timespan ttl) {
+  auto& c = self->state.cache;
+  c.miss_reported = false;
+  c.held = true;
+  c.event = std::move(event);
+  c.data = std::move(data);
+  c.expires = self->clock().now() + ttl;
+  // One pending tick at a time, however often the channel publishes.
+  if (!c.expire_pending) {
+    c.expire_pending = true;
+    self->delayed_send(self, ttl, expire_atom::value);
+  }
+}
+
+// An owner with nothing to order and nothing to tell ends; the directory
+// forgets it, and a later use spawns a fresh one.
+void quit_if_idle(self_ptr self) {
+  auto& st = self->state;
+  if (st.subscribers == 0 && st.nodes.empty() && st.departing.empty()
+      && st.held.empty() && !cache_live(self)
+      && !(st.hooks && st.hooks->busy()))
+    self->quit();
+}
+
+// Users that are not members now get the grace period to come back
+// before member_removed goes out (their clients still list them).
+void expect_back(self_ptr self, const std::vector<std::string>& users) {
+  auto& st = self->state;
+  auto due = self->clock().now() + departing_grace;
+  bool any = false;
+  for (auto& user : users)
+    if (!st.roster.contains(user) && st.departing.emplace(user, due).second)
+      any = true;
+  if (any)
+    self->delayed_send(self, departing_grace, departed_atom::value);
+}
+
+void forget_node(self_ptr self, std::map<std::string, node_interest>::iterator i) {
+  auto& st = self->state;
+  st.subscribers -= std::min(st.subscribers, i->second.subscribers);
+  if (i->second.channel)
+    self->demonitor(i->second.channel.address());
+  st.nodes.erase(i);
+}
+
+void forget_node_if(self_ptr self, const std::string& node,
+                    uint64_t generation) {
+  auto& st = self->state;
+  auto i = st.nodes.find(node);
+  if (i == st.nodes.end() || i->second.generation != generation)
+    return;
+  forget_node(self, i);
+  st.roster.remove_node(node);
+}
+
+// A node's local channel ended while it had subscribers (a crash): drop its
+// interest now; its members are only removed if their connections do not
+// re-join within the grace period.
+void channel_lost(self_ptr self, const caf::actor_addr& channel) {
+  auto& st = self->state;
+  for (auto i = st.nodes.begin(); i != st.nodes.end(); ++i) {
+    if (i->second.channel.address() != channel)
+      continue;
+    auto node = i->first;
+    forget_node(self, i);
+    expect_back(self, st.roster.remove_node(node));
+    // Those connections are gone (if they come back, the count follows).
+    send_subscription_count(self);
+    return;
+  }
+}
+
+// Replaces what the owner knows of `node` (count, channel, roster
+// connections). Silent: the clients saw no change. Users that the node no
+// longer has and nobody else has either get the grace period.
+void set_node_state(self_ptr self, const std::string& node,
+                    uint64_t subscribers, channel_actor channel,
+                    const std::vector<roster_entry>& members, bool synced) {
+  auto& st = self->state;
+  auto& interest = st.nodes[node];
+  st.subscribers -= std::min<std::size_t>(st.subscribers, interest.subscribers);
+  interest.subscribers = subscribers;
+  ++interest.generation;
+  st.subscribers += subscribers;
+  interest.synced = interest.synced || synced;
+  if (channel && interest.channel != channel) {
+    if (interest.channel)
+      self->demonitor(interest.channel.address());
+    interest.channel = std::move(channel);
+    self->monitor(interest.channel);
+  }
+  auto gone = st.roster.remove_node(node);
+  for (auto& m : members)
+    st.roster.add(m.user_id, m.user_info, node);
+  if (subscribers == 0)
+    forget_node(self, st.nodes.find(node));
+  expect_back(self, gone);
+}
+
+std::vector<roster_entry> roster_entries(const presence_roster& roster) {
+  std::vector<roster_entry> out;
+  for (auto& m : roster.members())
+    out.push_back(roster_entry{m.user_id, m.user_info});
+  return out;
+}
+
+owner_handoff make_handoff(self_ptr self) {
+  auto& st = self->state;
+  owner_handoff h;
+  h.app_id = st.ctx->app.id;
+  h.channel = st.channel;
+  h.seq = st.seq;
+  if (cache_live(self)) {
+    h.cache_hit = true;
+    h.cache_event = st.cache.event;
+    h.cache_data = st.cache.data;
+    h.cache_ttl_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+        st.cache.expires - self->clock().now())
+        .count());
+  }
+  for (auto& [node, interest] : st.nodes) {
+    handoff_node hn{node, interest.subscribers, interest.channel, {}};
+    for (auto& [user_id, user_info] : st.roster.connections_on(node))
+      hn.members.push_back(roster_entry{user_id, user_info});
+    h.nodes.push_back(std::move(hn));
+  }
+  return h;
+}
+
+// -- joins ----------------------------------------------------------------------
+
+owner_joined refusal(self_ptr self, int status, std::string type,
+                     std::string error) {
+  owner_joined reply;
+  reply.ok = false;
+  reply.status = status;
+  reply.error_type = std::move(type);
+  reply.error = std::move(error);
+  reply.owner_node = self->state.ctx->node_id;
+  return reply;
+}
+
+// Adds the joiner and answers; then the events the join causes. Reply
+// first: on this node the joiner's channel adds it before the events below
+// arrive, so it gets no member_added of its own.
+void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
+                 caf::typed_response_promise<owner_joined> rp) {
+  auto& st = self->state;
+  auto max_members = st.ctx->app.limits.max_presence_members;
+  if (join.member && !st.traits.is_internal()
+      && !st.roster.contains(join.user_id) && st.roster.size() >= max_members) {
+    // Pusher: 4100 over capacity.
+    rp.deliver(refusal(self, 4100, "LimitReached",
+                       "presence channel is full ("
+                         + std::to_string(max_members) + " members)"));
+    return;
+  }
+  auto& interest = st.nodes[join.node];
+  ++interest.subscribers;
+  ++interest.generation;
+  if (interest.channel != channel) {
+    // Watch the node's channel: if it crashes, its subscribers are gone
+    // from here until they re-join.
+    if (interest.channel)
+      self->demonitor(interest.channel.address());
+    interest.channel = std::move(channel);
+    self->monitor(interest.channel);
+  }
+  ++st.subscribers;
+  owner_joined reply;
+  reply.owner_node = st.ctx->node_id;
+  reply.seq = st.seq;
+  bool first_connection = false;
+  if (join.member) {
+    first_connection = st.roster.add(join.user_id, join.user_info, join.node);
+    // A member coming back after a crash never left for the clients.
+    if (st.departing.erase(join.user_id) > 0 || join.rejoin)
+      first_connection = false;
+  }
+  if (st.traits.has_roster())
+    reply.members = roster_entries(st.roster);
+  if (st.traits.keeps_last_event()) {
+    if (cache_live(self)) {
+      reply.cache_hit = true;
+      reply.cache_event = st.cache.event;
+      reply.cache_data = st.cache.data;
+    } else if (!st.cache.miss_reported) {
+      // One cache_miss webhook until the next publish fills the cache.
+      st.cache.miss_reported = true;
+      webhook(self, "cache_miss");
+    }
+  }
+  if (st.ctx->app.enable_subscription_count
+      && st.traits.counts_subscriptions() && !join.rejoin)
+    reply.subscription_count = static_cast<int64_t>(st.subscribers);
+  rp.deliver(std::move(reply));
+  if (join.rejoin)
+    return; // Rebuilding after a crash: clients saw no change.
+  if (st.subscribers == 1)
+    webhook(self, "channel_occupied");
+  if (first_connection)
+    member_added(self, join.user_id, join.user_info, join.socket_id);
+  // The joiner got its count with the reply.
+  send_subscription_count(self, join.socket_id);
+}
+
+caf::typed_response_promise<owner_joined> on_join(self_ptr self,
+                                                  owner_join& join) {
+  auto& st = self->state;
+  // make_response_promise() takes the sender out of the current message:
+  // read it first.
+  auto channel = caf::actor_cast<channel_actor>(self->current_sender());
+  auto rp = self->make_response_promise<owner_joined>();
+  // A silent re-join rebuilds a subscription the logic already allowed.
+  if (!st.hooks || join.rejoin) {
+    accept_join(self, join, std::move(channel), rp);
+    return rp;
+  }
+  st.hooks->ask_subscribe(join, [self, rp, join, channel](
+                                  subscribe_verdict v) mutable {
+    auto& st = self->state;
+    if (v.allow) {
+      accept_join(self, join, std::move(channel), rp);
+      return;
+    }
+    st.ctx->counters->subscription_errors.fetch_add(1,
+                                                    std::memory_order_relaxed);
+    // pusher-js treats it like an auth endpoint that said no.
+    rp.deliver(refusal(self, v.status, "AuthError",
+                       v.reason.empty() ? "Subscription refused by the app"
+                                        : std::move(v.reason)));
+    // Whether to end is the current state's call.
+    self->send(self, idle_atom::value);
+  });
+  return rp;
+}
+
+void on_leave(self_ptr self, const owner_leave& leave) {
+  auto& st = self->state;
+  auto i = st.nodes.find(leave.node);
+  if (i == st.nodes.end() || i->second.subscribers == 0)
+    return;
+  if (--i->second.subscribers == 0) {
+    if (i->second.channel)
+      self->demonitor(i->second.channel.address());
+    st.nodes.erase(i);
+  }
+  --st.subscribers;
+  if (leave.member && st.roster.remove(leave.user_id, leave.node))
+    member_removed(self, leave.user_id);
+  send_subscription_count(self);
+  if (st.subscribers == 0)
+    webhook(self, "channel_vacated");
+}
+
+owner_synced on_sync(self_ptr self, owner_sync& sync) {
+  auto& st = self->state;
+  auto channel = caf::actor_cast<channel_actor>(self->current_sender());
+  auto before = st.subscribers;
+  set_node_state(self, sync.node, sync.subscribers, std::move(channel),
+                 sync.members, true);
+  // A rebuild (no handoff) may count differently than clients were told:
+  // one count once the surviving nodes have synced.
+  if (st.subscribers != before && !st.handed_in && !st.recount_pending) {
+    st.recount_pending = true;
+    self->delayed_send(self, recount_delay, recount_atom::value);
+  }
+  if (!st.handed_in && self->clock().now() - st.born < rebuild_window)
+    expect_back(self, sync.known_members);
+  return owner_synced{st.ctx->node_id, st.seq};
+}
+
+// -- events ------------------------------------------------------------------------
+
+void relay_client_event(self_ptr self, client_event ce) {
+  auto& st = self->state;
+  webhook_event wh;
+  wh.name = "client_event";
+  wh.event = ce.event;
+  wh.data = ce.data;
+  wh.socket_id = ce.socket_id;
+  if (st.traits.has_roster())
+    wh.user_id = ce.user_id;
+  webhook(self, std::move(wh));
+  channel_event ev;
+  ev.kind = event_kind::client;
+  ev.event = std::move(ce.event);
+  ev.data = std::move(ce.data);
+  if (st.traits.has_roster())
+    ev.user_id = std::move(ce.user_id);
+  ev.exclude = std::move(ce.socket_id);
+  fan_out(self, std::move(ev));
+}
+
+void on_client_event(self_ptr self, client_event& ce) {
+  auto& st = self->state;
+  // App logic may drop, rewrite or answer it; decided events come back
+  // through relay_client_event, in order.
+  if (st.hooks)
+    st.hooks->filter_client_event(
+      std::move(ce), caf::actor_cast<channel_actor>(self->current_sender()));
+  else
+    relay_client_event(self, std::move(ce));
+}
+
+void cache_published(self_ptr self, const channel_event& ev) {
+  auto& st = self->state;
+  if (st.traits.keeps_last_event())
+    hold_cache(self, ev.event, ev.data,
+               std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
+}
+
+publish_ack on_publish(self_ptr self, publish_event& pe) {
+  cache_published(self, pe.event);
+  pe.event.kind = event_kind::message;
+  return publish_ack{fan_out(self, std::move(pe.event))};
+}
+
+void on_departed(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  bool changed = false;
+  for (auto i = st.departing.begin(); i != st.departing.end();) {
+    if (i->second > now) {
+      ++i;
+      continue;
+    }
+    if (!st.roster.contains(i->first))
+      member_removed(self, i->first);
+    i = st.departing.erase(i);
+    changed = true;
+  }
+  if (!changed)
+    return;
+  send_subscription_count(self);
+  if (st.subscribers == 0)
+    webhook(self, "channel_vacated");
+}
+
+void on_expire(self_ptr self) {
+  auto& c = self->state.cache;
+  c.expire_pending = false;
+  if (cache_live(self)) {
+    c.expire_pending = true;
+    self->delayed_send(self, c.expires - self->clock().now(),
+                       expire_atom::value);
+  }
+}
+
+// Takes over a predecessor's state (nodes that synced themselves already
+// win: they are newer than the handoff).
+owner_ref on_handoff(self_ptr self, owner_handoff& h) {
+  auto& st = self->state;
+  st.handed_in = true;
+  // Continue the predecessor's numbers exactly when nothing went out from
+  // here yet: nodes then see one gapless sequence across the move and wait
+  // for a predecessor's event that is still under way.
+  st.seq = st.fanned_out ? std::max(st.seq, h.seq) : h.seq;
+  if (h.cache_hit && !cache_live(self))
+    hold_cache(self, std::move(h.cache_event), std::move(h.cache_data),
+               std::chrono::milliseconds(h.cache_ttl_ms));
+  for (auto& hn : h.nodes) {
+    auto i = st.nodes.find(hn.node);
+    if (i != st.nodes.end() && i->second.synced)
+      continue;
+    set_node_state(self, hn.node, hn.subscribers, std::move(hn.channel),
+                   hn.members, false);
+  }
+  return owner_ref{self};
+}
+
+channel_report report(self_ptr self) {
+  auto& st = self->state;
+  channel_report r;
+  r.name = st.channel;
+  r.occupied = st.subscribers > 0;
+  r.subscription_count = st.subscribers;
+  r.user_count = st.roster.size();
+  if (cache_live(self)) {
+    r.cache_hit = true;
+    r.cache_event = st.cache.event;
+    r.cache_data = st.cache.data;
+    r.cache_ttl_s = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(st.cache.expires
+                                                       - self->clock().now())
+        .count());
+  }
+  return r;
+}
+
+} // namespace starling::owner_ops

@@ -1,0 +1,70 @@
+// Operations on a channel owner's state (internal to the owner's states in
+// channel_owner.cpp): numbering and fan-out, the owner's own events and
+// webhooks, joins, leaves, syncs, the cache, rebuilds and handoffs.
+#pragma once
+
+#include <string>
+
+#include "actors/channel_owner.hpp"
+
+namespace starling::owner_ops {
+
+/// The owner as its operations see it.
+using self_ptr = owner_actor::stateful_pointer<owner_state>;
+
+/// Numbers `ev` and sends it to this node's channel directly and to the
+/// other nodes through one bridge message. Returns its number.
+uint64_t fan_out(self_ptr self, channel_event ev);
+
+/// Ends the owner when nothing is left to order or tell.
+void quit_if_idle(self_ptr self);
+
+/// A node's channel ended while it had subscribers: its members get a
+/// grace period to come back.
+void channel_lost(self_ptr self, const caf::actor_addr& channel);
+
+/// Forgets `node` silently unless it joined or synced since `generation`.
+void forget_node_if(self_ptr self, const std::string& node,
+                    uint64_t generation);
+
+/// Answers a join (after the app logic gates, if any).
+caf::typed_response_promise<owner_joined> on_join(self_ptr self,
+                                                  owner_join& join);
+
+/// One subscriber leaves.
+void on_leave(self_ptr self, const owner_leave& leave);
+
+/// A node tells everything it has (idempotent).
+owner_synced on_sync(self_ptr self, owner_sync& sync);
+
+/// Relays a (decided) client event.
+void relay_client_event(self_ptr self, client_event ce);
+
+/// A client event from a channel: through the app logic, then relayed.
+void on_client_event(self_ptr self, client_event& ce);
+
+/// Caches (cache kinds) without numbering: events held while settling.
+void cache_published(self_ptr self, const channel_event& ev);
+
+/// Caches (cache kinds), numbers and fans out a published event.
+publish_ack on_publish(self_ptr self, publish_event& pe);
+
+/// Departing members whose grace ended leave.
+void on_departed(self_ptr self);
+
+/// The cache timer fired.
+void on_expire(self_ptr self);
+
+/// Takes over a predecessor's state.
+owner_ref on_handoff(self_ptr self, owner_handoff& h);
+
+/// Returns the state to hand to a successor.
+owner_handoff make_handoff(self_ptr self);
+
+/// Returns what the HTTP API reports about the channel.
+channel_report report(self_ptr self);
+
+/// Sends the subscription count (when the app and the kind have them).
+void send_subscription_count(self_ptr self, const std::string& exclude = {});
+
+} // namespace starling::owner_ops

@@ -1,0 +1,34 @@
+// Out-of-line parts of the interfaces actors see of the transport.
+#include "actors/session_link.hpp"
+
+#include "actors/fanout_sink.hpp"
+#include "actors/http_poster.hpp"
+#include "pusher/frame.hpp"
+
+namespace starling {
+
+session_link::~session_link() {
+  // nop
+}
+
+void session_link::close_with_error(uint16_t code, const std::string& message) {
+  close(code, message, make_frame(pusher::encode_error(code, message)));
+}
+
+fanout_sink::~fanout_sink() {
+  // nop
+}
+
+void direct_fanout_sink::deliver(const frame_ptr& frame,
+                                 const subscriber_list& to,
+                                 const session_link* exclude) {
+  for (auto& target : *to)
+    if (target.get() != exclude)
+      target->send(frame);
+}
+
+http_poster::~http_poster() {
+  // nop
+}
+
+} // namespace starling

@@ -1,0 +1,431 @@
+// WebSocket session (session.hpp): handshake, outbound writes, inbound
+// frames, liveness. Runs on the I/O thread, except the session_link entry
+// points, which post there.
+#include "transport/ws/session.hpp"
+
+#include <array>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "pusher/error_code.hpp"
+#include "pusher/frame.hpp"
+#include "pusher/handshake.hpp"
+#include "transport/server_context.hpp"
+
+namespace starling::transport {
+
+namespace {
+
+
+// A close that has not finished this long after it was asked for (a client
+// that stopped reading) ends with a hard socket close.
+constexpr uint32_t close_grace_s = 3;
+
+// Buffers handed to one writev.
+constexpr std::size_t max_gather = 64;
+
+// WebSocket close reasons are at most 123 bytes (RFC 6455 §5.5.1).
+std::string clip_reason(std::string reason) {
+  if (reason.size() > 123)
+    reason.resize(123);
+  return reason;
+}
+
+
+// A view of the first n buffers of an array: a ConstBufferSequence that
+// needs no allocation.
+struct buffer_span {
+  const net::const_buffer* first;
+  const net::const_buffer* last;
+  const net::const_buffer* begin() const { return first; }
+  const net::const_buffer* end() const { return last; }
+};
+
+} // namespace
+
+websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
+                                     tcp::socket socket)
+  : ctx_(std::move(ctx)),
+    sock_(std::move(socket)),
+    parser_(ctx_->settings.server.max_frame_bytes),
+    budget_(ctx_->settings.server.max_outbound_bytes,
+            ctx_->settings.server.max_outbound_frames) {
+  // nop
+}
+
+websocket_session::~websocket_session() {
+  // Runs on the I/O thread (see start_websocket_session).
+  if (phase_ != phase::handshake && phase_ != phase::closed)
+    --ctx_->metrics.connections_open;
+  link_out();
+}
+
+void websocket_session::run(const http::request<http::string_body>& req) {
+  auto& server = ctx_->settings.server;
+  auto target = pusher::parse_connect_path(
+    std::string_view{req.target().data(), req.target().size()},
+    server.path_prefix);
+  link_in();
+  beast::error_code ec;
+  sock_.non_blocking(true, ec);
+  if (ec)
+    return shutdown();
+  // Bound the kernel's send queue too (it doubles the value): without this,
+  // loopback autotuning lets a stalled client hold megabytes there before
+  // our own bound is ever reached.
+  sock_.set_option(net::socket_base::send_buffer_size(
+                     static_cast<int>(server.max_outbound_bytes)),
+                   ec);
+  auto key = req[http::field::sec_websocket_key];
+  auto version = req[http::field::sec_websocket_version];
+  if (key.empty() || version != "13") {
+    // RFC 6455 §4.2.2: tell the client which version we speak.
+    outq_.push_raw(make_frame(
+      "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+      "Content-Length: 0\r\nConnection: close\r\n\r\n"));
+    // Still a handshake: on_flushed() closes once the refusal is out.
+    flush();
+    return;
+  }
+  outq_.push_raw(make_frame("HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+                            "websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Accept: "
+                            + ws::websocket_accept(std::string(key))
+                            + "\r\n\r\n"));
+  phase_ = phase::open;
+  last_seen_s_ = ctx_->now_s();
+  ++ctx_->metrics.connections_open;
+  ++ctx_->metrics.connections_total;
+  flush();
+  if (phase_ != phase::open)
+    return;
+  if (!target)
+    return refuse(pusher::to_int(pusher::pusher_error::path_not_found),
+                  "Path not found; connect to /app/<key>");
+  if (auto refusal = pusher::check_connect_query(target->query))
+    return refuse(pusher::to_int(refusal->code), refusal->message);
+  auto app = ctx_->apps->by_key(target->app_key);
+  if (!app)
+    return refuse(pusher::to_int(pusher::pusher_error::app_not_found),
+                  "Application does not exist");
+  if (app->status != app_status::running)
+    return refuse(pusher::to_int(pusher::pusher_error::over_capacity),
+                  "Application is unavailable; retry later");
+  caf::anon_send(app->actor,
+                 ws_opened{std::move(target->query), shared_from_this()});
+}
+
+// Refuses the connection the way Pusher servers do: pusher:error, then a
+// close with the same code.
+void websocket_session::refuse(int code, const std::string& message) {
+  auto c = static_cast<uint16_t>(code);
+  request_close(c, message, make_frame(pusher::encode_error(c, message)));
+}
+
+// -- session_link (any thread) ------------------------------------------------
+
+send_result websocket_session::send(frame_ptr frame) {
+  if (dropping_.load(std::memory_order_relaxed))
+    return send_result::dropped;
+  auto result = budget_.reserve(frame->size());
+  if (result == send_result::dropped) {
+    if (!dropping_.exchange(true))
+      net::post(ctx_->ioc, [self = shared_from_this()] {
+        self->on_slow_consumer();
+      });
+    return result;
+  }
+  net::post(ctx_->ioc, [self = shared_from_this(), f = std::move(frame)]() mutable {
+    self->enqueue_reserved(std::move(f));
+  });
+  return result;
+}
+
+void websocket_session::close(uint16_t code, std::string reason,
+                              frame_ptr final_frame) {
+  net::post(ctx_->ioc, [self = shared_from_this(), code,
+                        reason = std::move(reason),
+                        f = std::move(final_frame)]() mutable {
+    self->request_close(code, std::move(reason), std::move(f));
+  });
+}
+
+void websocket_session::bind(caf::actor connection) {
+  net::post(ctx_->ioc, [self = shared_from_this(),
+                        conn = std::move(connection)]() mutable {
+    if (self->phase_ != phase::open)
+      return; // Closing: the actor learns it from ws_closed.
+    self->actor_ = std::move(conn);
+    self->wait_read();
+  });
+}
+
+void websocket_session::consumed() {
+  if (inflight_.fetch_sub(1) == max_inflight)
+    net::post(ctx_->ioc, [self = shared_from_this()] { self->wait_read(); });
+}
+
+// -- liveness --------------------------------------------------------------------
+
+void websocket_session::sweep(uint32_t now) {
+  auto& server = ctx_->settings.server;
+  switch (phase_) {
+    case phase::closing:
+    case phase::discarding:
+    case phase::shutting_down:
+      if (now - closing_since_s_ >= close_grace_s)
+        shutdown();
+      return;
+    case phase::open:
+      break;
+    default:
+      return;
+  }
+  if (!actor_)
+    return;
+  if (!ping_outstanding_ && now - last_seen_s_ >= server.activity_timeout_s) {
+    // Pusher protocol §1.4: ping after activity_timeout of silence.
+    static const frame_ptr ping = make_frame(pusher::encode_ping());
+    ping_outstanding_ = true;
+    ping_sent_s_ = now;
+    if (enqueue_counted(ping))
+      flush();
+  } else if (ping_outstanding_ && now - ping_sent_s_ >= server.pong_timeout_s) {
+    ++ctx_->metrics.pong_timeouts;
+    refuse(pusher::to_int(pusher::pusher_error::pong_not_received),
+           "Pong reply not received");
+  }
+}
+
+bool websocket_session::request_close(uint16_t code, std::string reason,
+                                      frame_ptr final_frame) {
+  if (phase_ != phase::open)
+    return false;
+  closing_since_s_ = ctx_->now_s();
+  if (final_frame)
+    outq_.push(ws_opcode::text, std::move(final_frame), false);
+  outq_.push(ws_opcode::close, close_payload(code, clip_reason(std::move(reason))),
+             false);
+  phase_ = phase::closing;
+  flush();
+  return true;
+}
+
+frame_ptr websocket_session::close_payload(uint16_t code,
+                                           const std::string& reason) {
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xFF);
+  payload += reason;
+  return make_frame(std::move(payload));
+}
+
+void websocket_session::link_in() {
+  auto& reg = ctx_->sessions;
+  next_ = reg.head;
+  if (reg.head != nullptr)
+    reg.head->prev_ = this;
+  reg.head = this;
+  ++reg.size;
+  linked_ = true;
+}
+
+void websocket_session::link_out() {
+  if (!linked_)
+    return;
+  linked_ = false;
+  auto& reg = ctx_->sessions;
+  if (prev_ != nullptr)
+    prev_->next_ = next_;
+  else
+    reg.head = next_;
+  if (next_ != nullptr)
+    next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+  --reg.size;
+}
+
+// -- outbound -----------------------------------------------------------------------
+
+void websocket_session::release(const released& r) {
+  if (r.frames > 0)
+    budget_.release(r.bytes, r.frames);
+}
+
+// A data frame already counted by send().
+void websocket_session::enqueue_reserved(frame_ptr frame) {
+  if (phase_ != phase::open) {
+    budget_.release(frame->size(), 1);
+    return;
+  }
+  outq_.push(ws_opcode::text, std::move(frame), true);
+  flush();
+}
+
+// A data frame from the I/O thread: counted here. Returns false when it was
+// not queued (closing, or over the outbound bound).
+bool websocket_session::enqueue_counted(const frame_ptr& frame) {
+  if (phase_ != phase::open || dropping_.load(std::memory_order_relaxed))
+    return false;
+  // Over the bound only because deferred frames were not written yet: let
+  // the socket take what it can before calling the client slow. A client
+  // is slow when its kernel buffer is full too (writing_).
+  if (!writing_ && !budget_.fits(frame->size()))
+    flush();
+  if (budget_.reserve(frame->size()) == send_result::dropped) {
+    if (!dropping_.exchange(true))
+      net::post(ctx_->ioc, [self = shared_from_this()] {
+        self->on_slow_consumer();
+      });
+    return false;
+  }
+  outq_.push(ws_opcode::text, frame, true);
+  return true;
+}
+
+void websocket_session::enqueue_deferred(const frame_ptr& frame) {
+  if (!enqueue_counted(frame) || dirty_ || writing_)
+    return; // Not queued, or a flush is already due.
+  dirty_ = true;
+  auto& d = ctx_->dirty;
+  d.sessions.push_back(shared_from_this());
+  if (!d.flush_posted) {
+    d.flush_posted = true;
+    auto ctx = ctx_;
+    net::post(ctx_->ioc, [ctx] { flush_dirty(*ctx); });
+  }
+}
+
+void websocket_session::flush_dirty(server_context& ctx) {
+  auto sessions = std::move(ctx.dirty.sessions);
+  ctx.dirty.sessions.clear();
+  ctx.dirty.flush_posted = false;
+  for (auto& s : sessions) {
+    s->dirty_ = false;
+    s->flush();
+  }
+}
+
+// Writes as much as the socket takes now; waits for writability for the
+// rest. Frames queued meanwhile leave together in one writev.
+void websocket_session::flush() {
+  if (writing_ || phase_ == phase::closed)
+    return;
+  while (!outq_.empty()) {
+    std::array<out_buffer, max_gather> pieces;
+    std::array<net::const_buffer, max_gather> bufs;
+    auto n = outq_.gather(pieces.data(), pieces.size());
+    for (std::size_t i = 0; i < n; ++i)
+      bufs[i] = net::buffer(pieces[i].data, pieces[i].size);
+    beast::error_code ec;
+    auto written = sock_.write_some(buffer_span{bufs.data(), bufs.data() + n},
+                                    ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      writing_ = true;
+      sock_.async_wait(tcp::socket::wait_write,
+                       [self = shared_from_this()](beast::error_code e) {
+                         self->writing_ = false;
+                         if (e)
+                           return self->shutdown();
+                         self->flush();
+                       });
+      return;
+    }
+    if (ec)
+      return shutdown();
+    ctx_->metrics.bytes_out += written;
+    auto r = outq_.consume(written);
+    ctx_->metrics.frames_out += r.frames;
+    release(r);
+  }
+  outq_.compact();
+  on_flushed();
+}
+
+// Everything queued is out: what the phase does next.
+void websocket_session::on_flushed() {
+  switch (phase_) {
+    case phase::handshake: // A refused upgrade (426) is written.
+    case phase::shutting_down:
+      shutdown();
+      return;
+    case phase::closing:
+    case phase::discarding:
+      // Our close frame is out: wait for the client's (no FIN yet: Node
+      // clients end their side on FIN and could not send it).
+      wait_read();
+      return;
+    default:
+      return;
+  }
+}
+
+void websocket_session::on_slow_consumer() {
+  ++ctx_->metrics.slow_consumer_drops;
+  // Drop whatever has not started to leave; a client that does not read
+  // cannot take it. Pusher: 4100 = over capacity, reconnect with back-off.
+  release(outq_.drop_unstarted());
+  request_close(pusher::to_int(pusher::pusher_error::over_capacity),
+                "Client too slow: outbound queue full", nullptr);
+}
+
+void websocket_session::shutdown() {
+  if (phase_ == phase::closed)
+    return;
+  if (phase_ != phase::handshake)
+    --ctx_->metrics.connections_open;
+  phase_ = phase::closed;
+  link_out();
+  beast::error_code ignored;
+  sock_.close(ignored);
+  release(outq_.clear());
+  dropping_ = true;
+  if (actor_) {
+    caf::anon_send(actor_, ws_closed_atom::value);
+    actor_ = nullptr; // Breaks the session <-> actor cycle.
+  }
+}
+
+// -- entry points -------------------------------------------------------------------
+
+void start_websocket_session(const std::shared_ptr<server_context>& ctx,
+                             tcp::socket socket,
+                             http::request<http::string_body> req) {
+  auto* raw = new websocket_session(ctx, std::move(socket));
+  // Actors may drop the last reference on a CAF thread; the socket must die
+  // on the I/O thread, so deletion is posted there.
+  auto& ioc = ctx->ioc;
+  std::shared_ptr<websocket_session> session{raw, [&ioc](websocket_session* p) {
+    if (ioc.get_executor().running_in_this_thread())
+      delete p;
+    else
+      net::post(ioc, [p] { delete p; });
+  }};
+  session->run(req);
+}
+
+void sweep_websocket_sessions(server_context& ctx) {
+  auto now = ctx.now_s();
+  for (auto* s = ctx.sessions.head; s != nullptr;) {
+    auto* next = s->next_; // sweep() may unlink s.
+    s->sweep(now);
+    s = next;
+  }
+}
+
+void close_websocket_sessions(server_context& ctx, uint16_t code,
+                              const std::string& reason, std::size_t max) {
+  auto frame = make_frame(pusher::encode_error(code, reason));
+  std::size_t started = 0;
+  for (auto* s = ctx.sessions.head; s != nullptr && started < max;) {
+    auto* next = s->next_;
+    if (s->request_close(code, reason, frame))
+      ++started;
+    s = next;
+  }
+}
+
+} // namespace starling::transport
