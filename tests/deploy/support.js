@@ -85,9 +85,30 @@ function freePort() {
   });
 }
 
-async function freePorts(n) {
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `n` distinct free loopback ports. With `belowEphemeral`, from 20000-32767,
+ * which no other process gets by binding port 0 (the kernel hands those out
+ * from 32768 up), so a port stays free between this check and a child's
+ * bind even while other tests run.
+ */
+async function freePorts(n, { belowEphemeral = false } = {}) {
   const out = new Set();
-  while (out.size < n) out.add(await freePort());
+  while (out.size < n) {
+    if (!belowEphemeral) {
+      out.add(await freePort());
+      continue;
+    }
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    if (!out.has(port) && await portIsFree(port)) out.add(port);
+  }
   return [...out];
 }
 
