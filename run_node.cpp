@@ -4,12 +4,17 @@
 // (examples/) only differ in the logic registry they pass.
 #include "run_node.hpp"
 
+#include <csignal>
 #include <cstdio>
-#include <map>
 #include <random>
 #include <string>
 
 #include <caf/all.hpp>
+#include <boost/version.hpp>
+#include <caf/config.hpp>
+#include <nats/nats.h>
+#include <openssl/crypto.h>
+#include <spdlog/version.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,24 +28,35 @@
 #include "bridge/local_bridge.hpp"
 #include "bridge/nats_bridge.hpp"
 #include "config/load.hpp"
+#include "config/environment.hpp"
+#include "config/reload.hpp"
+#include "transport/sd_notify.hpp"
 #include "transport/server.hpp"
-
-extern char** environ;
 
 namespace {
 
-std::map<std::string, std::string> starling_environment() {
-  std::map<std::string, std::string> result;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry{*e};
-    if (entry.rfind("STARLING_", 0) != 0)
-      continue;
-    auto eq = entry.find('=');
-    if (eq != std::string::npos)
-      result.emplace(entry.substr(0, eq), entry.substr(eq + 1));
-  }
-  return result;
+#ifndef STARLING_VERSION
+#  define STARLING_VERSION "unknown"
+#endif
+
+// --version: the project version from CMake plus the libraries' own
+// versions, so a bug report says what the binary was built and runs with.
+std::string version_text() {
+  auto dotted = [](int v, int major_div, int minor_div, int minor_mod) {
+    return std::to_string(v / major_div) + "."
+           + std::to_string(v / minor_div % minor_mod) + "."
+           + std::to_string(v % minor_div);
+  };
+  return std::string{"starling "} + STARLING_VERSION + "\n"
+         + "CAF " + dotted(CAF_VERSION, 10000, 100, 100) + ", nats.c "
+         + nats_GetVersion() + ", Boost "
+         + dotted(BOOST_VERSION, 100000, 100, 1000) + ", "
+         + OpenSSL_version(OPENSSL_VERSION) + ", spdlog "
+         + std::to_string(SPDLOG_VER_MAJOR) + "."
+         + std::to_string(SPDLOG_VER_MINOR) + "."
+         + std::to_string(SPDLOG_VER_PATCH) + "\n";
 }
+
 
 void make_loggers(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
@@ -63,18 +79,30 @@ std::string random_node_id(std::mt19937_64& rng) {
 namespace starling {
 
 int run_node(int argc, char** argv, const logic_registry& logic) {
+  // Until the server's handler is in place a SIGHUP (reload) must not end
+  // the process, which is its default action.
+  std::signal(SIGHUP, SIG_IGN);
   // Validation names the registered logic actors, so a typo in
   // apps[].logic[].actor is a config error, not a silent no-op.
-  auto outcome = config::load(argc, argv, starling_environment(),
+  auto outcome = config::load(argc, argv, config::starling_environment(),
                               logic.names());
-  if (outcome.what == config::load_outcome::kind::help) {
-    std::fputs(outcome.help_text.c_str(), stdout);
-    return 0;
+  using kind = config::load_outcome::kind;
+  if (outcome.what == kind::help || outcome.what == kind::version) {
+    auto text = outcome.what == kind::help ? outcome.help_text
+                                           : version_text();
+    std::fputs(text.c_str(), stdout);
+    return exit_ok;
   }
-  if (outcome.what == config::load_outcome::kind::error) {
+  if (outcome.what == kind::error) {
     std::fprintf(stderr, "starling: config error: %s: %s\n",
                  outcome.error.field.c_str(), outcome.error.problem.c_str());
-    return 2;
+    return exit_bad_config;
+  }
+  for (const auto& warning : outcome.warnings)
+    std::fprintf(stderr, "starling: warning: %s\n", warning.c_str());
+  if (outcome.what == kind::check_config) {
+    std::fputs(config::effective_json(outcome.value).c_str(), stdout);
+    return exit_ok;
   }
   auto settings = std::move(outcome.value);
   make_loggers(settings.logging.level);
@@ -137,11 +165,14 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   if (auto err = server.listen(sys, apps, admin); !err.empty()) {
     log->critical("{}", err);
     stop();
-    return 1;
+    return exit_failure;
   }
   cluster_member me;
   me.node_id = init.node_id;
-  me.middleman_host = settings.cluster.middleman_host;
+  // Peers dial the advertised host; the bind address may be 0.0.0.0.
+  me.middleman_host = settings.cluster.middleman_advertise_host.empty()
+                        ? settings.cluster.middleman_host
+                        : settings.cluster.middleman_advertise_host;
   me.start_epoch = static_cast<uint64_t>(
     std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch())
@@ -155,7 +186,7 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
                     settings.cluster.middleman_host,
                     settings.cluster.middleman_port, sys.render(port.error()));
       stop();
-      return 1;
+      return exit_failure;
     }
     me.middleman_port = *port;
   }
@@ -167,6 +198,20 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   log->info("listening node={} ws=ws://{}:{}/app/<key> admin=http://{}:{}",
             init.node_id, settings.server.host, server.port(),
             settings.admin.host, server.admin_port());
+  // Type=notify units start their dependents only now.
+  auto notify = [&log](const std::string& state) {
+    if (auto problem = transport::sd_notify(state); !problem.empty())
+      log->warn("cannot notify the service manager: {}", problem);
+  };
+  notify("READY=1\nSTATUS=serving node " + init.node_id + " on port "
+         + std::to_string(server.port()));
+  config::reloader reload{argc, argv, logic.names(), settings};
+  server.on_reload([&] {
+    notify("RELOADING=1");
+    auto summary = reload();
+    notify("READY=1\nSTATUS=" + summary);
+  });
+  server.on_stopping([&] { notify("STOPPING=1\nSTATUS=draining"); });
   server.run([&](std::function<void()> done) {
     // Sockets are closed: let webhook actors send what they hold.
     sys.spawn([node, done](caf::event_based_actor* self) {
@@ -177,7 +222,7 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   });
   stop();
   log->info("stopped");
-  return 0;
+  return exit_ok;
 }
 
 } // namespace starling

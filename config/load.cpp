@@ -1,12 +1,12 @@
 // Reads settings from defaults, a JSON file, STARLING_* variables and flags,
-// in that order of precedence, then hands them to validate().
+// in that order of precedence, then hands them to validate(). Which keys
+// exist, where they live and how they are spelled comes from the table in
+// schema.cpp; this file only walks it.
 #include "config/load.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/defaults.hpp"
+#include "config/schema.hpp"
 #include "config/validate.hpp"
 
 namespace starling::config {
@@ -28,7 +29,7 @@ using env_map = std::map<std::string, std::string>;
 // -- failing ------------------------------------------------------------------
 
 // Thrown and caught inside this file only: load() turns it into its outcome.
-// Throwing lets each of the many field readers stay one line long.
+// Throwing keeps the recursive readers free of error plumbing.
 struct field_failure {
   load_error error;
 };
@@ -40,279 +41,43 @@ struct field_failure {
 constexpr uint64_t max_u16 = std::numeric_limits<uint16_t>::max();
 constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
-constexpr std::string_view port_problem = "must be 0..65535";
-constexpr std::string_view count_problem = "must be a non-negative integer";
-constexpr std::string_view too_big_problem = "must be at most 4294967295";
-
-// -- values from text (environment and flags) ---------------------------------
-
-// Returns the value of a string of decimal digits, or nothing for anything
-// else (signs, spaces, an empty string, more than 64 bits).
-std::optional<uint64_t> parse_decimal(std::string_view text) {
-  if (text.empty() || text.size() > 20)
-    return std::nullopt;
-  uint64_t out = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    auto digit = static_cast<uint64_t>(c - '0');
-    if (out > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-      return std::nullopt;
-    out = out * 10 + digit;
-  }
-  return out;
-}
-
-void parse_port(std::string_view field, const std::string& text,
-                uint16_t& out) {
-  auto n = parse_decimal(text);
-  if (!n || *n > max_u16)
-    fail(std::string{field}, std::string{port_problem});
-  out = static_cast<uint16_t>(*n);
-}
-
-void parse_count(std::string_view field, const std::string& text,
-                 uint32_t& out) {
-  auto n = parse_decimal(text);
-  if (!n)
-    fail(std::string{field}, std::string{count_problem});
-  if (*n > max_u32)
-    fail(std::string{field}, std::string{too_big_problem});
-  out = static_cast<uint32_t>(*n);
-}
-
-void parse_bool(std::string_view field, const std::string& text, bool& out) {
-  if (text == "true" || text == "1")
-    out = true;
-  else if (text == "false" || text == "0")
-    out = false;
-  else
-    fail(std::string{field}, "must be true or false");
-}
-
-// Splits "a, b,,c" into {"a", "b", "c"}: blanks around commas and empty
-// items are dropped, so a trailing comma is harmless.
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  auto flush = [&] {
-    auto first = item.find_first_not_of(" \t");
-    if (first != std::string::npos) {
-      auto last = item.find_last_not_of(" \t");
-      out.push_back(item.substr(first, last - first + 1));
-    }
-    item.clear();
-  };
-  for (char c : text) {
-    if (c == ',')
-      flush();
-    else
-      item += c;
-  }
-  flush();
-  return out;
-}
-
-// -- options: the settings reachable by environment and flags -----------------
-
-using apply_fn = void (*)(settings&, std::string_view field,
-                          const std::string& value);
-using show_fn = std::string (*)(const settings&);
-
-// One setting reachable from the environment, the command line, or both.
-// The table below drives parsing, precedence and the usage text alike.
-struct option {
-  std::string_view flag;       // "--host"; empty: environment only.
-  std::string_view env;        // "STARLING_HOST".
-  std::string_view value_name; // "ADDR" in the usage text.
-  std::string_view help;       // One short line for the usage text.
-  apply_fn apply;              // Nullptr: load() handles it by name.
-  show_fn show_default;        // Nullptr: no default worth printing.
-};
+// -- command line -------------------------------------------------------------
 
 constexpr std::string_view config_flag = "--config";
 constexpr std::string_view config_env = "STARLING_CONFIG";
-constexpr std::string_view app_id_env = "STARLING_APP_ID";
-constexpr std::string_view app_key_env = "STARLING_APP_KEY";
-constexpr std::string_view app_secret_env = "STARLING_APP_SECRET";
-constexpr std::string_view app_client_messages_env
-  = "STARLING_APP_CLIENT_MESSAGES";
 
-const std::vector<option>& options() {
-  static const std::vector<option> table = {
-    {config_flag, config_env, "FILE",
-     "JSON config file; unknown keys are errors", nullptr, nullptr},
-    {"--host", "STARLING_HOST", "ADDR", "public listen address",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.server.host = v;
-     },
-     [](const settings& s) { return s.server.host; }},
-    {"--port", "STARLING_PORT", "PORT",
-     "public listen port; 0 picks a free one",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_port(f, v, s.server.port);
-     },
-     [](const settings& s) { return std::to_string(s.server.port); }},
-    {"--path-prefix", "STARLING_PATH_PREFIX", "PATH",
-     "prefix before /app/<key> and /apps/<id>, e.g. /pusher",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.server.path_prefix = v;
-     },
-     nullptr},
-    {"--activity-timeout", "STARLING_ACTIVITY_TIMEOUT", "SECONDS",
-     "silence before the server pings a client",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_count(f, v, s.server.activity_timeout_s);
-     },
-     [](const settings& s) {
-       return std::to_string(s.server.activity_timeout_s);
-     }},
-    {"--admin-host", "STARLING_ADMIN_HOST", "ADDR",
-     "admin listen address",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.admin.host = v;
-     },
-     [](const settings& s) { return s.admin.host; }},
-    {"--admin-port", "STARLING_ADMIN_PORT", "PORT",
-     "admin listen port; 0 picks a free one",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_port(f, v, s.admin.port);
-     },
-     [](const settings& s) { return std::to_string(s.admin.port); }},
-    {"--admin-token", "STARLING_ADMIN_TOKEN", "TOKEN",
-     "bearer token for the admin endpoint; empty: no auth",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.admin.token = v;
-     },
-     nullptr},
-    {"--log-level", "STARLING_LOG_LEVEL", "LEVEL",
-     "trace, debug, info, warn, error or off",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.logging.level = v;
-     },
-     [](const settings& s) { return s.logging.level; }},
-    {"--bridge", "STARLING_BRIDGE", "NAME",
-     "local for one node, nats for a cluster",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.cluster.bridge = v;
-     },
-     [](const settings& s) { return s.cluster.bridge; }},
-    {"--node-id", "STARLING_NODE_ID", "ID",
-     "this node's id in the cluster; empty: generated at start",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.cluster.node_id = v;
-     },
-     nullptr},
-    {"--nats-servers", "STARLING_NATS_SERVERS", "URLS",
-     "comma-separated NATS URLs, e.g. nats://127.0.0.1:4222",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.servers = split_list(v);
-     },
-     nullptr},
-    {"", "STARLING_NATS_TOKEN", "TOKEN", "NATS token auth",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.token = v;
-     },
-     nullptr},
-    {"--nats-tls", "STARLING_NATS_TLS", "true|false",
-     "TLS to NATS; a tls:// server URL turns it on too",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_bool(f, v, s.nats.tls);
-     },
-     [](const settings& s) {
-       return std::string{s.nats.tls ? "true" : "false"};
-     }},
-    {"--nats-tls-ca-file", "STARLING_NATS_TLS_CA_FILE", "FILE",
-     "PEM CA certificates that sign the NATS server's certificate",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.tls_ca_file = v;
-     },
-     nullptr},
-    {"--nats-tls-cert-file", "STARLING_NATS_TLS_CERT_FILE", "FILE",
-     "PEM client certificate for mutual TLS (needs the key file)",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.tls_cert_file = v;
-     },
-     nullptr},
-    {"--nats-tls-key-file", "STARLING_NATS_TLS_KEY_FILE", "FILE",
-     "PEM private key of the client certificate",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.tls_key_file = v;
-     },
-     nullptr},
-    {"--nats-tls-skip-verify", "STARLING_NATS_TLS_SKIP_VERIFY", "true|false",
-     "do not verify the NATS server's certificate (testing only)",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_bool(f, v, s.nats.tls_skip_verify);
-     },
-     [](const settings& s) {
-       return std::string{s.nats.tls_skip_verify ? "true" : "false"};
-     }},
-    {"--nats-tls-hostname", "STARLING_NATS_TLS_HOSTNAME", "NAME",
-     "name expected in the NATS server's certificate; empty: the URL host",
-     [](settings& s, std::string_view, const std::string& v) {
-       s.nats.tls_hostname = v;
-     },
-     nullptr},
-    {"--nats-reconnect-wait-ms", "STARLING_NATS_RECONNECT_WAIT_MS", "MS",
-     "first wait before reconnecting to NATS; doubles per failed round",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_count(f, v, s.nats.reconnect_wait_ms);
-     },
-     [](const settings& s) {
-       return std::to_string(s.nats.reconnect_wait_ms);
-     }},
-    {"--nats-reconnect-max-wait-ms", "STARLING_NATS_RECONNECT_MAX_WAIT_MS",
-     "MS", "longest wait between NATS reconnect rounds",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_count(f, v, s.nats.reconnect_max_wait_ms);
-     },
-     [](const settings& s) {
-       return std::to_string(s.nats.reconnect_max_wait_ms);
-     }},
-    {"--nats-reconnect-jitter-ms", "STARLING_NATS_RECONNECT_JITTER_MS", "MS",
-     "random 0..MS added to each NATS reconnect wait",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_count(f, v, s.nats.reconnect_jitter_ms);
-     },
-     [](const settings& s) {
-       return std::to_string(s.nats.reconnect_jitter_ms);
-     }},
-    {"--worker-threads", "STARLING_WORKER_THREADS", "N",
-     "CAF scheduler threads, 1..64",
-     [](settings& s, std::string_view f, const std::string& v) {
-       parse_count(f, v, s.worker_threads);
-     },
-     [](const settings& s) { return std::to_string(s.worker_threads); }},
-    {"", app_id_env, "ID", "id of the single app (needs key and secret)",
-     nullptr, nullptr},
-    {"", app_key_env, "KEY", "key of the single app", nullptr, nullptr},
-    {"", app_secret_env, "SECRET", "secret of the single app", nullptr,
-     nullptr},
-    {"", app_client_messages_env, "true|false",
-     "let the single app's clients send client- events", nullptr, nullptr},
-  };
-  return table;
+// Flags that are not settings: they pick what the binary does.
+enum class command { none, help, version, check_config, reference, schema };
+
+command command_of(std::string_view flag) {
+  if (flag == "--help" || flag == "-h")
+    return command::help;
+  if (flag == "--version")
+    return command::version;
+  if (flag == "--check-config")
+    return command::check_config;
+  if (flag == "--config-reference")
+    return command::reference;
+  if (flag == "--config-schema")
+    return command::schema;
+  return command::none;
 }
 
-const option* find_flag(std::string_view name) {
-  for (const auto& opt : options())
-    if (!opt.flag.empty() && opt.flag == name)
-      return &opt;
-  return nullptr;
-}
-
-// -- command line -------------------------------------------------------------
-
-// One flag from the command line with its value.
+// One setting flag from the command line with its value.
 struct flag_value {
-  const option* opt;
+  const key* setting;
+  std::string_view flag;
   std::string value;
 };
 
 // The command line, scanned to the end so that --help wins over any error.
 struct parsed_args {
   bool help = false;
+  bool version = false;
+  bool check_config = false;
+  bool reference = false;
+  bool schema = false;
+  std::optional<std::string> config_file; // The last --config.
   std::vector<flag_value> flags;
   std::optional<load_error> error; // The first problem.
 };
@@ -327,8 +92,18 @@ parsed_args parse_args(int argc, const char* const* argv) {
     if (argv[i] == nullptr)
       continue;
     std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      out.help = true;
+    auto eq = arg.find('=');
+    auto name = arg.substr(0, eq);
+    if (auto cmd = command_of(name); cmd != command::none) {
+      if (eq != std::string_view::npos) {
+        note(std::string{name}, "takes no value");
+        continue;
+      }
+      out.help |= cmd == command::help;
+      out.version |= cmd == command::version;
+      out.check_config |= cmd == command::check_config;
+      out.reference |= cmd == command::reference;
+      out.schema |= cmd == command::schema;
       continue;
     }
     if (arg.size() <= 2 || arg.substr(0, 2) != "--") {
@@ -340,21 +115,28 @@ parsed_args parse_args(int argc, const char* const* argv) {
              "see --help");
       continue;
     }
-    auto eq = arg.find('=');
-    auto name = arg.substr(0, eq);
-    const auto* opt = find_flag(name);
-    if (opt == nullptr) {
-      note(std::string{name}, name == "--help" ? "takes no value"
-                                               : "unknown flag; see --help");
+    const key* setting = find_flag(name);
+    if (setting == nullptr && name != config_flag) {
+      note(std::string{name}, "unknown flag; see --help");
       continue;
     }
+    std::string value;
     if (eq != std::string_view::npos) {
-      out.flags.push_back({opt, std::string{arg.substr(eq + 1)}});
+      value = std::string{arg.substr(eq + 1)};
     } else if (i + 1 < argc && argv[i + 1] != nullptr) {
-      out.flags.push_back({opt, argv[++i]});
+      value = argv[++i];
     } else {
+      auto value_name = setting ? setting->value_name : "FILE";
       note(std::string{name}, "needs a value: " + std::string{name} + " "
-                                + std::string{opt->value_name});
+                                + std::string{value_name});
+      continue;
+    }
+    if (setting == nullptr) {
+      if (value.empty())
+        note(std::string{config_flag}, "needs a file path");
+      out.config_file = value;
+    } else {
+      out.flags.push_back({setting, name, std::move(value)});
     }
   }
   return out;
@@ -389,210 +171,115 @@ std::string index(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
-void read(const json& v, const std::string& path, std::string& out) {
-  if (!v.is_string())
-    fail(path, "must be a string");
-  out = v.get<std::string>();
-}
-
-void read(const json& v, const std::string& path, bool& out) {
-  if (!v.is_boolean())
-    fail(path, "must be true or false");
-  out = v.get<bool>();
-}
-
-void read(const json& v, const std::string& path, uint16_t& out) {
-  // The parser stores non-negative integers as unsigned, everything else
-  // (negatives, fractions, strings) fails here.
-  if (!v.is_number_unsigned() || v.get<uint64_t>() > max_u16)
-    fail(path, std::string{port_problem});
-  out = static_cast<uint16_t>(v.get<uint64_t>());
-}
-
-void read(const json& v, const std::string& path, uint32_t& out) {
-  if (!v.is_number_unsigned())
-    fail(path, std::string{count_problem});
-  if (v.get<uint64_t>() > max_u32)
-    fail(path, std::string{too_big_problem});
-  out = static_cast<uint32_t>(v.get<uint64_t>());
-}
-
-void read(const json& v, const std::string& path,
-          std::vector<std::string>& out) {
-  if (!v.is_array())
-    fail(path, "must be an array of strings");
-  out.clear();
-  for (size_t i = 0; i < v.size(); ++i)
-    read(v[i], index(path, i), out.emplace_back());
-}
-
-// One key of a JSON object and the reader for its value.
-struct field {
-  std::string_view key;
-  std::function<void(const json&, const std::string&)> read;
-};
-
-template <class T>
-field member(std::string_view key, T& out) {
-  return {key, [&out](const json& v, const std::string& path) {
-            read(v, path, out);
-          }};
-}
-
-// Reads every key of `v` with its reader; a key without one is a typo.
-void read_object(const json& v, const std::string& path,
-                 const std::vector<field>& fields) {
-  if (!v.is_object())
-    fail(path, "must be an object");
-  for (const auto& item : v.items()) {
-    const field* match = nullptr;
-    for (const auto& f : fields)
-      if (f.key == item.key())
-        match = &f;
-    if (match == nullptr) {
-      std::string known;
-      for (const auto& f : fields)
-        known += (known.empty() ? "" : ", ") + std::string{f.key};
-      fail(join(path, item.key()), "unknown key; expected one of " + known);
+// Reads one JSON value into the field of `k` inside `owner`; `path` is the
+// concrete path for errors ("apps[1].limits.max_connections").
+void read_value(const key& k, const json& v, const std::string& path,
+                void* owner) {
+  auto field = k.field(owner);
+  if (auto* str = std::get_if<std::string*>(&field)) {
+    if (!v.is_string())
+      fail(path, "must be a string");
+    **str = v.get<std::string>();
+  } else if (auto* flag = std::get_if<bool*>(&field)) {
+    if (!v.is_boolean())
+      fail(path, "must be true or false");
+    **flag = v.get<bool>();
+  } else if (auto* port = std::get_if<uint16_t*>(&field)) {
+    // The parser stores non-negative integers as unsigned; negatives,
+    // fractions and strings fail here.
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > max_u16)
+      fail(path, "must be 0..65535");
+    **port = static_cast<uint16_t>(v.get<uint64_t>());
+  } else if (auto* count = std::get_if<uint32_t*>(&field)) {
+    if (!v.is_number_unsigned())
+      fail(path, "must be a non-negative integer");
+    if (v.get<uint64_t>() > max_u32)
+      fail(path, "must be at most 4294967295");
+    **count = static_cast<uint32_t>(v.get<uint64_t>());
+  } else if (auto* items = std::get_if<std::vector<std::string>*>(&field)) {
+    if (!v.is_array())
+      fail(path, "must be an array of strings");
+    (*items)->clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string())
+        fail(index(path, i), "must be a string");
+      (*items)->push_back(v[i].get<std::string>());
     }
-    match->read(item.value(), join(path, item.key()));
   }
 }
 
-void read_server(const json& v, const std::string& path, server_settings& s) {
-  read_object(v, path,
-              {member("host", s.host),
-               member("port", s.port),
-               member("path_prefix", s.path_prefix),
-               member("activity_timeout_s", s.activity_timeout_s),
-               member("shutdown_grace_s", s.shutdown_grace_s),
-               member("pong_timeout_s", s.pong_timeout_s),
-               member("max_frame_bytes", s.max_frame_bytes),
-               member("max_outbound_bytes", s.max_outbound_bytes),
-               member("max_outbound_frames", s.max_outbound_frames),
-               member("max_http_body_bytes", s.max_http_body_bytes),
-               member("http_timeout_s", s.http_timeout_s)});
+// The keys an object at `prefix` (a local path like "" or "limits.") of
+// `where` may hold, in table order: "host, port, ..." for "server.".
+std::string children(scope where, const std::string& prefix) {
+  std::vector<std::string> names;
+  auto add = [&](std::string_view local) {
+    if (local.substr(0, prefix.size()) != prefix)
+      return;
+    auto rest = local.substr(prefix.size());
+    auto name = std::string{rest.substr(0, rest.find('.'))};
+    for (const auto& n : names)
+      if (n == name)
+        return;
+    names.push_back(name);
+  };
+  for (const auto& k : keys())
+    if (k.scope == where)
+      add(k.local_path());
+  for (const auto& l : lists())
+    if (l.scope == where)
+      add(l.local_path());
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
-void read_admin(const json& v, const std::string& path, admin_settings& s) {
-  read_object(v, path,
-              {member("host", s.host), member("port", s.port),
-               member("token", s.token),
-               member("fault_injection", s.fault_injection)});
-}
+void read_object(const json& v, const std::string& prefix, scope where,
+                 void* owner, const std::string& path);
 
-void read_limits(const json& v, const std::string& path, app_limits& l) {
-  read_object(
-    v, path,
-    {member("max_connections", l.max_connections),
-     member("max_presence_members", l.max_presence_members),
-     member("max_presence_member_bytes", l.max_presence_member_bytes),
-     member("max_presence_user_id_length", l.max_presence_user_id_length),
-     member("max_channel_name_length", l.max_channel_name_length),
-     member("max_event_name_length", l.max_event_name_length),
-     member("max_event_payload_bytes", l.max_event_payload_bytes),
-     member("max_channels_per_trigger", l.max_channels_per_trigger),
-     member("max_batch_size", l.max_batch_size),
-     member("client_events_per_second", l.client_events_per_second),
-     member("cache_ttl_s", l.cache_ttl_s)});
-}
-
-void read_webhooks(const json& v, const std::string& path,
-                   std::vector<webhook_settings>& hooks) {
+void read_list(const list& l, const json& v, const std::string& path,
+               void* owner) {
   if (!v.is_array())
-    fail(path, "must be an array of {\"url\", \"event_types\"} objects");
-  hooks.clear();
-  for (size_t i = 0; i < v.size(); ++i) {
-    auto& h = hooks.emplace_back();
-    read_object(v[i], index(path, i),
-                {member("url", h.url), member("event_types", h.event_types)});
-  }
-}
-
-void read_logic(const json& v, const std::string& path,
-                std::vector<logic_binding_settings>& bindings) {
-  if (!v.is_array())
-    fail(path, "must be an array of {\"actor\", \"channels\"} objects");
-  bindings.clear();
-  for (size_t i = 0; i < v.size(); ++i) {
-    auto& b = bindings.emplace_back();
-    read_object(v[i], index(path, i),
-                {member("actor", b.actor), member("channels", b.channels),
-                 member("timeout_ms", b.timeout_ms),
-                 member("max_restarts", b.max_restarts),
-                 member("restart_window_s", b.restart_window_s),
-                 member("max_backoff_ms", b.max_backoff_ms)});
-  }
-}
-
-void read_app(const json& v, const std::string& path, app_settings& a) {
-  read_object(
-    v, path,
-    {member("id", a.id), member("key", a.key), member("secret", a.secret),
-     member("enabled", a.enabled),
-     member("enable_client_messages", a.enable_client_messages),
-     member("enable_subscription_count", a.enable_subscription_count),
-     member("webhook_batching", a.webhook_batching),
-     member("user_authentication_timeout_s", a.user_authentication_timeout_s),
-     member("max_watchlist_size", a.max_watchlist_size),
-     {"webhooks", [&a](const json& hv, const std::string& hp) {
-        read_webhooks(hv, hp, a.webhooks);
-      }},
-     {"logic", [&a](const json& lv, const std::string& lp) {
-        read_logic(lv, lp, a.logic);
-      }},
-     {"limits", [&a](const json& lv, const std::string& lp) {
-        read_limits(lv, lp, a.limits);
-      }}});
-}
-
-void read_apps(const json& v, const std::string& path,
-               std::vector<app_settings>& apps) {
-  if (!v.is_array())
-    fail(path, "must be an array of app objects");
-  apps.clear();
+    fail(path, "must be an array of objects with the keys "
+                 + children(l.element_scope, ""));
+  l.element(owner, 0, v.size());
   for (size_t i = 0; i < v.size(); ++i)
-    read_app(v[i], index(path, i), apps.emplace_back());
+    read_object(v[i], "", l.element_scope, l.element(owner, i, SIZE_MAX),
+                index(path, i));
 }
 
-void read_cluster(const json& v, const std::string& path,
-                  cluster_settings& c) {
-  read_object(v, path,
-              {member("bridge", c.bridge), member("node_id", c.node_id),
-               member("middleman_host", c.middleman_host),
-               member("middleman_port", c.middleman_port),
-               member("heartbeat_ms", c.heartbeat_ms),
-               member("node_timeout_ms", c.node_timeout_ms)});
-}
-
-void read_nats(const json& v, const std::string& path, nats_settings& n) {
-  read_object(v, path,
-              {member("servers", n.servers), member("name", n.name),
-               member("token", n.token), member("user", n.user),
-               member("password", n.password),
-               member("subject_prefix", n.subject_prefix),
-               member("reconnect_wait_ms", n.reconnect_wait_ms),
-               member("reconnect_max_wait_ms", n.reconnect_max_wait_ms),
-               member("reconnect_jitter_ms", n.reconnect_jitter_ms),
-               member("tls", n.tls), member("tls_ca_file", n.tls_ca_file),
-               member("tls_cert_file", n.tls_cert_file),
-               member("tls_key_file", n.tls_key_file),
-               member("tls_skip_verify", n.tls_skip_verify),
-               member("tls_hostname", n.tls_hostname)});
-}
-
-void read_logging(const json& v, const std::string& path,
-                  logging_settings& l) {
-  read_object(v, path, {member("level", l.level)});
-}
-
-// Returns the reader of one top-level section.
-template <class T>
-field section(std::string_view key, T& out,
-              void (*reader)(const json&, const std::string&, T&)) {
-  return {key, [&out, reader](const json& v, const std::string& path) {
-            reader(v, path, out);
-          }};
+// Reads every member of the object `v`, found at local path `prefix` of
+// the struct `owner` of scope `where`; a member the table does not know is
+// a typo, named with the keys that would have been valid.
+void read_object(const json& v, const std::string& prefix, scope where,
+                 void* owner, const std::string& path) {
+  if (!v.is_object())
+    fail(path.empty() ? "config" : path, "must be an object");
+  for (const auto& item : v.items()) {
+    auto local = prefix + item.key();
+    auto here = join(path, item.key());
+    const key* setting = nullptr;
+    for (const auto& k : keys())
+      if (k.scope == where && k.local_path() == local)
+        setting = &k;
+    if (setting != nullptr) {
+      read_value(*setting, item.value(), here, owner);
+      continue;
+    }
+    const list* array = nullptr;
+    for (const auto& l : lists())
+      if (l.scope == where && l.local_path() == local)
+        array = &l;
+    if (array != nullptr) {
+      read_list(*array, item.value(), here, owner);
+      continue;
+    }
+    if (!children(where, local + ".").empty()) {
+      read_object(item.value(), local + ".", where, owner, here);
+      continue;
+    }
+    fail(here, "unknown key; expected one of " + children(where, prefix));
+  }
 }
 
 void apply_file(const std::string& path, settings& s) {
@@ -610,62 +297,86 @@ void apply_file(const std::string& path, settings& s) {
   }
   if (!doc.is_object())
     fail("config", "\"" + path + "\" must hold a JSON object at the top");
-  read_object(doc, "",
-              {section("server", s.server, read_server),
-               section("admin", s.admin, read_admin),
-               section("apps", s.apps, read_apps),
-               section("cluster", s.cluster, read_cluster),
-               section("nats", s.nats, read_nats),
-               section("logging", s.logging, read_logging),
-               member("worker_threads", s.worker_threads)});
+  read_object(doc, "", scope::node, &s, "");
 }
 
-// -- environment and flags ----------------------------------------------------
+// -- environment --------------------------------------------------------------
 
 const std::string* lookup(const env_map& env, std::string_view name) {
   auto i = env.find(std::string{name});
   return i == env.end() ? nullptr : &i->second;
 }
 
-// STARLING_APP_ID/KEY/SECRET describe one app for runs without a file; the
-// three go together so a half-configured app cannot slip through.
+// The app-scope keys with a variable (STARLING_APP_*) describe one app for
+// runs without a file. Its required keys (id, key, secret) go together so a
+// half-configured app cannot slip through; with them it replaces the apps
+// of the file.
 void apply_env_app(const env_map& env, settings& s) {
-  const auto* id = lookup(env, app_id_env);
-  const auto* key = lookup(env, app_key_env);
-  const auto* secret = lookup(env, app_secret_env);
-  const auto* client_messages = lookup(env, app_client_messages_env);
-  auto together = std::string{"set STARLING_APP_ID, STARLING_APP_KEY and "
-                              "STARLING_APP_SECRET together"};
-  if (id == nullptr && key == nullptr && secret == nullptr) {
-    if (client_messages != nullptr)
-      fail(std::string{app_client_messages_env},
+  std::vector<const key*> required; // id, key, secret
+  bool any_required = false;
+  const key* stray = nullptr;       // e.g. STARLING_APP_CLIENT_MESSAGES alone
+  for (const auto& k : keys()) {
+    if (k.scope != scope::app || k.env.empty())
+      continue;
+    bool set = lookup(env, k.env) != nullptr;
+    if (k.not_empty) {
+      required.push_back(&k);
+      any_required = any_required || set;
+    } else if (set && stray == nullptr) {
+      stray = &k;
+    }
+  }
+  std::string together = "set ";
+  for (size_t i = 0; i < required.size(); ++i)
+    together += std::string{i == 0                     ? ""
+                            : i + 1 == required.size() ? " and "
+                                                       : ", "}
+                + std::string{required[i]->env};
+  together += " together";
+  if (!any_required) {
+    if (stray != nullptr)
+      fail(std::string{stray->env},
            "only applies to the app from the environment; " + together);
     return;
   }
-  if (id == nullptr)
-    fail(std::string{app_id_env}, "is missing; " + together);
-  if (key == nullptr)
-    fail(std::string{app_key_env}, "is missing; " + together);
-  if (secret == nullptr)
-    fail(std::string{app_secret_env}, "is missing; " + together);
+  for (const auto* k : required)
+    if (lookup(env, k->env) == nullptr)
+      fail(std::string{k->env}, "is missing; " + together);
   app_settings app;
-  app.id = *id;
-  app.key = *key;
-  app.secret = *secret;
-  if (client_messages != nullptr)
-    parse_bool(app_client_messages_env, *client_messages,
-               app.enable_client_messages);
+  for (const auto& k : keys())
+    if (k.scope == scope::app && !k.env.empty())
+      if (const auto* value = lookup(env, k.env))
+        if (auto problem = set_from_text(k, &app, *value))
+          fail(std::string{k.env}, *problem);
   s.apps = {app};
 }
 
 void apply_env(const env_map& env, settings& s) {
-  for (const auto& opt : options()) {
-    if (opt.apply == nullptr)
+  for (const auto& k : keys()) {
+    if (k.scope != scope::node || k.env.empty())
       continue;
-    if (const auto* value = lookup(env, opt.env))
-      opt.apply(s, opt.env, *value);
+    if (const auto* value = lookup(env, k.env))
+      if (auto problem = set_from_text(k, &s, *value))
+        fail(std::string{k.env}, *problem);
   }
   apply_env_app(env, s);
+}
+
+// STARLING_* variables that name no setting: most likely a typo, which
+// would otherwise be silently ignored.
+std::vector<std::string> unknown_variables(const env_map& env) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) {
+    if (name.rfind(env_prefix, 0) != 0 || name == config_env)
+      continue;
+    bool known = false;
+    for (const auto& k : keys())
+      known = known || k.env == name;
+    if (!known)
+      out.push_back(name + " is not a Starling setting and is ignored; see "
+                           "--help for the variables");
+  }
+  return out;
 }
 
 // Returns the config file to read, or nothing: the last --config flag, else
@@ -673,16 +384,8 @@ void apply_env(const env_map& env, settings& s) {
 // files tend to write `STARLING_CONFIG=${CONFIG:-}`.
 std::optional<std::string> config_path(const parsed_args& args,
                                        const env_map& env) {
-  std::optional<std::string> out;
-  for (const auto& f : args.flags) {
-    if (f.opt->flag != config_flag)
-      continue;
-    if (f.value.empty())
-      fail(std::string{config_flag}, "needs a file path");
-    out = f.value;
-  }
-  if (out)
-    return out;
+  if (args.config_file)
+    return args.config_file;
   const auto* from_env = lookup(env, config_env);
   if (from_env != nullptr && !from_env->empty())
     return *from_env;
@@ -704,8 +407,8 @@ settings load_settings(const parsed_args& args, const env_map& env) {
     apply_file(*path, s);
   apply_env(env, s);
   for (const auto& f : args.flags)
-    if (f.opt->apply != nullptr)
-      f.opt->apply(s, f.opt->flag, f.value);
+    if (auto problem = set_from_text(*f.setting, &s, f.value))
+      fail(std::string{f.flag}, *problem);
   if (s.apps.empty()) {
     s.apps.push_back(make_default_app());
     s.default_app = true;
@@ -731,17 +434,26 @@ load_outcome load(int argc, const char* const* argv,
   };
   try {
     auto args = parse_args(argc, argv);
-    if (args.help) {
+    // Questions about the binary win over any error in the settings.
+    if (args.help || args.reference || args.schema) {
       out.what = load_outcome::kind::help;
-      out.help_text = usage();
+      out.help_text = args.help        ? usage()
+                      : args.reference ? reference_markdown()
+                                       : schema_json();
+      return out;
+    }
+    if (args.version) {
+      out.what = load_outcome::kind::version;
       return out;
     }
     if (args.error)
       return fail_with(*args.error);
+    out.warnings = unknown_variables(env);
     auto s = load_settings(args, env);
     if (auto e = validate(s, logic_actors))
       return fail_with(*e);
-    out.what = load_outcome::kind::run;
+    out.what = args.check_config ? load_outcome::kind::check_config
+                                 : load_outcome::kind::run;
     out.value = std::move(s);
     return out;
   } catch (const field_failure& f) {
@@ -751,44 +463,6 @@ load_outcome load(int argc, const char* const* argv,
     // this is memory exhaustion or a bug; still no exception escapes.
     return fail_with(load_error{"config", e.what()});
   }
-}
-
-std::string usage() {
-  const settings defaults;
-  std::string out
-    = "Usage: starling [--config FILE] [options]\n"
-      "\n"
-      "Starling is a Pusher-protocol realtime server. Settings come from, "
-      "lowest\nprecedence first: built-in defaults, the JSON file named by "
-      "--config or\nSTARLING_CONFIG, STARLING_* environment variables, then "
-      "flags. Flags take\n--name VALUE or --name=VALUE.\n"
-      "\n"
-      "Flag                          Environment variable\n";
-  constexpr size_t env_column = 30;
-  for (const auto& opt : options()) {
-    std::string left = "  ";
-    if (!opt.flag.empty())
-      left += std::string{opt.flag} + " " + std::string{opt.value_name};
-    left.resize(std::max(left.size() + 1, env_column), ' ');
-    out += left + std::string{opt.env};
-    if (opt.flag.empty())
-      out += "=" + std::string{opt.value_name};
-    out += "\n      " + std::string{opt.help};
-    if (opt.show_default != nullptr)
-      out += " (default " + opt.show_default(defaults) + ")";
-    out += "\n";
-  }
-  out += "  -h, --help\n      print this text and exit\n"
-         "\n"
-         "The STARLING_APP_* variables, all three together, replace the apps "
-         "of the\nconfig file with that one app. With no app configured at "
-         "all, Starling\nserves id \""
-         + std::string{default_app_id} + "\", key \""
-         + std::string{default_app_key} + "\", secret \""
-         + std::string{default_app_secret}
-         + "\" with client events on,\nand warns: "
-           "do not run it like that in production.\n";
-  return out;
 }
 
 } // namespace starling::config

@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "config/describe.hpp"
 #include "config/settings.hpp"
 
 namespace starling::config {
@@ -20,13 +22,19 @@ struct load_error {
 struct load_outcome {
   /// What the caller should do next.
   enum class kind {
-    run,   ///< Start with `value`.
-    help,  ///< Print `help_text` and exit 0.
-    error, ///< Print `error` and exit non-zero.
+    run,          ///< Start with `value`.
+    help,         ///< Print `help_text` (--help, --config-reference,
+                  ///< --config-schema) and exit 0.
+    version,      ///< Print the version and exit 0 (--version).
+    check_config, ///< `value` is valid: print it (--check-config), exit 0.
+    error,        ///< Print `error` and exit non-zero.
   } what = kind::run;
-  settings value;        ///< Valid settings when `what == kind::run`.
+  settings value;        ///< Valid settings for `run` and `check_config`.
   load_error error;      ///< Set when `what == kind::error`.
   std::string help_text; ///< Set when `what == kind::help`.
+  /// Things that do not stop a start but look like mistakes, e.g. a
+  /// STARLING_* variable that names no setting. The caller logs them.
+  std::vector<std::string> warnings;
 };
 
 /// Reads settings with this precedence, lowest first: defaults, the JSON file
@@ -41,8 +49,5 @@ load_outcome load(int argc, const char* const* argv,
 load_outcome load(int argc, const char* const* argv,
                   const std::map<std::string, std::string>& env,
                   const std::set<std::string>& logic_actors);
-
-/// Returns the --help text: every flag and environment variable.
-std::string usage();
 
 } // namespace starling::config

@@ -121,6 +121,9 @@ struct cluster_settings {
   std::string node_id;          ///< Empty: generated at start.
   std::string middleman_host = "127.0.0.1"; ///< Where this node publishes its CAF actor.
   uint16_t middleman_port = 0;  ///< 0 picks a free port.
+  /// Host other nodes dial to reach this node's middleman (a pod IP, a
+  /// service name); empty: middleman_host. Needed when that is 0.0.0.0.
+  std::string middleman_advertise_host;
   uint32_t heartbeat_ms = 1000; ///< Membership heartbeat period.
   uint32_t node_timeout_ms = 3000; ///< Missing this long: the node leaves the view.
 };

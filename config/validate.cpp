@@ -1,5 +1,7 @@
 // Checks loaded settings for values Starling cannot run with. Each check
 // names the field by its JSON path and says what a good value looks like.
+// A key's own range, one-of and not-empty constraints come from the table
+// (schema.cpp); this file adds the rules that involve more than one key.
 #include "config/validate.hpp"
 
 #include <array>
@@ -12,18 +14,11 @@
 #include <string_view>
 #include <utility>
 
+#include "config/schema.hpp"
+
 namespace starling::config {
 
 namespace {
-
-// Below these a single ordinary frame or queue entry would not fit.
-constexpr uint32_t min_max_frame_bytes = 1024;
-constexpr uint32_t min_max_outbound_bytes = 4096;
-constexpr uint32_t max_worker_threads = 64;
-constexpr uint32_t max_channel_name_length_limit = 1000;
-
-constexpr std::array<std::string_view, 6> log_levels = {
-  "trace", "debug", "info", "warn", "error", "off"};
 
 load_error err(std::string field, std::string problem) {
   return load_error{std::move(field), std::move(problem)};
@@ -43,9 +38,6 @@ bool fits_in_path_segment(const std::string& text) {
 }
 
 std::optional<load_error> check_server(const server_settings& s) {
-  if (s.host.empty())
-    return err("server.host", "must not be empty; use 0.0.0.0 to listen on "
-                              "all interfaces or 127.0.0.1 for loopback");
   const auto& prefix = s.path_prefix;
   if (!prefix.empty() && prefix.front() != '/')
     return err("server.path_prefix",
@@ -54,51 +46,15 @@ std::optional<load_error> check_server(const server_settings& s) {
     return err("server.path_prefix",
                "must not end with '/' (write \"/pusher\", not \"/pusher/\"; "
                "use \"\" for no prefix)");
-  if (s.activity_timeout_s == 0)
-    return err("server.activity_timeout_s",
-               "must be greater than 0 seconds (default 120)");
-  if (s.pong_timeout_s == 0)
-    return err("server.pong_timeout_s",
-               "must be greater than 0 seconds (default 30)");
-  if (s.max_frame_bytes < min_max_frame_bytes)
-    return err("server.max_frame_bytes",
-               "must be at least 1024 bytes (default 65536)");
-  if (s.max_outbound_bytes < min_max_outbound_bytes)
-    return err("server.max_outbound_bytes",
-               "must be at least 4096 bytes (default 1048576)");
-  if (s.max_outbound_frames == 0)
-    return err("server.max_outbound_frames",
-               "must be greater than 0 (default 4096)");
-  if (s.max_http_body_bytes == 0)
-    return err("server.max_http_body_bytes",
-               "must be greater than 0 bytes (default 1048576)");
-  if (s.http_timeout_s == 0)
-    return err("server.http_timeout_s",
-               "must be greater than 0 seconds (default 10)");
   return std::nullopt;
 }
 
 std::optional<load_error> check_admin(const settings& s) {
-  if (s.admin.host.empty())
-    return err("admin.host", "must not be empty; use 127.0.0.1 to keep the "
-                             "admin endpoint on loopback");
   // Port 0 asks the OS for a free port, so two zeros never collide.
   if (s.admin.port == s.server.port && s.server.port != 0)
     return err("admin.port", "must differ from server.port ("
                                + std::to_string(s.server.port)
                                + "); pick another port or 0 for any free one");
-  return std::nullopt;
-}
-
-std::optional<load_error> check_limits(size_t index, const app_limits& l) {
-  if (l.max_channel_name_length == 0
-      || l.max_channel_name_length > max_channel_name_length_limit)
-    return err(app_path(index, "limits.max_channel_name_length"),
-               "must be 1..1000 (default 200)");
-  if (l.client_events_per_second == 0)
-    return err(app_path(index, "limits.client_events_per_second"),
-               "must be greater than 0 (default 10); set "
-               "enable_client_messages to false to refuse client events");
   return std::nullopt;
 }
 
@@ -127,8 +83,6 @@ std::optional<load_error> check_logic(size_t index, const app_settings& app,
       return app_path(index, "logic[" + std::to_string(b) + "]."
                                + std::string{field});
     };
-    if (binding.actor.empty())
-      return err(path("actor"), "must name a registered logic actor");
     if (known.count(binding.actor) == 0) {
       std::string names;
       for (auto& n : known)
@@ -155,16 +109,6 @@ std::optional<load_error> check_logic(size_t index, const app_settings& app,
     if (!seen.emplace(binding.actor, binding.channels).second)
       return err(path("actor"), "\"" + binding.actor + "\" is already bound "
                                   "to the same channels by an earlier entry");
-    if (binding.timeout_ms == 0 || binding.timeout_ms > 5000)
-      return err(path("timeout_ms"),
-                 "must be 1..5000 milliseconds (default 200): a hook holds "
-                 "the subscription or client event that waits for it");
-    if (binding.restart_window_s == 0)
-      return err(path("restart_window_s"),
-                 "must be greater than 0 seconds (default 10)");
-    if (binding.max_backoff_ms > 60000)
-      return err(path("max_backoff_ms"),
-                 "must be at most 60000 milliseconds (default 1000)");
   }
   return std::nullopt;
 }
@@ -177,29 +121,20 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
   std::set<std::string> keys;
   for (size_t i = 0; i < apps.size(); ++i) {
     const auto& app = apps[i];
-    if (app.id.empty())
-      return err(app_path(i, "id"), "must not be empty; give the app an id");
     if (!fits_in_path_segment(app.id))
       return err(app_path(i, "id"),
                  "must not contain '/', '?' or whitespace (it is part of "
                  "the HTTP API path)");
-    if (app.key.empty())
-      return err(app_path(i, "key"), "must not be empty; give the app a key");
     if (!fits_in_path_segment(app.key))
       return err(app_path(i, "key"),
                  "must not contain '/', '?' or whitespace (it is part of "
                  "the WebSocket URL)");
-    if (app.secret.empty())
-      return err(app_path(i, "secret"),
-                 "must not be empty; give the app a signing secret");
     if (!ids.insert(app.id).second)
       return err(app_path(i, "id"), "\"" + app.id + "\" is used by an "
                                       "earlier app; ids must be unique");
     if (!keys.insert(app.key).second)
       return err(app_path(i, "key"), "\"" + app.key + "\" is used by an "
                                        "earlier app; keys must be unique");
-    if (auto e = check_limits(i, app.limits))
-      return e;
     if (auto e = check_logic(i, app, logic_actors))
       return e;
     for (size_t h = 0; h < app.webhooks.size(); ++h) {
@@ -208,14 +143,6 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
       if (url.rfind("http://", 0) != 0 || url.size() <= 7)
         return err(path, "must be an http://host[:port]/path URL (\"" + url
                            + "\" is not)");
-      static const std::set<std::string> known{
-        "channel_occupied", "channel_vacated", "member_added",
-        "member_removed", "client_event", "cache_miss", "subscription_count"};
-      for (auto& t : app.webhooks[h].event_types)
-        if (known.count(t) == 0)
-          return err(app_path(i, "webhooks[" + std::to_string(h)
-                                   + "].event_types"),
-                     "unknown event type \"" + t + "\"");
     }
   }
   return std::nullopt;
@@ -287,10 +214,6 @@ std::optional<load_error> check_nats(const settings& s) {
 
 std::optional<load_error> check_cluster(const settings& s) {
   const auto& bridge = s.cluster.bridge;
-  if (bridge != "local" && bridge != "nats")
-    return err("cluster.bridge", "must be \"local\" (one node) or \"nats\" "
-                                 "(a cluster over NATS), not \"" + bridge
-                                   + "\"");
   if (bridge == "nats") {
     if (s.nats.servers.empty())
       return err("nats.servers",
@@ -302,9 +225,15 @@ std::optional<load_error> check_cluster(const settings& s) {
                    "must not be empty; write a URL like "
                    "\"nats://127.0.0.1:4222\"");
   }
-  if (s.cluster.heartbeat_ms == 0)
-    return err("cluster.heartbeat_ms",
-               "must be greater than 0 milliseconds (default 1000)");
+  // Peers dial the announced host: "every interface" is no address.
+  if (bridge == "nats" && s.cluster.middleman_advertise_host.empty()
+      && (s.cluster.middleman_host == "0.0.0.0"
+          || s.cluster.middleman_host == "::"))
+    return err("cluster.middleman_advertise_host",
+               "must be set when cluster.middleman_host is \""
+                 + s.cluster.middleman_host
+                 + "\": other nodes need an address to dial (the pod IP, "
+                   "the container's service name)");
   // A node that may miss one heartbeat without leaving needs a timeout
   // longer than the period.
   if (s.cluster.node_timeout_ms <= s.cluster.heartbeat_ms)
@@ -315,17 +244,33 @@ std::optional<load_error> check_cluster(const settings& s) {
   return std::nullopt;
 }
 
-std::optional<load_error> check_process(const settings& s) {
-  bool known_level = false;
-  for (auto level : log_levels)
-    known_level = known_level || s.logging.level == level;
-  if (!known_level)
-    return err("logging.level", "must be one of trace, debug, info, warn, "
-                                "error, off; not \"" + s.logging.level
-                                  + "\"");
-  if (s.worker_threads == 0 || s.worker_threads > max_worker_threads)
-    return err("worker_threads", "must be 1..64, not "
-                                   + std::to_string(s.worker_threads));
+// Every key's own constraints (range, one-of, not empty), from the table,
+// for the node and for each app, webhook and logic binding.
+std::optional<load_error> check_keys(const settings& s) {
+  auto check = [](scope where, const void* owner,
+                  const std::string& prefix) -> std::optional<load_error> {
+    for (const auto& k : keys())
+      if (k.scope == where)
+        if (auto problem = check_constraints(k, owner))
+          return err(prefix + std::string{k.local_path()}, *problem);
+    return std::nullopt;
+  };
+  if (auto e = check(scope::node, &s, ""))
+    return e;
+  for (size_t i = 0; i < s.apps.size(); ++i) {
+    const auto& app = s.apps[i];
+    auto prefix = "apps[" + std::to_string(i) + "].";
+    if (auto e = check(scope::app, &app, prefix))
+      return e;
+    for (size_t h = 0; h < app.webhooks.size(); ++h)
+      if (auto e = check(scope::webhook, &app.webhooks[h],
+                         prefix + "webhooks[" + std::to_string(h) + "]."))
+        return e;
+    for (size_t b = 0; b < app.logic.size(); ++b)
+      if (auto e = check(scope::logic, &app.logic[b],
+                         prefix + "logic[" + std::to_string(b) + "]."))
+        return e;
+  }
   return std::nullopt;
 }
 
@@ -333,6 +278,8 @@ std::optional<load_error> check_process(const settings& s) {
 
 std::optional<load_error> validate(const settings& s,
                                    const std::set<std::string>& logic_actors) {
+  if (auto e = check_keys(s))
+    return e;
   if (auto e = check_server(s.server))
     return e;
   if (auto e = check_admin(s))
@@ -341,9 +288,7 @@ std::optional<load_error> validate(const settings& s,
     return e;
   if (auto e = check_cluster(s))
     return e;
-  if (auto e = check_nats(s))
-    return e;
-  return check_process(s);
+  return check_nats(s);
 }
 
 } // namespace starling::config

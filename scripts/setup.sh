@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config ccache make
           libcaf-dev libboost-dev libboost-system-dev libnats-dev nats-server
-          libmsgpack-cxx-dev libspdlog-dev nlohmann-json3-dev libssl-dev)
+          libmsgpack-cxx-dev libspdlog-dev nlohmann-json3-dev libssl-dev
+          nginx openssl)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -20,12 +21,32 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # nginx is here for the deploy tests only: keep its package from starting
+  # the default site on port 80 (policy-rc.d 101 = "do not start services").
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  # Quiet on success (debconf chatters on stderr), everything on failure.
+  if ! log=$(apt-get install -y -qq --no-install-recommends "${missing[@]}" 2>&1); then
+    echo "$log" >&2
+    [ -z "$own_policy" ] || rm -f "$policy"
+    exit 1
+  fi
+  [ -z "$own_policy" ] || rm -f "$policy"
+fi
+# apt-cache show (the Dockerfile test) needs package lists.
+if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  apt-get update -qq
 fi
 
-# Real Pusher clients for the conformance tests, pinned by the lockfile.
-if [ ! -d tests/conformance/node_modules ] \
-   || [ tests/conformance/package-lock.json -nt tests/conformance/node_modules ]; then
-  echo "setup: installing npm test clients"
-  (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# Real Pusher clients, YAML and Dockerfile parsers for the conformance and
+# deploy tests, pinned by their lockfiles.
+for d in tests/conformance tests/deploy; do
+  if [ -f "$d/package-lock.json" ] && { [ ! -d "$d/node_modules" ] \
+       || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
+    echo "setup: installing npm packages for $d"
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done

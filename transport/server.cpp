@@ -123,6 +123,10 @@ struct server::impl {
   std::shared_ptr<listener> admin_listener;
   net::steady_timer sweep_timer{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
+  // Its own set, so a SIGHUP never counts as the first or second stop.
+  net::signal_set reload_signals{ioc, SIGHUP};
+  std::function<void()> reload;
+  std::function<void()> stopping_hook;
   bool stopping = false;
 
   void schedule_sweep() {
@@ -178,6 +182,14 @@ uint16_t server::admin_port() const {
   return impl_->admin_listener->port();
 }
 
+void server::on_reload(std::function<void()> handler) {
+  impl_->reload = std::move(handler);
+}
+
+void server::on_stopping(std::function<void()> handler) {
+  impl_->stopping_hook = std::move(handler);
+}
+
 void server::run(const std::function<void(std::function<void()>)>& on_drained) {
   auto& d = *impl_;
   auto log = component_logger("transport");
@@ -203,6 +215,8 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
     }
     d.stopping = true;
     d.signals.async_wait(on_signal);
+    if (d.stopping_hook)
+      d.stopping_hook();
     d.ctx->ready = false;
     d.public_listener->stop();
     auto grace = std::chrono::seconds(d.ctx->settings.server.shutdown_grace_s);
@@ -236,6 +250,17 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
     drain_step({});
   };
   d.signals.async_wait(on_signal);
+  std::function<void(beast::error_code, int)> on_reload_signal
+    = [&](beast::error_code ec, int) {
+        if (ec)
+          return;
+        if (d.reload)
+          d.reload();
+        else
+          log->info("SIGHUP: nothing to reload");
+        d.reload_signals.async_wait(on_reload_signal);
+      };
+  d.reload_signals.async_wait(on_reload_signal);
   d.ioc.run();
 }
 

@@ -47,6 +47,14 @@ public:
   /// Returns the bound admin port (after listen()).
   uint16_t admin_port() const;
 
+  /// Calls `handler` on the I/O thread for each SIGHUP while run() runs
+  /// (config reload). SIGHUP never ends the process once the server exists.
+  void on_reload(std::function<void()> handler);
+
+  /// Calls `handler` on the I/O thread once, when the first SIGINT or
+  /// SIGTERM starts the drain (e.g. to tell systemd STOPPING=1).
+  void on_stopping(std::function<void()> handler);
+
   /// Runs the I/O loop on the calling thread until SIGINT or SIGTERM. Then
   /// stops accepting, turns readiness off, tells clients to reconnect (4200)
   /// in batches spread over shutdown_grace_s, then calls `on_drained(done)`

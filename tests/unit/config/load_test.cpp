@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config/defaults.hpp"
+#include "config/schema.hpp"
 
 using namespace starling::config;
 
@@ -63,51 +64,29 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+uint16_t default_port() {
+  return settings{}.server.port;
+}
+
 } // namespace
 
-CAF_TEST(defaults in defaults.hpp match the settings structs) {
+CAF_TEST(the schema reads its defaults from the settings structs) {
   settings s;
   app_limits l;
-  CAF_CHECK_EQUAL(s.server.host, default_host);
-  CAF_CHECK_EQUAL(s.server.port, default_port);
-  CAF_CHECK_EQUAL(s.server.activity_timeout_s, default_activity_timeout_s);
-  CAF_CHECK_EQUAL(s.server.pong_timeout_s, default_pong_timeout_s);
-  CAF_CHECK_EQUAL(s.server.max_frame_bytes, default_max_frame_bytes);
-  CAF_CHECK_EQUAL(s.server.max_outbound_bytes, default_max_outbound_bytes);
-  CAF_CHECK_EQUAL(s.server.max_outbound_frames, default_max_outbound_frames);
-  CAF_CHECK_EQUAL(s.server.max_http_body_bytes, default_max_http_body_bytes);
-  CAF_CHECK_EQUAL(s.server.http_timeout_s, default_http_timeout_s);
-  CAF_CHECK_EQUAL(s.admin.host, default_admin_host);
-  CAF_CHECK_EQUAL(s.admin.port, default_admin_port);
-  CAF_CHECK_EQUAL(s.cluster.bridge, default_bridge);
-  CAF_CHECK_EQUAL(s.cluster.middleman_host, default_middleman_host);
-  CAF_CHECK_EQUAL(s.cluster.heartbeat_ms, default_heartbeat_ms);
-  CAF_CHECK_EQUAL(s.cluster.node_timeout_ms, default_node_timeout_ms);
-  CAF_CHECK_EQUAL(s.nats.name, default_nats_name);
-  CAF_CHECK_EQUAL(s.nats.subject_prefix, default_subject_prefix);
-  CAF_CHECK_EQUAL(s.nats.reconnect_wait_ms, default_reconnect_wait_ms);
-  CAF_CHECK_EQUAL(s.nats.reconnect_max_wait_ms,
-                  default_reconnect_max_wait_ms);
-  CAF_CHECK_EQUAL(s.nats.reconnect_jitter_ms, default_reconnect_jitter_ms);
-  CAF_CHECK(!s.nats.tls);
-  CAF_CHECK(!s.nats.tls_skip_verify);
-  CAF_CHECK_EQUAL(s.logging.level, default_log_level);
-  CAF_CHECK_EQUAL(s.worker_threads, default_worker_threads);
-  CAF_CHECK_EQUAL(l.max_connections, default_max_connections);
-  CAF_CHECK_EQUAL(l.max_presence_members, default_max_presence_members);
-  CAF_CHECK_EQUAL(l.max_presence_member_bytes,
-                  default_max_presence_member_bytes);
-  CAF_CHECK_EQUAL(l.max_presence_user_id_length,
-                  default_max_presence_user_id_length);
-  CAF_CHECK_EQUAL(l.max_channel_name_length, default_max_channel_name_length);
-  CAF_CHECK_EQUAL(l.max_event_name_length, default_max_event_name_length);
-  CAF_CHECK_EQUAL(l.max_event_payload_bytes, default_max_event_payload_bytes);
-  CAF_CHECK_EQUAL(l.max_channels_per_trigger,
-                  default_max_channels_per_trigger);
-  CAF_CHECK_EQUAL(l.max_batch_size, default_max_batch_size);
-  CAF_CHECK_EQUAL(l.client_events_per_second,
-                  default_client_events_per_second);
-  CAF_CHECK_EQUAL(l.cache_ttl_s, default_cache_ttl_s);
+  CAF_CHECK_EQUAL(default_json(*find_key("server.host")),
+                  "\"" + s.server.host + "\"");
+  CAF_CHECK_EQUAL(default_json(*find_key("server.port")),
+                  std::to_string(s.server.port));
+  CAF_CHECK_EQUAL(default_json(*find_key("nats.subject_prefix")),
+                  "\"" + s.nats.subject_prefix + "\"");
+  CAF_CHECK_EQUAL(default_json(*find_key("nats.tls")), "false");
+  CAF_CHECK_EQUAL(default_json(*find_key("nats.servers")), "[]");
+  CAF_CHECK_EQUAL(default_json(*find_key("apps[].limits.cache_ttl_s")),
+                  std::to_string(l.cache_ttl_s));
+  CAF_CHECK_EQUAL(default_json(*find_key("apps[].logic[].timeout_ms")),
+                  "200");
+  CAF_CHECK(contains(usage(), "(default " + std::to_string(default_port())
+                                + ")"));
 }
 
 CAF_TEST(no file env or flags runs the defaults with the default app) {

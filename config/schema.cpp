@@ -1,0 +1,676 @@
+// The table of configuration keys (see schema.hpp): one entry per key, in
+// the order of the reference. Defaults are not written here: they are the
+// initializers in settings.hpp, read from a default-constructed struct.
+#include "config/schema.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace starling::config {
+
+namespace {
+
+// -- typed access from member pointers ----------------------------------------
+
+template <class T>
+struct member_of;
+
+template <class Owner, class Field>
+struct member_of<Field Owner::*> {
+  using owner = Owner;
+  using type = Field;
+};
+
+template <class Owner>
+constexpr config::scope scope_of() {
+  if constexpr (std::is_same_v<Owner, settings>)
+    return scope::node;
+  else if constexpr (std::is_same_v<Owner, app_settings>)
+    return scope::app;
+  else if constexpr (std::is_same_v<Owner, webhook_settings>)
+    return scope::webhook;
+  else {
+    static_assert(std::is_same_v<Owner, logic_binding_settings>,
+                  "a key lives in settings, app_settings, webhook_settings "
+                  "or logic_binding_settings");
+    return scope::logic;
+  }
+}
+
+template <class Field>
+constexpr value_type type_of() {
+  if constexpr (std::is_same_v<Field, std::string>)
+    return value_type::string;
+  else if constexpr (std::is_same_v<Field, bool>)
+    return value_type::boolean;
+  else if constexpr (std::is_same_v<Field, uint16_t>)
+    return value_type::port;
+  else if constexpr (std::is_same_v<Field, uint32_t>)
+    return value_type::count;
+  else {
+    static_assert(std::is_same_v<Field, std::vector<std::string>>,
+                  "a key is a string, bool, uint16_t, uint32_t or a list of "
+                  "strings");
+    return value_type::string_list;
+  }
+}
+
+// Follows a chain of member pointers from the owner: &settings::server,
+// &server_settings::port reaches settings.server.port.
+template <auto... Members, class Owner>
+auto& reach(Owner& owner) {
+  return (owner.*....*Members);
+}
+
+template <auto First, auto... Rest>
+field_ptr follow(void* owner) {
+  using owner_type = typename member_of<decltype(First)>::owner;
+  return &reach<First, Rest...>(*static_cast<owner_type*>(owner));
+}
+
+// A key at the end of a chain of member pointers; its scope and type follow
+// from the chain, so the table cannot mismatch them.
+template <auto First, auto... Rest>
+key entry(std::string_view path) {
+  using owner_type = typename member_of<decltype(First)>::owner;
+  using field_type = std::remove_reference_t<decltype(
+    reach<First, Rest...>(std::declval<owner_type&>()))>;
+  key k;
+  k.path = path;
+  k.scope = scope_of<owner_type>();
+  k.type = type_of<field_type>();
+  k.field = &follow<First, Rest...>;
+  return k;
+}
+
+// An array of objects held in `Member`.
+template <auto Member>
+list array(std::string_view path, std::string_view help) {
+  using owner_type = typename member_of<decltype(Member)>::owner;
+  using vector_type = typename member_of<decltype(Member)>::type;
+  using element_type = typename vector_type::value_type;
+  list l;
+  l.path = path;
+  l.scope = scope_of<owner_type>();
+  l.element_scope = scope_of<element_type>();
+  l.help = help;
+  l.element = [](void* owner, size_t i, size_t n) -> void* {
+    auto& v = static_cast<owner_type*>(owner)->*Member;
+    if (n != SIZE_MAX) {
+      v.clear();
+      v.resize(n);
+    }
+    return i < v.size() ? &v[i] : nullptr;
+  };
+  l.size = [](const void* owner) {
+    return (static_cast<const owner_type*>(owner)->*Member).size();
+  };
+  return l;
+}
+
+// -- the table ----------------------------------------------------------------
+
+using s = settings;
+using srv = server_settings;
+using adm = admin_settings;
+using cl = cluster_settings;
+using nt = nats_settings;
+using app = app_settings;
+using lim = app_limits;
+using hook = webhook_settings;
+using lb = logic_binding_settings;
+
+std::vector<key> make_keys() {
+  return {
+    // -- server: the public listener ------------------------------------------
+    entry<&s::server, &srv::host>("server.host")
+      .with_flag("--host", "ADDR").with_env("STARLING_HOST").required()
+      .with_help("public listen address (WebSocket and HTTP API); 0.0.0.0 "
+                 "for every interface"),
+    entry<&s::server, &srv::port>("server.port")
+      .with_flag("--port", "PORT").with_env("STARLING_PORT")
+      .with_help("public listen port; 0 picks a free one"),
+    entry<&s::server, &srv::path_prefix>("server.path_prefix")
+      .with_flag("--path-prefix", "PATH").with_env("STARLING_PATH_PREFIX")
+      .with_help("prefix before /app/<key> and /apps/<id>, e.g. /pusher"),
+    entry<&s::server, &srv::activity_timeout_s>("server.activity_timeout_s")
+      .with_flag("--activity-timeout", "SECONDS")
+      .with_env("STARLING_ACTIVITY_TIMEOUT").at_least(1)
+      .with_help("silence before the server pings a client (sent in "
+                 "connection_established)"),
+    entry<&s::server, &srv::pong_timeout_s>("server.pong_timeout_s")
+      .with_flag("--pong-timeout-s", "SECONDS")
+      .with_env("STARLING_PONG_TIMEOUT_S").at_least(1)
+      .with_help("close with 4201 this long after an unanswered ping"),
+    entry<&s::server, &srv::max_frame_bytes>("server.max_frame_bytes")
+      .with_flag("--max-frame-bytes", "BYTES")
+      .with_env("STARLING_MAX_FRAME_BYTES").at_least(1024)
+      .with_help("largest inbound WebSocket message"),
+    entry<&s::server, &srv::max_outbound_bytes>("server.max_outbound_bytes")
+      .with_flag("--max-outbound-bytes", "BYTES")
+      .with_env("STARLING_MAX_OUTBOUND_BYTES").at_least(4096)
+      .with_help("queued outbound bytes before a slow client is closed "
+                 "with 4100"),
+    entry<&s::server, &srv::max_outbound_frames>("server.max_outbound_frames")
+      .with_flag("--max-outbound-frames", "N")
+      .with_env("STARLING_MAX_OUTBOUND_FRAMES").at_least(1)
+      .with_help("queued outbound frames before a slow client is closed "
+                 "with 4100"),
+    entry<&s::server, &srv::max_http_body_bytes>("server.max_http_body_bytes")
+      .with_flag("--max-http-body-bytes", "BYTES")
+      .with_env("STARLING_MAX_HTTP_BODY_BYTES").at_least(1)
+      .with_help("largest HTTP API request body (413 past it)"),
+    entry<&s::server, &srv::http_timeout_s>("server.http_timeout_s")
+      .with_flag("--http-timeout-s", "SECONDS")
+      .with_env("STARLING_HTTP_TIMEOUT_S").at_least(1)
+      .with_help("time allowed to read an HTTP request's header and body"),
+    entry<&s::server, &srv::shutdown_grace_s>("server.shutdown_grace_s")
+      .with_flag("--shutdown-grace-s", "SECONDS")
+      .with_env("STARLING_SHUTDOWN_GRACE_S").at_most(3600)
+      .with_help("on SIGTERM, spread the 4200 closes over this long; the "
+                 "process exits at most this + 8 s later"),
+
+    // -- admin endpoint -------------------------------------------------------
+    entry<&s::admin, &adm::host>("admin.host")
+      .with_flag("--admin-host", "ADDR").with_env("STARLING_ADMIN_HOST")
+      .required()
+      .with_help("admin listen address (health, readiness, metrics, "
+                 "topology); keep it private"),
+    entry<&s::admin, &adm::port>("admin.port")
+      .with_flag("--admin-port", "PORT").with_env("STARLING_ADMIN_PORT")
+      .with_help("admin listen port; 0 picks a free one"),
+    entry<&s::admin, &adm::token>("admin.token")
+      .with_flag("--admin-token", "TOKEN").with_env("STARLING_ADMIN_TOKEN")
+      .masked()
+      .with_help("bearer token for the admin endpoint (not /health, /ready); "
+                 "empty: no auth"),
+    entry<&s::admin, &adm::fault_injection>("admin.fault_injection")
+      .with_flag("--admin-fault-injection", "true|false")
+      .with_env("STARLING_ADMIN_FAULT_INJECTION")
+      .with_help("enable POST /faults/crash (tests only)"),
+
+    // -- cluster --------------------------------------------------------------
+    entry<&s::cluster, &cl::bridge>("cluster.bridge")
+      .with_flag("--bridge", "NAME").with_env("STARLING_BRIDGE")
+      .within({"local", "nats"})
+      .with_help("local for one node, nats for a cluster over NATS"),
+    entry<&s::cluster, &cl::node_id>("cluster.node_id")
+      .with_flag("--node-id", "ID").with_env("STARLING_NODE_ID")
+      .with_help("this node's id in the cluster; empty: generated at start"),
+    entry<&s::cluster, &cl::middleman_host>("cluster.middleman_host")
+      .with_flag("--middleman-host", "ADDR")
+      .with_env("STARLING_MIDDLEMAN_HOST").required()
+      .with_help("address the CAF middleman (owner calls between nodes) "
+                 "listens on; it has no authentication: firewall it"),
+    entry<&s::cluster, &cl::middleman_port>("cluster.middleman_port")
+      .with_flag("--middleman-port", "PORT")
+      .with_env("STARLING_MIDDLEMAN_PORT")
+      .with_help("CAF middleman port; 0 picks a free one"),
+    entry<&s::cluster, &cl::middleman_advertise_host>(
+      "cluster.middleman_advertise_host")
+      .with_flag("--middleman-advertise-host", "HOST")
+      .with_env("STARLING_MIDDLEMAN_ADVERTISE_HOST")
+      .with_help("host other nodes dial to reach this node's middleman "
+                 "(pod IP, service name); empty: cluster.middleman_host"),
+    entry<&s::cluster, &cl::heartbeat_ms>("cluster.heartbeat_ms")
+      .with_flag("--heartbeat-ms", "MS").with_env("STARLING_HEARTBEAT_MS")
+      .at_least(1)
+      .with_help("membership heartbeat period"),
+    entry<&s::cluster, &cl::node_timeout_ms>("cluster.node_timeout_ms")
+      .with_flag("--node-timeout-ms", "MS")
+      .with_env("STARLING_NODE_TIMEOUT_MS")
+      .with_help("a node silent this long leaves the view (more than "
+                 "heartbeat_ms)"),
+
+    // -- nats -----------------------------------------------------------------
+    entry<&s::nats, &nt::servers>("nats.servers")
+      .with_flag("--nats-servers", "URLS").with_env("STARLING_NATS_SERVERS")
+      .with_help("NATS URLs (comma-separated as text), e.g. "
+                 "nats://127.0.0.1:4222"),
+    entry<&s::nats, &nt::name>("nats.name")
+      .with_flag("--nats-name", "NAME").with_env("STARLING_NATS_NAME")
+      .with_help("connection name shown by nats-server"),
+    entry<&s::nats, &nt::token>("nats.token")
+      .with_env("STARLING_NATS_TOKEN").masked()
+      .with_help("NATS token auth (file or environment only)"),
+    entry<&s::nats, &nt::user>("nats.user")
+      .with_flag("--nats-user", "USER").with_env("STARLING_NATS_USER")
+      .with_help("NATS user auth"),
+    entry<&s::nats, &nt::password>("nats.password")
+      .with_env("STARLING_NATS_PASSWORD").masked()
+      .with_help("password of nats.user (file or environment only)"),
+    entry<&s::nats, &nt::subject_prefix>("nats.subject_prefix")
+      .with_flag("--nats-subject-prefix", "PREFIX")
+      .with_env("STARLING_NATS_SUBJECT_PREFIX").required()
+      .with_help("prefix of every subject; clusters sharing NATS need "
+                 "different ones"),
+    entry<&s::nats, &nt::reconnect_wait_ms>("nats.reconnect_wait_ms")
+      .with_flag("--nats-reconnect-wait-ms", "MS")
+      .with_env("STARLING_NATS_RECONNECT_WAIT_MS").at_least(1)
+      .with_help("first wait before reconnecting to NATS; doubles per "
+                 "failed round"),
+    entry<&s::nats, &nt::reconnect_max_wait_ms>("nats.reconnect_max_wait_ms")
+      .with_flag("--nats-reconnect-max-wait-ms", "MS")
+      .with_env("STARLING_NATS_RECONNECT_MAX_WAIT_MS")
+      .with_help("longest wait between NATS reconnect rounds"),
+    entry<&s::nats, &nt::reconnect_jitter_ms>("nats.reconnect_jitter_ms")
+      .with_flag("--nats-reconnect-jitter-ms", "MS")
+      .with_env("STARLING_NATS_RECONNECT_JITTER_MS")
+      .with_help("random 0..MS added to each NATS reconnect wait"),
+    entry<&s::nats, &nt::tls>("nats.tls")
+      .with_flag("--nats-tls", "true|false").with_env("STARLING_NATS_TLS")
+      .with_help("TLS to NATS; a tls:// server URL turns it on too"),
+    entry<&s::nats, &nt::tls_ca_file>("nats.tls_ca_file")
+      .with_flag("--nats-tls-ca-file", "FILE")
+      .with_env("STARLING_NATS_TLS_CA_FILE")
+      .with_help("PEM CA certificates that sign the NATS server's "
+                 "certificate; empty: system CAs"),
+    entry<&s::nats, &nt::tls_cert_file>("nats.tls_cert_file")
+      .with_flag("--nats-tls-cert-file", "FILE")
+      .with_env("STARLING_NATS_TLS_CERT_FILE")
+      .with_help("PEM client certificate for mutual TLS (needs the key "
+                 "file)"),
+    entry<&s::nats, &nt::tls_key_file>("nats.tls_key_file")
+      .with_flag("--nats-tls-key-file", "FILE")
+      .with_env("STARLING_NATS_TLS_KEY_FILE")
+      .with_help("PEM private key of the client certificate"),
+    entry<&s::nats, &nt::tls_skip_verify>("nats.tls_skip_verify")
+      .with_flag("--nats-tls-skip-verify", "true|false")
+      .with_env("STARLING_NATS_TLS_SKIP_VERIFY")
+      .with_help("do not verify the NATS server's certificate (testing "
+                 "only)"),
+    entry<&s::nats, &nt::tls_hostname>("nats.tls_hostname")
+      .with_flag("--nats-tls-hostname", "NAME")
+      .with_env("STARLING_NATS_TLS_HOSTNAME")
+      .with_help("name expected in the NATS server's certificate; empty: "
+                 "the URL host"),
+
+    // -- process --------------------------------------------------------------
+    entry<&s::logging, &logging_settings::level>("logging.level")
+      .with_flag("--log-level", "LEVEL").with_env("STARLING_LOG_LEVEL")
+      .within({"trace", "debug", "info", "warn", "error", "off"})
+      .with_help("log level of every component; SIGHUP re-reads it"),
+    entry<&s::worker_threads>("worker_threads")
+      .with_flag("--worker-threads", "N").with_env("STARLING_WORKER_THREADS")
+      .at_least(1).at_most(64)
+      .with_help("CAF scheduler threads"),
+
+    // -- apps[] ---------------------------------------------------------------
+    entry<&app::id>("apps[].id")
+      .with_env("STARLING_APP_ID").required()
+      .with_help("app id in the HTTP API path /apps/<id>"),
+    entry<&app::key>("apps[].key")
+      .with_env("STARLING_APP_KEY").required()
+      .with_help("public key in the WebSocket URL /app/<key>"),
+    entry<&app::secret>("apps[].secret")
+      .with_env("STARLING_APP_SECRET").required().masked()
+      .with_help("signing secret of the HTTP API and private channels"),
+    entry<&app::enabled>("apps[].enabled")
+      .with_help("a disabled app refuses connections (4003) and API calls "
+                 "(403)"),
+    entry<&app::enable_client_messages>("apps[].enable_client_messages")
+      .with_env("STARLING_APP_CLIENT_MESSAGES")
+      .with_help("allow client- events on private and presence channels"),
+    entry<&app::enable_subscription_count>("apps[].enable_subscription_count")
+      .with_help("send pusher_internal:subscription_count"),
+    entry<&app::webhook_batching>("apps[].webhook_batching")
+      .with_help("several events per webhook request"),
+    entry<&app::user_authentication_timeout_s>(
+      "apps[].user_authentication_timeout_s")
+      .with_help("close connections that neither sign in nor join a private "
+                 "or presence channel this soon (4009); 0: off"),
+    entry<&app::max_watchlist_size>("apps[].max_watchlist_size")
+      .with_help("watchlist ids kept per user (4302 past it)"),
+    entry<&app::limits, &lim::max_connections>("apps[].limits.max_connections")
+      .with_help("connections of the app on one node; 0: unlimited (4004 "
+                 "past it)"),
+    entry<&app::limits, &lim::max_presence_members>(
+      "apps[].limits.max_presence_members")
+      .with_help("distinct users per presence channel"),
+    entry<&app::limits, &lim::max_presence_member_bytes>(
+      "apps[].limits.max_presence_member_bytes")
+      .with_help("size of a presence member's channel_data"),
+    entry<&app::limits, &lim::max_presence_user_id_length>(
+      "apps[].limits.max_presence_user_id_length")
+      .with_help("characters in a presence user id"),
+    entry<&app::limits, &lim::max_channel_name_length>(
+      "apps[].limits.max_channel_name_length")
+      .at_least(1).at_most(1000)
+      .with_help("characters in a channel name, prefix included"),
+    entry<&app::limits, &lim::max_event_name_length>(
+      "apps[].limits.max_event_name_length")
+      .with_help("bytes in an event name"),
+    entry<&app::limits, &lim::max_event_payload_bytes>(
+      "apps[].limits.max_event_payload_bytes")
+      .with_help("bytes of event data (HTTP API and client events)"),
+    entry<&app::limits, &lim::max_channels_per_trigger>(
+      "apps[].limits.max_channels_per_trigger")
+      .with_help("channels in one trigger call"),
+    entry<&app::limits, &lim::max_batch_size>("apps[].limits.max_batch_size")
+      .with_help("events in one batch_events call"),
+    entry<&app::limits, &lim::client_events_per_second>(
+      "apps[].limits.client_events_per_second")
+      .at_least(1)
+      .with_help("client events per connection and second (4301 past it)"),
+    entry<&app::limits, &lim::cache_ttl_s>("apps[].limits.cache_ttl_s")
+      .with_help("lifetime of a cache channel's last event"),
+
+    // -- apps[].webhooks[] ----------------------------------------------------
+    entry<&hook::url>("apps[].webhooks[].url")
+      .required()
+      .with_help("http://host[:port]/path that receives the webhooks"),
+    entry<&hook::event_types>("apps[].webhooks[].event_types")
+      .within({"channel_occupied", "channel_vacated", "member_added",
+               "member_removed", "client_event", "cache_miss",
+               "subscription_count"})
+      .with_help("events sent to this URL; empty: all"),
+
+    // -- apps[].logic[] -------------------------------------------------------
+    entry<&lb::actor>("apps[].logic[].actor")
+      .required()
+      .with_help("name of a logic actor the binary registered"),
+    entry<&lb::channels>("apps[].logic[].channels")
+      .with_help("glob over channel names (* and ?): one instance beside "
+                 "each matching channel's owner; empty: one per node for the "
+                 "whole app"),
+    entry<&lb::timeout_ms>("apps[].logic[].timeout_ms")
+      .at_least(1).at_most(5000)
+      .with_help("deadline of each hook; then allow / pass"),
+    entry<&lb::max_restarts>("apps[].logic[].max_restarts")
+      .with_help("restarts allowed within restart_window_s before the "
+                 "instance is marked failed"),
+    entry<&lb::restart_window_s>("apps[].logic[].restart_window_s")
+      .at_least(1)
+      .with_help("window of max_restarts"),
+    entry<&lb::max_backoff_ms>("apps[].logic[].max_backoff_ms")
+      .at_most(60000)
+      .with_help("cap of the doubling restart back-off"),
+  };
+}
+
+std::vector<list> make_lists() {
+  return {
+    array<&s::apps>("apps", "the apps this node serves; none: the default "
+                            "app (app-id / app-key / app-secret)"),
+    array<&app::webhooks>("apps[].webhooks", "where the app's webhooks go"),
+    array<&app::logic>("apps[].logic", "app logic actors bound to the app"),
+  };
+}
+
+// -- values -------------------------------------------------------------------
+
+constexpr uint64_t max_u16 = std::numeric_limits<uint16_t>::max();
+constexpr uint64_t max_u32 = std::numeric_limits<uint32_t>::max();
+
+// The value of a string of decimal digits, or nothing for anything else
+// (signs, spaces, an empty string, more than 64 bits).
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty() || text.size() > 20)
+    return std::nullopt;
+  uint64_t out = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    auto digit = static_cast<uint64_t>(c - '0');
+    if (out > (std::numeric_limits<uint64_t>::max() - digit) / 10)
+      return std::nullopt;
+    out = out * 10 + digit;
+  }
+  return out;
+}
+
+// Splits "a, b,,c" into {"a", "b", "c"}: blanks around commas and empty
+// items are dropped, so a trailing comma is harmless.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  auto flush = [&] {
+    auto first = item.find_first_not_of(" \t");
+    if (first != std::string::npos) {
+      auto last = item.find_last_not_of(" \t");
+      out.push_back(item.substr(first, last - first + 1));
+    }
+    item.clear();
+  };
+  for (char c : text) {
+    if (c == ',')
+      flush();
+    else
+      item += c;
+  }
+  flush();
+  return out;
+}
+
+// " seconds" for a key ending in _s, and so on: the unit in problems.
+std::string unit_of(std::string_view path) {
+  auto ends = [&](std::string_view suffix) {
+    return path.size() >= suffix.size()
+           && path.substr(path.size() - suffix.size()) == suffix;
+  };
+  if (ends("_ms"))
+    return " milliseconds";
+  if (ends("_s"))
+    return " seconds";
+  if (ends("_bytes"))
+    return " bytes";
+  return "";
+}
+
+std::string join_views(const std::vector<std::string_view>& items) {
+  std::string out;
+  for (auto item : items)
+    out += (out.empty() ? "" : ", ") + std::string{item};
+  return out;
+}
+
+const void* default_owner(config::scope where) {
+  static const settings node;
+  static const app_settings app;
+  static const webhook_settings hook;
+  static const logic_binding_settings logic;
+  switch (where) {
+    case scope::node:
+      return &node;
+    case scope::app:
+      return &app;
+    case scope::webhook:
+      return &hook;
+    case scope::logic:
+      return &logic;
+  }
+  return nullptr;
+}
+
+field_ptr field_of(const key& k, const void* owner) {
+  // Reading only: the table hands out one accessor for reads and writes.
+  return k.field(const_cast<void*>(owner));
+}
+
+} // namespace
+
+// -- key and list -------------------------------------------------------------
+
+std::string_view scope_prefix(config::scope s) {
+  switch (s) {
+    case scope::node:
+      return "";
+    case scope::app:
+      return "apps[].";
+    case scope::webhook:
+      return "apps[].webhooks[].";
+    case scope::logic:
+      return "apps[].logic[].";
+  }
+  return "";
+}
+
+std::string_view key::local_path() const {
+  return path.substr(scope_prefix(scope).size());
+}
+
+std::string_view list::local_path() const {
+  return path.substr(scope_prefix(scope).size());
+}
+
+key& key::with_flag(std::string_view name, std::string_view value) {
+  flag = name;
+  value_name = value;
+  return *this;
+}
+
+key& key::with_env(std::string_view name) {
+  env = name;
+  return *this;
+}
+
+key& key::with_help(std::string_view text) {
+  help = text;
+  return *this;
+}
+
+key& key::at_least(uint64_t n) {
+  min = n;
+  return *this;
+}
+
+key& key::at_most(uint64_t n) {
+  max = n;
+  return *this;
+}
+
+key& key::within(std::vector<std::string_view> values) {
+  one_of = std::move(values);
+  return *this;
+}
+
+key& key::required() {
+  not_empty = true;
+  return *this;
+}
+
+key& key::masked() {
+  secret = true;
+  return *this;
+}
+
+const std::vector<key>& keys() {
+  static const std::vector<key> table = make_keys();
+  return table;
+}
+
+const std::vector<list>& lists() {
+  static const std::vector<list> table = make_lists();
+  return table;
+}
+
+const key* find_key(std::string_view path) {
+  for (const auto& k : keys())
+    if (k.path == path)
+      return &k;
+  return nullptr;
+}
+
+const key* find_flag(std::string_view flag) {
+  for (const auto& k : keys())
+    if (!k.flag.empty() && k.flag == flag)
+      return &k;
+  return nullptr;
+}
+
+// -- values -------------------------------------------------------------------
+
+std::string value_json(const key& k, const void* owner) {
+  return std::visit([](auto* v) { return nlohmann::json(*v).dump(); },
+                    field_of(k, owner));
+}
+
+std::string default_json(const key& k) {
+  return value_json(k, default_owner(k.scope));
+}
+
+std::optional<std::string> check_constraints(const key& k, const void* owner) {
+  auto field = field_of(k, owner);
+  auto number = [&]() -> std::optional<uint64_t> {
+    if (auto* p = std::get_if<uint16_t*>(&field))
+      return **p;
+    if (auto* c = std::get_if<uint32_t*>(&field))
+      return **c;
+    return std::nullopt;
+  }();
+  if (number && ((k.min && *number < *k.min) || (k.max && *number > *k.max))) {
+    auto unit = unit_of(k.path);
+    std::string range;
+    if (k.min && k.max)
+      range = "must be " + std::to_string(*k.min) + ".."
+              + std::to_string(*k.max) + unit;
+    else if (k.min && *k.min == 1)
+      range = "must be greater than 0" + unit;
+    else if (k.min)
+      range = "must be at least " + std::to_string(*k.min) + unit;
+    else
+      range = "must be at most " + std::to_string(*k.max) + unit;
+    return range + " (default " + default_json(k) + "), not "
+           + std::to_string(*number);
+  }
+  if (auto* text = std::get_if<std::string*>(&field)) {
+    if (k.not_empty && (*text)->empty())
+      return std::string{"must not be empty"};
+    if (k.one_of.empty())
+      return std::nullopt;
+    for (auto v : k.one_of)
+      if (v == **text)
+        return std::nullopt;
+    return "must be one of " + join_views(k.one_of) + "; not \"" + **text
+           + "\"";
+  }
+  if (auto* items = std::get_if<std::vector<std::string>*>(&field)) {
+    if (k.one_of.empty())
+      return std::nullopt;
+    for (const auto& item : **items) {
+      bool known = false;
+      for (auto v : k.one_of)
+        known = known || v == item;
+      if (!known)
+        return "has the unknown value \"" + item + "\"; expected one of "
+               + join_views(k.one_of);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> set_from_text(const key& k, void* owner,
+                                         const std::string& text) {
+  auto field = k.field(owner);
+  if (auto* str = std::get_if<std::string*>(&field)) {
+    **str = text;
+  } else if (auto* flag = std::get_if<bool*>(&field)) {
+    if (text == "true" || text == "1")
+      **flag = true;
+    else if (text == "false" || text == "0")
+      **flag = false;
+    else
+      return std::string{"must be true or false"};
+  } else if (auto* port = std::get_if<uint16_t*>(&field)) {
+    auto n = parse_decimal(text);
+    if (!n || *n > max_u16)
+      return std::string{"must be 0..65535"};
+    **port = static_cast<uint16_t>(*n);
+  } else if (auto* count = std::get_if<uint32_t*>(&field)) {
+    auto n = parse_decimal(text);
+    if (!n)
+      return std::string{"must be a non-negative integer"};
+    if (*n > max_u32)
+      return std::string{"must be at most 4294967295"};
+    **count = static_cast<uint32_t>(*n);
+  } else if (auto* items = std::get_if<std::vector<std::string>*>(&field)) {
+    **items = split_list(text);
+  }
+  return std::nullopt;
+}
+
+} // namespace starling::config
