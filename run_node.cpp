@@ -159,6 +159,7 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   auto node = sys.spawn(node_behavior, init);
   auto admin = sys.spawn(admin_behavior, node, apps);
   auto stop = [&] {
+    server.stop_actors();
     caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   };

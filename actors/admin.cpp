@@ -214,6 +214,14 @@ struct metrics_answer {
     out.family("starling_bridge_restarts_total",
                "Cluster bridge restarts after a crash.", metric_type::counter);
     out.sample("starling_bridge_restarts_total", {}, p.node.bridge_restarts);
+    out.family("starling_cluster_view_changes_total",
+               "Membership views this node received, by why they came "
+               "(joined, goodbye, timeout, connection_lost, restarted, "
+               "bus_back, start).",
+               metric_type::counter);
+    for (auto& [reason, n] : p.node.view_reasons)
+      out.sample("starling_cluster_view_changes_total", {{"reason", reason}},
+                 n);
     logic_families(out, p.apps);
     rp.deliver(out.str());
   }

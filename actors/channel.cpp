@@ -17,10 +17,18 @@ using self_ptr = channel_actor::stateful_pointer<channel_state>;
 
 // Owner calls are local or cross one hop; a stuck owner must not pin joins.
 constexpr auto owner_timeout = std::chrono::seconds(10);
+// Events held behind a gap wait at most this long for a replay.
+constexpr auto replay_timeout = std::chrono::seconds(2);
+
+// Events kept for joins still waiting for their answer, at most.
+constexpr std::size_t max_recent = 256;
 
 // How long a later event waits for a missing number, and how many wait.
 constexpr auto gap_wait = std::chrono::milliseconds(50);
 constexpr std::size_t max_gap_events = 1024;
+
+// Events of a concurrent owner remembered against double delivery.
+constexpr std::size_t max_foreign = 256;
 
 // A lost owner (crash, dead node) is looked up again after this: a dead
 // node stays in the view until its timeout.
@@ -40,6 +48,8 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   auto pos = i->second;
   st.index.erase(i);
   auto sub = std::move(st.subscribers[pos]);
+  if (sub.waiting)
+    --st.joining;
   if (pos + 1 != st.subscribers.size()) {
     st.subscribers[pos] = std::move(st.subscribers.back());
     st.index[st.subscribers[pos].connection.address()] = pos;
@@ -53,12 +63,20 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
 }
 
 // The owner answered from `node` when its last number was `seq`. Numbers
-// only grow across owners (a handoff continues them; a rebuilt owner starts
-// from the clock), so one rule orders everything: deliver what is newer than
-// the last delivered. A new owner whose numbers are lower (another clock)
-// lowers the bar to its own.
+// only grow across owners that hand over (a handoff continues them), so one
+// rule orders everything: deliver what is newer than the last delivered. A
+// new owner whose numbers are lower (another clock) lowers the bar to its
+// own. After the owner was lost (it crashed or its node died) its successor
+// numbers from its own base: its number at the answer is the new bar, and
+// what the lost owner numbered later never comes.
 void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   auto& st = self->state;
+  if (st.owner_lost) {
+    st.owner_lost = false;
+    st.owner_node = node;
+    st.last_seq = seq;
+    return;
+  }
   if (node.empty() || node == st.owner_node)
     return;
   st.owner_node = node;
@@ -74,7 +92,7 @@ void deliver_watch(self_ptr self, const channel_event& ev) {
     return;
   watch_event we{ev.user_id, ev.kind == event_kind::member_added};
   for (auto& sub : st.subscribers)
-    if (!sub.silent)
+    if (!sub.silent && !sub.waiting)
       self->send(sub.connection, we);
 }
 
@@ -104,22 +122,54 @@ frame_ptr encode(channel_state& st, const channel_event& ev) {
 }
 
 // Hands one event to every local subscriber: encoded once, one hand-off.
+// Subscribers that joined at owner number `from_seq` receive events
+// numbered after it: the ones that reach this channel from now on, in
+// order. Until then they are left out of the delivery list.
+void activate_joiners(self_ptr self, uint64_t seq) {
+  auto& st = self->state;
+  if (st.joining == 0)
+    return;
+  for (auto& sub : st.subscribers)
+    if (sub.waiting && sub.from_seq < seq) {
+      sub.waiting = false;
+      --st.joining;
+      st.links = nullptr;
+    }
+}
+
+// While joins wait for their answer, delivered events are kept: the answer
+// may come after events the owner numbered later (they travel on the bus,
+// the answer through the middleman), and its subscriber gets those.
+void remember(self_ptr self, const channel_event& ev, const frame_ptr& frame) {
+  auto& st = self->state;
+  if (st.pending == 0)
+    return;
+  if (st.recent.size() >= max_recent)
+    st.recent.erase(st.recent.begin());
+  st.recent.push_back(recent_event{ev.seq, frame, ev.exclude, ev.user_id,
+                                   ev.kind == event_kind::member_added});
+}
+
+// Hands one event to every local subscriber: encoded once, one hand-off.
 void deliver_now(self_ptr self, const channel_event& ev) {
   auto& st = self->state;
   if (st.subscribers.empty())
     return;
+  activate_joiners(self, ev.seq);
   if (st.traits.is_internal()) {
+    remember(self, ev, nullptr);
     deliver_watch(self, ev);
     return;
   }
   auto frame = encode(st, ev);
+  remember(self, ev, frame);
   // The link list is rebuilt only after membership changed, so an event
   // costs one hand-off to the transport, not one per subscriber.
   if (!st.links) {
     auto links = std::make_shared<std::vector<session_link_ptr>>();
     links->reserve(st.subscribers.size());
     for (auto& sub : st.subscribers)
-      if (!sub.silent)
+      if (!sub.silent && !sub.waiting)
         links->push_back(sub.link);
     st.links = std::move(links);
   }
@@ -136,6 +186,36 @@ void deliver_now(self_ptr self, const channel_event& ev) {
   st.delivered += st.links->size() - (exclude != nullptr ? 1 : 0);
 }
 
+// A join answered when the owner's last number was `seq`: events numbered
+// after it that this channel already delivered go to the joiner alone, the
+// rest reach it with everyone (activate_joiners).
+void catch_up(self_ptr self, channel_subscriber& sub, uint64_t seq) {
+  auto& st = self->state;
+  if (seq >= st.last_seq) {
+    sub.waiting = true;
+    sub.from_seq = seq;
+    ++st.joining;
+    return;
+  }
+  for (auto& r : st.recent) {
+    if (r.seq <= seq || r.seq > st.last_seq || r.exclude == sub.socket_id
+        || sub.silent)
+      continue;
+    if (r.frame)
+      sub.link->send(r.frame);
+    else
+      self->send(sub.connection, watch_event{r.user_id, r.online});
+  }
+}
+
+// Whether `ev` went out already as another owner's event (on_event).
+bool delivered_aside(const channel_state& st, const channel_event& ev) {
+  for (auto& [origin, seq] : st.foreign)
+    if (seq == ev.seq && origin == ev.origin)
+      return true;
+  return false;
+}
+
 // Delivers the held events that now follow in order.
 void drain_gap(self_ptr self) {
   auto& st = self->state;
@@ -148,7 +228,8 @@ void drain_gap(self_ptr self) {
     if (i->first != st.last_seq + 1)
       return;
     st.last_seq = i->first;
-    deliver_now(self, i->second);
+    if (!delivered_aside(st, i->second))
+      deliver_now(self, i->second);
     st.gap.erase(i);
   }
 }
@@ -162,8 +243,56 @@ void flush_gap(self_ptr self) {
   for (auto& [seq, ev] : held)
     if (seq > st.last_seq) {
       st.last_seq = seq;
-      deliver_now(self, ev);
+      if (!delivered_aside(st, ev))
+        deliver_now(self, ev);
     }
+}
+
+// Asks a remote owner for the events after the last one delivered (the bus
+// lost some: NATS was down or restarted) and delivers them in order. What
+// the owner no longer has is skipped.
+void ask_replay(self_ptr self) {
+  auto& st = self->state;
+  if (st.replaying)
+    return; // Its answer delivers what is held.
+  // A local owner hands its events over directly: nothing to ask again.
+  if (!st.owner || st.owner_node.empty() || st.owner_node == st.ctx->node_id
+      || st.subscribers.empty()) {
+    flush_gap(self);
+    return;
+  }
+  st.replaying = true;
+  self->request(st.owner, replay_timeout, replay_request{st.last_seq})
+    .then(
+      [self](replay_events& r) {
+        auto& st = self->state;
+        st.replaying = false;
+        for (auto& ev : r.events)
+          if (ev.seq > st.last_seq)
+            st.gap.emplace(ev.seq, std::move(ev));
+        drain_gap(self);
+        // A gap the owner has no events for is a jump in its numbers (a
+        // successor that numbered before it got the handoff), not a loss:
+        // what it sent to other nodes it keeps until the bound.
+        if (!r.complete && !st.subscribers.empty()) {
+          // Beyond the owner's replay bound: no silent gap. The clients
+          // reconnect (4200) and resubscribe, and see a fresh state.
+          ++st.replay_misses;
+          component_logger("channel")->warn(
+            "events lost on the bus and gone from the owner channel={} "
+            "last_seq={}: closing its {} subscribers with 4200",
+            st.channel, st.last_seq, st.subscribers.size());
+          for (auto& sub : st.subscribers)
+            if (sub.link)
+              sub.link->close_with_error(
+                4200, "events of " + st.channel + " were lost; reconnect");
+        }
+        flush_gap(self);
+      },
+      [self](caf::error&) {
+        self->state.replaying = false;
+        flush_gap(self);
+      });
 }
 
 void hold_for_gap(self_ptr self, channel_event ev) {
@@ -179,10 +308,39 @@ void hold_for_gap(self_ptr self, channel_event ev) {
   }
 }
 
+// An event numbered by an owner this channel does not follow, far off its
+// numbers: while the cluster was split both sides had an owner (each
+// numbering from its own clock base, 2^20 a millisecond), and both accepted
+// events. Such an event goes out at once, outside the order of the
+// followed owner, whose numbers it must not move (they would hide its next
+// events). A successor continuing the numbers stays in the order.
+constexpr uint64_t foreign_distance = uint64_t{1} << 20;
+
+bool is_foreign(const channel_state& st, const channel_event& ev) {
+  if (!st.owner || st.owner_lost || st.owner_node.empty() || ev.origin.empty()
+      || ev.origin == st.owner_node || st.last_seq == 0)
+    return false;
+  return ev.seq > st.last_seq + foreign_distance
+         || ev.seq + foreign_distance < st.last_seq;
+}
+
+void deliver_aside(self_ptr self, const channel_event& ev) {
+  auto& st = self->state;
+  if (delivered_aside(st, ev))
+    return;
+  if (st.foreign.size() >= max_foreign)
+    st.foreign.pop_front();
+  st.foreign.emplace_back(ev.origin, ev.seq);
+  deliver_now(self, ev);
+}
+
 void on_event(self_ptr self, channel_event& ev) {
   auto& st = self->state;
-  // One order: drop anything not newer than what was delivered (a dead
-  // owner's stragglers after its successor's events).
+  if (!st.subscribers.empty() && is_foreign(st, ev)) {
+    deliver_aside(self, ev);
+    return;
+  }
+  // One order: drop anything not newer than what was delivered.
   if (ev.seq <= st.last_seq)
     return;
   if (st.subscribers.empty()) {
@@ -248,6 +406,8 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         auto& st = self->state;
         --st.pending;
         if (!r.ok) {
+          if (st.pending == 0)
+            st.recent.clear();
           join.link->send(make_frame(pusher::encode_subscription_error(
             st.channel, r.error_type, r.error, r.status)));
           rp.deliver(caf::make_error(errc::subscription_refused));
@@ -263,6 +423,9 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         st.subscribers.push_back(
           channel_subscriber{conn, join.socket_id, join.member, join.silent,
                              join.user_id, join.user_info, join.link});
+        catch_up(self, st.subscribers.back(), r.seq);
+        if (st.pending == 0)
+          st.recent.clear();
         st.links = nullptr;
         // Monitoring a connection that already ended delivers its
         // down_msg at once, so a join racing a disconnect cleans up.
@@ -316,6 +479,8 @@ void sync_owner(self_ptr self) {
     .then(
       [self](owner_synced& r) {
         learn_owner_node(self, r.owner_node, r.seq);
+        if (r.seq > self->state.last_seq)
+          ask_replay(self);
       },
       [](caf::error&) {
         // The owner ended meanwhile: its down message resolves again.
@@ -324,8 +489,12 @@ void sync_owner(self_ptr self) {
 
 void on_owner(self_ptr self, owner_actor owner) {
   auto& st = self->state;
-  if (owner == st.owner)
-    return; // Ownership did not move.
+  if (owner == st.owner) {
+    // Ownership did not move, but the bus may have lost events meanwhile
+    // (asked after NATS came back): catch up.
+    ask_replay(self);
+    return;
+  }
   if (st.owner) {
     // Ownership moved (the ring changed): the old owner forgets this node
     // without member events; the new one learns it silently.
@@ -389,9 +558,18 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.owner && dm.source == st.owner.address()) {
-      // The owner crashed, went idle under a racing join, or its node died.
+      // The owner crashed or went idle under a racing join: its directory
+      // has (or makes) a successor at once. Its node died: the view drops
+      // it shortly, ask again then.
       st.owner = nullptr;
-      self->delayed_send(self, resolve_retry, resolve_atom::value);
+      st.owner_lost = true;
+      // Nobody here needs it (it went idle with us): the next join asks.
+      if (st.subscribers.empty() && st.pending == 0)
+        return;
+      if (dm.reason == caf::exit_reason::remote_link_unreachable)
+        self->delayed_send(self, resolve_retry, resolve_atom::value);
+      else
+        resolve(self);
       return;
     }
     // A subscriber's connection ended (closed or crashed): it leaves.
@@ -423,7 +601,7 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
     [self](channel_event& ev) { on_event(self, ev); },
     [self](gap_atom) {
       self->state.gap_timer = false;
-      flush_gap(self);
+      ask_replay(self);
     },
     [self](client_event& ev) {
       if (self->state.owner)

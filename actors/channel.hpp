@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -29,6 +30,19 @@ struct channel_subscriber {
   std::string user_id;         ///< Roster user id, or empty.
   std::string user_info;       ///< Roster user info (for syncs).
   session_link_ptr link;       ///< Where frames go.
+  /// Not yet in the delivery list: it joined when the owner's last number
+  /// was `from_seq` and gets the events numbered after it.
+  bool waiting = false;
+  uint64_t from_seq = 0; ///< See `waiting`.
+};
+
+/// An event delivered while joins waited for their answer.
+struct recent_event {
+  uint64_t seq = 0;       ///< Owner number.
+  frame_ptr frame;        ///< Encoded frame (null on watchlist channels).
+  std::string exclude;    ///< Socket id it skipped.
+  std::string user_id;    ///< Watchlist: the member.
+  bool online = false;    ///< Watchlist: member_added.
 };
 
 /// A join that waits until the owner is known.
@@ -53,11 +67,15 @@ struct channel_state {
   std::unordered_map<caf::actor_addr, std::size_t> index; ///< connection -> position.
   uint64_t joins = 0;     ///< Joins received (the app compares it before stopping us).
   uint32_t pending = 0;   ///< Joins not answered yet.
+  uint32_t joining = 0;   ///< Subscribers not yet in the delivery list.
+  /// Events delivered while joins were pending (see recent_event).
+  std::vector<recent_event> recent;
   uint64_t delivered = 0; ///< Frames handed to the transport.
   subscriber_list links;  ///< Links of the non-silent subscribers; null when stale.
   std::vector<pending_join> waiting; ///< Joins waiting for the owner.
   std::string owner_node; ///< Node of the current owner (from its replies).
   uint64_t last_seq = 0;  ///< Last sequence number delivered.
+  bool owner_lost = false; ///< The owner ended: its successor numbers anew.
   /// Roster users this node's clients were told about (from join replies
   /// and member events): a rebuilt owner removes those nobody has any more.
   std::unordered_set<std::string> known_members;
@@ -65,6 +83,12 @@ struct channel_state {
   /// the missing ones.
   std::map<uint64_t, channel_event> gap;
   bool gap_timer = false; ///< A gap_atom tick is scheduled.
+  bool replaying = false; ///< Asked the owner for events the bus lost.
+  /// Events of another owner (two owners at once while the cluster was
+  /// split) delivered outside the followed numbers: (origin, seq), newest
+  /// last, so a later replay of them is not delivered twice.
+  std::deque<std::pair<std::string, uint64_t>> foreign;
+  uint64_t replay_misses = 0; ///< Replays that could not fill a gap.
 };
 
 /// Spawns nothing; the app spawns it. Messages (channel_actor in fwd.hpp):
@@ -73,10 +97,12 @@ struct channel_state {
 ///   `pusher:subscription_error`;
 /// - `unsubscribe_atom` from a subscribed connection;
 /// - `channel_event` from the owner or the bus, in its numbers' order (a
-///   later number waits up to 50 ms for a missing one);
+///   later number waits up to 50 ms for a missing one, then a remote owner
+///   is asked for what the bus lost);
 /// - `client_event` from a subscriber -> owner; `logic_answer` from the
 ///   owner -> that subscriber only;
-/// - `resolve_atom`: find the owner again (the ring changed) and sync;
+/// - `resolve_atom`: find the owner again (the ring changed, the bus came
+///   back) and sync, or catch up on what the bus lost;
 /// - `stop_atom` from the app after `channel_idle`.
 channel_actor::behavior_type
 channel_behavior(channel_actor::stateful_pointer<channel_state> self,

@@ -60,19 +60,45 @@ caf::typed_response_promise<caf::ok_atom> on_hand_off(self_ptr self,
   return rp;
 }
 
+// Returns the answers of held publishes, made on first use. They were not
+// numbered: if this owner ends before it numbers them, their publishers
+// learn it and try the next owner.
+std::vector<caf::typed_response_promise<publish_ack>>& unacked(self_ptr self) {
+  auto& st = self->state;
+  if (!st.unacked) {
+    st.unacked = std::make_shared<
+      std::vector<caf::typed_response_promise<publish_ack>>>();
+    self->attach_functor([list = st.unacked](const caf::error&) {
+      for (auto& rp : *list)
+        if (rp.pending())
+          rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    });
+  }
+  return *st.unacked;
+}
+
 // Ends the wait for a handoff: what was held goes out in arrival order.
 void stop_settling(self_ptr self) {
   auto& st = self->state;
   auto held = std::move(st.held);
   st.held.clear();
   self->become(owning(self));
+  if (st.unacked)
+    st.unacked->clear();
   for (auto& h : held) {
-    if (!h.client)
-      fan_out(self, std::move(h.publish));
-    else if (st.hooks)
+    if (!h.client) {
+      if (publish_expired(h.give_up_ms)) {
+        h.ack.deliver(caf::make_error(caf::sec::request_timeout));
+        continue;
+      }
+      auto seq = fan_out(self, std::move(h.publish));
+      if (h.ack.pending())
+        h.ack.deliver(publish_ack{seq});
+    } else if (st.hooks) {
       st.hooks->filter_client_event(std::move(h.event), std::move(h.via));
-    else
+    } else {
       relay_client_event(self, std::move(h.event));
+    }
   }
   quit_if_idle(self);
 }
@@ -88,11 +114,6 @@ auto shared_handlers(self_ptr self, bool may_quit) {
     [self, idle](owner_leave& leave) {
       on_leave(self, leave);
       idle();
-    },
-    [self, idle](owner_sync& sync) {
-      auto reply = on_sync(self, sync);
-      idle();
-      return reply;
     },
     [self, idle](node_forget& nf) {
       forget_node_if(self, nf.node, nf.generation);
@@ -120,6 +141,7 @@ auto shared_handlers(self_ptr self, bool may_quit) {
       self->state.recount_pending = false;
       send_subscription_count(self);
     },
+    [self](replay_request& rr) { return self->state.replay.since(rr.after); },
     [self](caf::get_atom) { return report(self); },
     [self](users_atom) {
       std::vector<std::string> ids;
@@ -151,16 +173,21 @@ behavior settling(self_ptr self) {
       return {
         shared...,
         [self](owner_join& join) { return on_join(self, join); },
-        [self](publish_event& pe) -> publish_ack {
+        [self](publish_event& pe) {
           // The predecessor's state (which nodes listen) is on its way:
-          // numbering and sending now would reach only part of them.
+          // numbering and sending now would reach only part of them. The
+          // publisher hears back once it is numbered.
           auto& st = self->state;
           cache_published(self, pe.event);
           pe.event.kind = event_kind::message;
           held_event h;
           h.publish = std::move(pe.event);
+          h.give_up_ms = pe.give_up_ms;
+          h.ack = self->make_response_promise<publish_ack>();
+          auto rp = h.ack;
           st.held.push_back(std::move(h));
-          return publish_ack{0};
+          unacked(self).push_back(rp);
+          return rp;
         },
         [self](client_event& ce) {
           held_event h;
@@ -185,6 +212,16 @@ behavior settling(self_ptr self) {
           return ref;
         },
         [self](settle_atom) { stop_settling(self); },
+        [self](owner_sync& sync) {
+          auto reply = on_sync(self, sync);
+          // Rebuilt after a crash on a single node: once this node's
+          // channel told everything, nobody else is to wait for.
+          auto& awaited = self->state.await_syncs;
+          awaited.erase(sync.node);
+          if (self->state.await_any && awaited.empty())
+            stop_settling(self);
+          return reply;
+        },
       };
     },
     shared_handlers(self, false));
@@ -196,7 +233,11 @@ behavior owning(self_ptr self) {
       return {
         shared...,
         [self](owner_join& join) { return on_join(self, join); },
-        [self](publish_event& pe) {
+        [self](publish_event& pe) -> caf::result<publish_ack> {
+          // Its publisher gave up and asked a successor: numbering it here
+          // would deliver it twice.
+          if (publish_expired(pe.give_up_ms))
+            return caf::make_error(caf::sec::request_timeout);
           auto ack = on_publish(self, pe);
           quit_if_idle(self);
           return ack;
@@ -218,6 +259,11 @@ behavior owning(self_ptr self) {
         [self](owner_handoff& h) { return on_handoff(self, h); },
         [self](settle_atom) {
           // nop: a settle timer that outlived its wait.
+        },
+        [self](owner_sync& sync) {
+          auto reply = on_sync(self, sync);
+          quit_if_idle(self);
+          return reply;
         },
       };
     },
@@ -250,6 +296,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
     [self, to](owner_leave& x) { self->send(to, std::move(x)); },
     forward<owner_sync>(self, to),
     forward<publish_event>(self, to),
+    forward<replay_request>(self, to),
     [self, to](client_event& x) { self->send(to, std::move(x)); },
     [](node_moved&) {},
     [](node_forget&) {},
@@ -304,9 +351,12 @@ channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
   self->set_down_handler([self](caf::down_msg& dm) {
     if (self->state.hooks && self->state.hooks->on_down(dm))
       return;
-    channel_lost(self, dm.source);
+    channel_lost(self, dm.source,
+                 dm.reason == caf::exit_reason::remote_link_unreachable);
     self->send(self, idle_atom::value);
   });
+  st.await_syncs.insert(start.await_syncs.begin(), start.await_syncs.end());
+  st.await_any = !st.await_syncs.empty();
   if (start.settle > caf::timespan::zero()) {
     // Spawned just after a view change: the channel's previous owner may be
     // handing its state over. Hold events until it arrives.

@@ -6,16 +6,17 @@
 //
 // States, one behavior each, joined by become:
 //
-//   spawn --(within a handoff window)--> settling
-//   spawn ------------------------------------------------> owning
-//   settling --(owner_handoff in | settle timer)----------> owning
+//   spawn --(within a handoff window | rebuilt after a crash)--> settling
+//   spawn ------------------------------------------------------> owning
+//   settling --(owner_handoff in | settle timer | awaited syncs in)--> owning
 //   owning --(hand_off done)--> forwarding --(30 s idle | successor down)--> quit
 //   owning --(no subscribers anywhere, nothing cached, nothing pending)--> quit
 //
 // settling: a predecessor may be handing its state over (the ring just
-//   changed); published and client events are held (bounded in time), joins
-//   and leaves go on (the owner's own member and count events are never
-//   held, so a join reply and the events before it stay consistent).
+//   changed), or the predecessor crashed and the nodes re-sync; published
+//   and client events are held (bounded in time, answered once numbered),
+//   joins and leaves go on (the owner's own member and count events are
+//   never held, so a join reply and the events before it stay consistent).
 // owning: the normal state.
 // forwarding: the state left for the successor; every call that still
 //   arrives (callers with an older view) is delegated there, which works as
@@ -26,12 +27,16 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/app_context.hpp"
 #include "actors/logic_hooks.hpp"
 #include "actors/messages.hpp"
+#include "actors/replay_buffer.hpp"
 #include "actors/presence_roster.hpp"
 #include "pusher/channel_kind.hpp"
 
@@ -61,6 +66,9 @@ struct held_event {
   channel_event publish; ///< The published event.
   client_event event;    ///< The client event.
   channel_actor via;     ///< The channel that forwarded the client event.
+  /// The publisher's answer, given once the event is numbered.
+  caf::typed_response_promise<publish_ack> ack;
+  uint64_t give_up_ms = 0; ///< See publish_event.
 };
 
 /// State of a channel owner actor.
@@ -75,6 +83,8 @@ struct owner_state {
   std::size_t subscribers = 0;     ///< Connections cluster-wide.
   presence_roster roster;          ///< Members (roster kinds).
   uint64_t seq = 0;                ///< Last sequence number handed out.
+  /// Events sent to other nodes, for nodes whose bus lost some.
+  replay_buffer replay;
   cached_event cache;              ///< Cache kinds only.
   /// Members whose node's channel crashed or died, with the deadline to
   /// re-join before member_removed goes out.
@@ -86,6 +96,14 @@ struct owner_state {
   bool recount_pending = false; ///< A subscription_count is scheduled.
   bool fanned_out = false;      ///< Numbered an event (a handoff then cannot reset the numbers).
   std::vector<held_event> held; ///< Events held while settling.
+  /// Answers of held publishes (shared with the functor that fails them if
+  /// the owner ends first); null until the first one.
+  std::shared_ptr<std::vector<caf::typed_response_promise<publish_ack>>>
+    unacked;
+  /// Settling ends early once these nodes synced (a rebuild after a crash
+  /// on a single node).
+  std::set<std::string> await_syncs;
+  bool await_any = false; ///< Whether await_syncs was given at all.
   /// App logic for this channel; null when no binding applies to it.
   std::unique_ptr<owner_hooks> hooks;
 };
@@ -99,6 +117,9 @@ struct owner_start {
   cluster_actor bridge;            ///< The bridge now; null alone.
   uint64_t seq_base = 0;           ///< First sequence number to continue from.
   caf::timespan settle{};          ///< Zero: own at once; else settle this long.
+  /// Nodes whose sync ends the settling early (empty: only the timer or a
+  /// handoff ends it).
+  std::vector<std::string> await_syncs;
   std::vector<caf::actor> app_bound_logic; ///< App-bound instance handles.
 };
 

@@ -46,6 +46,9 @@ using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 /// App or directory -> channel: find the owner (again) and sync with it.
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+/// Owner directory timer: publishes whose owner could not be reached try
+/// again (the view may have dropped a dead node by now).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// Channel timer: stop waiting for missing event numbers.
 using gap_atom = caf::atom_constant<caf::atom("gap")>;
 /// Owner timer: the cached event may have expired.
@@ -93,6 +96,8 @@ struct owner_handoff;
 struct owner_ref;
 struct channel_event;
 struct publish_event;
+struct replay_request;
+struct replay_events;
 struct client_event;
 struct logic_answer;
 struct node_moved;
@@ -160,6 +165,7 @@ using owner_actor = caf::typed_actor<
   caf::reacts_to<owner_leave>,
   caf::replies_to<owner_sync>::with<owner_synced>,
   caf::replies_to<publish_event>::with<publish_ack>,
+  caf::replies_to<replay_request>::with<replay_events>,
   caf::reacts_to<client_event>,
   caf::reacts_to<node_moved>,
   caf::reacts_to<node_forget>,
@@ -226,6 +232,7 @@ using owner_directory_actor = caf::typed_actor<
   caf::replies_to<users_request>::with<std::vector<std::string>>,
   caf::replies_to<channels_request>::with<std::vector<channel_report>>,
   caf::reacts_to<cluster_changed>,
+  caf::reacts_to<retry_atom>,
   caf::reacts_to<logic_handles>,
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::replies_to<crash_request>::with<caf::ok_atom>,

@@ -91,6 +91,7 @@ void logic_instances::instance_ended(std::size_t index,
     inst.actor = nullptr;
     --b.stats->running;
   }
+  inst.ending = false;
   if (reason == caf::exit_reason::normal) {
     log->info("logic instance quit actor={} app={} channel={}", b.actor,
               base_.app_id, base_.channel);
@@ -138,8 +139,12 @@ void logic_instances::restart(uint64_t index) {
 caf::error logic_instances::crash(const std::string& actor_name) {
   bool found = false;
   for (auto& inst : instances_) {
-    if (!inst.actor || table_->bindings[inst.binding].actor != actor_name)
+    // One crash per instance: a second order before its down_msg would
+    // hit the dead actor and be answered as if it had crashed it.
+    if (!inst.actor || inst.ending
+        || table_->bindings[inst.binding].actor != actor_name)
       continue;
+    inst.ending = true;
     // An exit with an error reason ends any actor that does not trap
     // exits, like a throwing handler would.
     self_->send_exit(inst.actor,

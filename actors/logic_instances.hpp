@@ -58,6 +58,7 @@ private:
     std::size_t binding = 0; // Index into the table.
     caf::actor actor;        // Live instance; null while restarting or failed.
     restart_tracker tracker; // Restart history under the binding's policy.
+    bool ending = false;     // Told to crash; its down_msg is on its way.
   };
 
   logic_instances() = default;

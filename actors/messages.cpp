@@ -21,6 +21,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<roster_entry>("starling::roster_entry");
   cfg.add_message_type<channel_event>("starling::channel_event");
   cfg.add_message_type<publish_event>("starling::publish_event");
+  cfg.add_message_type<std::vector<channel_event>>(
+    "std::vector<starling::channel_event>");
+  cfg.add_message_type<replay_request>("starling::replay_request");
+  cfg.add_message_type<replay_events>("starling::replay_events");
   cfg.add_message_type<publish_ack>("starling::publish_ack");
   cfg.add_message_type<client_event>("starling::client_event");
   cfg.add_message_type<logic_answer>("starling::logic_answer");

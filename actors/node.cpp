@@ -333,9 +333,11 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
       std::string ids;
       for (auto& m : view.members)
         ids += (ids.empty() ? "" : ",") + m.node_id;
-      component_logger("node")->info("cluster view epoch={} members={}",
-                                      view.epoch, ids);
+      component_logger("node")->info("cluster view epoch={} members={} "
+                                     "reason={}",
+                                     view.epoch, ids, view.reason);
       ++st.view_changes;
+      ++st.view_reasons[view.reason.empty() ? "unknown" : view.reason];
       st.view = std::move(view);
       tell_apps(self);
     },
@@ -350,7 +352,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     [self](stats_atom) {
       auto& st = self->state;
       return node_stats{static_cast<bool>(st.bridge), st.bridge_restarts,
-                        st.view_changes};
+                        st.view_changes, st.view_reasons};
     },
   };
 }

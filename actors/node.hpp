@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,7 @@ struct node_state {
   uint64_t bridge_restarts = 0;       ///< Bridges started after the first.
   cluster_view view;                  ///< Latest membership view.
   uint64_t view_changes = 0;          ///< Views seen.
+  std::map<std::string, uint64_t> view_reasons; ///< Views seen by reason.
   bool handed_over = false;           ///< Owners went to other nodes (leaving).
 };
 

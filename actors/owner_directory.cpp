@@ -31,6 +31,17 @@ constexpr auto settle_max = std::chrono::milliseconds(1000);
 // Bounded: a flood of distinct channels must not grow the cache for ever.
 constexpr std::size_t max_remote_owners = 100000;
 
+// An owner rebuilt after a crash holds events at most this long while
+// the nodes re-sync.
+constexpr auto rebuild_settle = std::chrono::milliseconds(500);
+
+// A publish whose owner cannot be reached tries again every
+// publish_retry_delay until publish_deadline (under the HTTP gateway's 5 s),
+// each attempt waiting at most publish_attempt_timeout.
+constexpr auto publish_deadline = std::chrono::milliseconds(4000);
+constexpr auto publish_retry_delay = std::chrono::milliseconds(100);
+constexpr auto publish_attempt_timeout = std::chrono::milliseconds(1500);
+
 bool clustered(self_ptr self) {
   auto& st = self->state;
   return st.bridge && st.view.members.size() > 1;
@@ -41,6 +52,13 @@ bool clustered(self_ptr self) {
 // alone) hands out higher numbers than the predecessor did, and the
 // predecessor's stragglers lose against them (2^20 numbers per millisecond
 // of age before they could overlap).
+uint64_t system_ms() {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
+
 uint64_t clock_seq_base() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::system_clock::now().time_since_epoch());
@@ -65,6 +83,14 @@ owner_actor owner_for(self_ptr self, const std::string& name,
   auto recent = self->clock().now() - st.members_changed < handoff_window;
   if ((clustered(self) && recent) || (asked_by_peer && !clustered(self)))
     start.settle = settle_max;
+  if (st.orphans.erase(name) > 0) {
+    // The previous owner crashed while this node had subscribers: hold
+    // events until they are known again. Alone, this node's sync is all
+    // there is to wait for; in a cluster others re-sync within the window.
+    start.settle = std::max(start.settle, caf::timespan{rebuild_settle});
+    if (!clustered(self))
+      start.await_syncs.push_back(st.ctx->node_id);
+  }
   start.app_bound_logic = st.app_bound_logic;
   auto owner = self->spawn<caf::linked>(channel_owner_behavior,
                                         std::move(start));
@@ -101,10 +127,25 @@ void forget_remote_owners(self_ptr self) {
   st.remote_names.clear();
 }
 
+// Delivers the outcome of lookup `id` to everyone who waited for it, in
+// the order they asked (publishes of one channel keep their order). A
+// lookup superseded by a view change answers nobody.
+void resolved(self_ptr self, const std::string& name, uint64_t id,
+              const caf::expected<owner_actor>& outcome) {
+  auto& st = self->state;
+  auto i = st.lookups.find(name);
+  if (i == st.lookups.end() || i->second.id != id)
+    return;
+  auto waiting = std::move(i->second.waiting);
+  st.lookups.erase(i);
+  for (auto& w : waiting)
+    w(outcome);
+}
+
 // Finds the owner of `name` on whichever node the ring names and calls
-// `f(owner)`, or `fail(error)`.
-template <class F, class G>
-void with_owner(self_ptr self, const std::string& name, F f, G fail) {
+// `f` with it or with the error. Lookups of one channel share one round
+// trip to its owner node.
+void with_owner(self_ptr self, const std::string& name, owner_callback f) {
   auto& st = self->state;
   if (!clustered(self)) {
     f(owner_for(self, name));
@@ -114,38 +155,72 @@ void with_owner(self_ptr self, const std::string& name, F f, G fail) {
     f(i->second);
     return;
   }
+  auto& l = st.lookups[name];
+  l.waiting.push_back(std::move(f));
+  if (l.waiting.size() > 1)
+    return; // Asked already: the answer serves everyone.
+  auto id = l.id = ++st.next_lookup;
   auto app_id = st.ctx->app.id;
   self->request(st.bridge, call_timeout, owner_node_request{app_id, name})
     .then(
-      [self, name, app_id, f, fail](node_actor& node) mutable {
+      [self, name, app_id, id](node_actor& node) {
         if (!node) {
-          f(owner_for(self, name));
+          resolved(self, name, id, owner_for(self, name));
           return;
         }
         self->request(node, call_timeout, local_owner_request{app_id, name})
           .then(
-            [self, name, f](owner_actor& owner) mutable {
+            [self, name, id](owner_actor& owner) {
+              auto i = self->state.lookups.find(name);
+              if (i == self->state.lookups.end() || i->second.id != id)
+                return; // asked under an older view
               cache_owner(self, name, owner);
-              f(std::move(owner));
+              resolved(self, name, id, owner);
             },
-            [name, fail](caf::error& err) mutable {
+            [self, name, id](caf::error& err) {
               component_logger("app")->debug(
                 "owner lookup at peer failed channel={} error={}", name,
                 to_string(err));
-              fail(std::move(err));
+              resolved(self, name, id, std::move(err));
             });
       },
-      [self, name, f, fail](caf::error& err) mutable {
+      [self, name, id](caf::error& err) {
         // The bridge ended under the request (a crash): until the node has
         // restarted it, this node owns its channels, as with no bridge.
         if (err == caf::sec::request_receiver_down) {
-          f(owner_for(self, name));
+          resolved(self, name, id, owner_for(self, name));
           return;
         }
         component_logger("app")->debug("ring lookup failed channel={} error={}",
                                        name, to_string(err));
-        fail(std::move(err));
+        resolved(self, name, id, std::move(err));
       });
+}
+
+// Starts every lookup under way again under the new view: the node it
+// asked may be dead and never answer.
+void restart_lookups(self_ptr self) {
+  auto pending = std::move(self->state.lookups);
+  self->state.lookups.clear();
+  for (auto& [name, l] : pending)
+    for (auto& w : l.waiting)
+      with_owner(self, name, std::move(w));
+}
+
+// Forgets `owner` of `name` after it was found gone, so the next lookup
+// finds its successor (its exit message may still be on its way).
+void forget_owner(self_ptr self, const std::string& name,
+                  const owner_actor& owner) {
+  auto& st = self->state;
+  if (auto i = st.owners.find(name);
+      i != st.owners.end() && i->second == owner)
+    st.owners.erase(i);
+  if (auto i = st.remote_owners.find(name);
+      i != st.remote_owners.end() && i->second == owner) {
+    st.remote_names.erase(owner.address());
+    self->demonitor(owner.address());
+    st.remote_owners.erase(i);
+  }
 }
 
 // Asks the bridge where `name` belongs now; if that is another node, the
@@ -187,6 +262,21 @@ void register_interest(self_ptr self, const std::string& name,
           [then](caf::error&) mutable { then(); });
 }
 
+// Runs `f` after the next view change or retry tick.
+void park(self_ptr self, std::function<void()> f) {
+  auto& st = self->state;
+  if (st.parked.empty())
+    self->delayed_send(self, publish_retry_delay, retry_atom::value);
+  st.parked.push_back(std::move(f));
+}
+
+void run_parked(self_ptr self) {
+  auto parked = std::move(self->state.parked);
+  self->state.parked.clear();
+  for (auto& f : parked)
+    f();
+}
+
 void on_cluster_changed(self_ptr self, cluster_changed& cc) {
   auto& st = self->state;
   forget_remote_owners(self);
@@ -202,6 +292,8 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
   st.bridge = std::move(cc.bridge);
   for (auto& [name, owner] : st.owners)
     self->send(owner, bridge_changed{st.bridge});
+  restart_lookups(self);
+  run_parked(self);
   // The ring changed: every local channel checks where its owner is now
   // (after its interest is on the bus) and moves if needed.
   for (auto& [name, channel] : st.local_channels) {
@@ -215,30 +307,106 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
       hand_off_if_moved(self, name, owner, [] {});
 }
 
-void on_publish(self_ptr self, publish_request& req) {
+// Whether a publish that failed with `err` may be handed to a successor:
+// the owner did not take it (it ended first, or its node is gone), or it
+// timed out on an owner this node no longer sees.
+bool retryable(self_ptr self, const caf::error& err, const std::string& name,
+               const owner_actor& hdl) {
+  if (err == caf::sec::request_receiver_down
+      || err == caf::exit_reason::remote_link_unreachable)
+    return true;
+  if (err != caf::sec::request_timeout)
+    return false;
   auto& st = self->state;
+  auto i = st.remote_owners.find(name);
+  return i == st.remote_owners.end() || i->second != hdl;
+}
+
+// Hands `pe` to the owner of `name` and calls `done` once it numbered it
+// (or with why not). An owner that ended before taking it, or whose node
+// died, is replaced and asked again until `deadline`: a dead node leaves the
+// view within a second or two and the ring names a live one.
+void publish_to_owner(self_ptr self, const std::string& name,
+                      publish_event pe, caf::actor_clock::time_point deadline,
+                      std::function<void(caf::error)> done) {
+  auto again = [self, name, pe, deadline, done](caf::error err) {
+    if (self->clock().now() + publish_retry_delay >= deadline) {
+      done(std::move(err));
+      return;
+    }
+    park(self, [self, name, pe, deadline, done] {
+      publish_to_owner(self, name, pe, deadline, done);
+    });
+  };
+  with_owner(self, name, [self, name, pe, deadline, done,
+                          again](caf::expected<owner_actor> owner) {
+    if (!owner) {
+      again(std::move(owner.error()));
+      return;
+    }
+    auto hdl = *owner;
+    auto left = std::chrono::duration_cast<caf::timespan>(
+      deadline - self->clock().now());
+    auto wait = std::min(caf::timespan{publish_attempt_timeout}, left);
+    auto attempt = pe;
+    attempt.give_up_ms = system_ms() + static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    self->request(hdl, wait, std::move(attempt))
+      .then([done](publish_ack&) { done(caf::none); },
+            [self, name, pe, deadline, done, again, hdl](caf::error& err) {
+              if (!retryable(self, err, name, hdl)) {
+                done(std::move(err));
+                return;
+              }
+              forget_owner(self, name, hdl);
+              // An owner that ended here is replaced at once.
+              if (err == caf::sec::request_receiver_down
+                  && hdl.node() == self->node())
+                publish_to_owner(self, name, pe, deadline, done);
+              else
+                again(std::move(err));
+            });
+  });
+}
+
+// A publish is answered once every channel's owner numbered the event: the
+// HTTP API's 200 means it will be delivered.
+caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
+                                                     publish_request& req) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  struct outcome {
+    std::size_t pending = 0;
+    caf::error first_error;
+  };
+  auto out = std::make_shared<outcome>();
+  out->pending = 1;
+  auto deadline = self->clock().now() + publish_deadline;
+  auto finish = [rp, out](caf::error err) mutable {
+    if (err && !out->first_error)
+      out->first_error = std::move(err);
+    if (--out->pending > 0)
+      return;
+    if (out->first_error)
+      rp.deliver(std::move(out->first_error));
+    else
+      rp.deliver(caf::ok_atom::value);
+  };
   for (auto& name : req.channels) {
+    // Alone, a channel without an owner and without a cache has nobody
+    // subscribed here or anywhere: nothing to number.
+    if (!clustered(self) && st.owners.count(name) == 0
+        && !pusher::classify_channel(name).keeps_last_event())
+      continue;
     publish_event pe;
     pe.event.event = req.event;
     pe.event.data = req.data;
     pe.event.exclude = req.socket_id;
-    if (!clustered(self)) {
-      // No owner and not cached: nobody on this node can be subscribed.
-      if (st.owners.count(name) == 0
-          && !pusher::classify_channel(name).keeps_last_event())
-        continue;
-      caf::anon_send(owner_for(self, name), std::move(pe));
-      continue;
-    }
-    // Every event goes through its owner, wherever it lives: one order.
-    with_owner(
-      self, name,
-      [pe](owner_actor owner) mutable { caf::anon_send(owner, std::move(pe)); },
-      [name](caf::error err) {
-        component_logger("app")->warn("publish lost channel={} error={}", name,
-                                      to_string(err));
-      });
+    ++out->pending;
+    publish_to_owner(self, name, std::move(pe), deadline, finish);
   }
+  finish(caf::none);
+  return rp;
 }
 
 // GET /channel(s)/<name>[/users]: answered by the owner, wherever it
@@ -253,14 +421,16 @@ caf::typed_response_promise<Reply> ask_owner(self_ptr self,
     rp.deliver(std::move(empty));
     return rp;
   }
-  with_owner(
-    self, name,
-    [self, rp, query](owner_actor owner) mutable {
-      self->request(owner, call_timeout, query)
-        .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-    },
-    [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  with_owner(self, name,
+             [self, rp, query](caf::expected<owner_actor> owner) mutable {
+               if (!owner) {
+                 rp.deliver(std::move(owner.error()));
+                 return;
+               }
+               self->request(*owner, call_timeout, query)
+                 .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
+                       [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+             });
   return rp;
 }
 
@@ -361,10 +531,18 @@ void on_exit(self_ptr self, caf::exit_msg& em) {
   if (auto f = st.forwarders.find(name);
       f != st.forwarders.end() && f->second.address() == em.source)
     st.forwarders.erase(f);
-  if (em.reason)
-    component_logger("app")->warn("child ended app={} channel={} reason={}",
-                                  st.ctx->app.id, name,
-                                  to_string(em.reason));
+  if (!em.reason)
+    return;
+  component_logger("app")->warn("child ended app={} channel={} reason={}",
+                                st.ctx->app.id, name, to_string(em.reason));
+  // A crashed owner whose channel has subscribers here is rebuilt at once:
+  // the replacement holds events until the channel told it everything.
+  if (auto ch = st.local_channels.find(name); ch != st.local_channels.end()
+                                              && st.owners.count(name) == 0) {
+    st.orphans.insert(name);
+    owner_for(self, name);
+    self->send(ch->second, resolve_atom::value);
+  }
 }
 
 // A local channel asks for its owner. The owner may be remote: find it
@@ -381,9 +559,12 @@ caf::typed_response_promise<owner_actor> on_resolve(self_ptr self,
   }
   auto name = req.channel;
   register_interest(self, name, req.listener, [self, rp, name]() mutable {
-    with_owner(
-      self, name, [rp](owner_actor owner) mutable { rp.deliver(owner); },
-      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    with_owner(self, name, [rp](caf::expected<owner_actor> owner) mutable {
+      if (owner)
+        rp.deliver(*owner);
+      else
+        rp.deliver(std::move(owner.error()));
+    });
   });
   return rp;
 }
@@ -449,10 +630,13 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
     },
     [self](owner_request& req) -> caf::typed_response_promise<owner_actor> {
       auto rp = self->make_response_promise<owner_actor>();
-      with_owner(
-        self, req.channel,
-        [rp](owner_actor owner) mutable { rp.deliver(owner); },
-        [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+      with_owner(self, req.channel,
+                 [rp](caf::expected<owner_actor> owner) mutable {
+                   if (owner)
+                     rp.deliver(*owner);
+                   else
+                     rp.deliver(std::move(owner.error()));
+                 });
       return rp;
     },
     [self](local_owner_request& req) {
@@ -475,10 +659,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
       st.forwarders[msg.channel] = std::move(i->second);
       st.owners.erase(i);
     },
-    [self](publish_request& req) {
-      on_publish(self, req);
-      return caf::ok_atom::value;
-    },
+    [self](publish_request& req) { return on_publish(self, req); },
     [self](channel_request& req) {
       channel_report empty;
       empty.name = req.channel;
@@ -491,6 +672,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
     },
     [self](channels_request& req) { return on_channels(self, req); },
     [self](cluster_changed& cc) { on_cluster_changed(self, cc); },
+    [self](retry_atom) { run_parked(self); },
     [self](logic_handles& lh) {
       auto& st = self->state;
       st.app_bound_logic = lh.handles;

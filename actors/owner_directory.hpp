@@ -6,17 +6,23 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/expected.hpp>
 
 #include "actors/app_context.hpp"
 #include "actors/messages.hpp"
 
 namespace starling {
+
+/// Called with the owner of a channel, or why there is none.
+using owner_callback = std::function<void(caf::expected<owner_actor>)>;
 
 /// State of an owner directory.
 struct directory_state {
@@ -42,6 +48,21 @@ struct directory_state {
   /// This node's channels whose interest is on the bus (re-registered on
   /// every view change and bridge restart).
   std::unordered_map<std::string, channel_actor> local_channels;
+  /// Owner lookups under way, with everyone waiting for each (in order).
+  /// A view change starts them again (the node asked may be gone); the
+  /// id tells a current answer from a stale one.
+  struct lookup {
+    uint64_t id = 0;
+    std::vector<owner_callback> waiting;
+  };
+  std::unordered_map<std::string, lookup> lookups;
+  uint64_t next_lookup = 0;
+  /// Channels whose owner here crashed while this node had subscribers:
+  /// their next owner is rebuilt (it holds events until synced).
+  std::unordered_set<std::string> orphans;
+  /// Publishes whose owner was unreachable: tried again on the next view
+  /// change or retry tick, until their deadline.
+  std::vector<std::function<void()>> parked;
   /// App-bound logic handles, handed to every new owner.
   std::vector<caf::actor> app_bound_logic;
 };

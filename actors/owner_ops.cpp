@@ -2,6 +2,7 @@
 #include "actors/owner_ops.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 
@@ -21,6 +22,14 @@ constexpr auto departing_grace = std::chrono::seconds(2);
 // A young owner that got no handoff is rebuilt from the edges after its
 // predecessor died; it removes members that lived on the dead node.
 constexpr auto rebuild_window = std::chrono::seconds(10);
+
+// Members of a node whose link broke, unless it syncs again within this.
+constexpr auto unreachable_grace = std::chrono::milliseconds(500);
+
+// Members its clients knew that no surviving node synced within this long
+// lived on the dead node (surviving nodes sync as soon as their view
+// changes, within one heartbeat of each other).
+constexpr auto rebuild_grace = std::chrono::seconds(1);
 
 // A rebuilt owner tells the new count once the syncs have come in.
 constexpr auto recount_delay = std::chrono::milliseconds(500);
@@ -48,9 +57,11 @@ uint64_t fan_out(self_ptr self, channel_event ev) {
       self->send(interest.channel, ev);
   }
   auto seq = ev.seq;
-  if (remote)
+  if (remote) {
+    st.replay.push(ev);
     self->send(st.bridge, fan_out_event{st.ctx->app.id, st.channel,
                                         std::move(ev)});
+  }
   return seq;
 }
 
@@ -155,15 +166,16 @@ void quit_if_idle(self_ptr self) {
 
 // Users that are not members now get the grace period to come back
 // before member_removed goes out (their clients still list them).
-void expect_back(self_ptr self, const std::vector<std::string>& users) {
+void expect_back(self_ptr self, const std::vector<std::string>& users,
+                 caf::timespan grace = departing_grace) {
   auto& st = self->state;
-  auto due = self->clock().now() + departing_grace;
+  auto due = self->clock().now() + grace;
   bool any = false;
   for (auto& user : users)
     if (!st.roster.contains(user) && st.departing.emplace(user, due).second)
       any = true;
   if (any)
-    self->delayed_send(self, departing_grace, departed_atom::value);
+    self->delayed_send(self, grace, departed_atom::value);
 }
 
 void forget_node(self_ptr self, std::map<std::string, node_interest>::iterator i) {
@@ -186,15 +198,21 @@ void forget_node_if(self_ptr self, const std::string& node,
 
 // A node's local channel ended while it had subscribers (a crash): drop its
 // interest now; its members are only removed if their connections do not
-// re-join within the grace period.
-void channel_lost(self_ptr self, const caf::actor_addr& channel) {
+// re-join within the grace period. When the link to its node broke, the
+// node died (kill -9) or was only stalled (its peers closed their links to
+// it): a short grace, in which a live node syncs again once its view has us
+// back.
+void channel_lost(self_ptr self, const caf::actor_addr& channel,
+                  bool node_died) {
   auto& st = self->state;
   for (auto i = st.nodes.begin(); i != st.nodes.end(); ++i) {
     if (i->second.channel.address() != channel)
       continue;
     auto node = i->first;
     forget_node(self, i);
-    expect_back(self, st.roster.remove_node(node));
+    expect_back(self, st.roster.remove_node(node),
+                node_died ? caf::timespan{unreachable_grace}
+                          : caf::timespan{departing_grace});
     // Those connections are gone (if they come back, the count follows).
     send_subscription_count(self);
     return;
@@ -250,6 +268,8 @@ owner_handoff make_handoff(self_ptr self) {
         st.cache.expires - self->clock().now())
         .count());
   }
+  h.replay = st.replay.events();
+  h.replay_floor = st.replay.floor();
   for (auto& [node, interest] : st.nodes) {
     handoff_node hn{node, interest.subscribers, interest.channel, {}};
     for (auto& [user_id, user_info] : st.roster.connections_on(node))
@@ -385,6 +405,24 @@ void on_leave(self_ptr self, const owner_leave& leave) {
     webhook(self, "channel_vacated");
 }
 
+// The syncing node's clients were told some of our members left (another
+// owner of the channel, while the cluster was split, saw their node go):
+// they are members, so everyone hears member_added again (clients that
+// still list them ignore it) and the webhook pairs the removal.
+void reannounce_unknown(self_ptr self, const owner_sync& sync) {
+  auto& st = self->state;
+  if (!st.traits.has_roster() || st.traits.is_internal()
+      || sync.subscribers == 0 || sync.known_members.empty())
+    return;
+  std::unordered_set<std::string> known(sync.known_members.begin(),
+                                        sync.known_members.end());
+  for (auto& m : sync.members)
+    known.insert(m.user_id);
+  for (auto& m : roster_entries(st.roster))
+    if (!known.count(m.user_id))
+      member_added(self, m.user_id, m.user_info, {});
+}
+
 owner_synced on_sync(self_ptr self, owner_sync& sync) {
   auto& st = self->state;
   auto channel = caf::actor_cast<channel_actor>(self->current_sender());
@@ -398,7 +436,8 @@ owner_synced on_sync(self_ptr self, owner_sync& sync) {
     self->delayed_send(self, recount_delay, recount_atom::value);
   }
   if (!st.handed_in && self->clock().now() - st.born < rebuild_window)
-    expect_back(self, sync.known_members);
+    expect_back(self, sync.known_members, rebuild_grace);
+  reannounce_unknown(self, sync);
   return owner_synced{st.ctx->node_id, st.seq};
 }
 
@@ -440,6 +479,18 @@ void cache_published(self_ptr self, const channel_event& ev) {
   if (st.traits.keeps_last_event())
     hold_cache(self, ev.event, ev.data,
                std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
+}
+
+bool publish_expired(uint64_t give_up_ms) {
+  // The answer needs a moment to get back before the publisher times out.
+  constexpr uint64_t answer_margin_ms = 100;
+  if (give_up_ms == 0)
+    return false;
+  auto now = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  return now + answer_margin_ms >= give_up_ms;
 }
 
 publish_ack on_publish(self_ptr self, publish_event& pe) {
@@ -488,9 +539,28 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
   // here yet: nodes then see one gapless sequence across the move and wait
   // for a predecessor's event that is still under way.
   st.seq = st.fanned_out ? std::max(st.seq, h.seq) : h.seq;
+  // Nodes that lost some of the predecessor's events ask us for them. If
+  // we numbered events already (two owners at once, a split), both kinds
+  // are kept: a node of either side gets what it missed of both.
+  if (!st.fanned_out)
+    st.replay.restore(std::move(h.replay), h.replay_floor);
+  else
+    st.replay.merge(std::move(h.replay));
   if (h.cache_hit && !cache_live(self))
     hold_cache(self, std::move(h.cache_event), std::move(h.cache_data),
                std::chrono::milliseconds(h.cache_ttl_ms));
+  // A concurrent owner's clients were told our members' nodes left (it
+  // did not see them): once merged, they hear member_added again.
+  std::vector<roster_entry> unknown;
+  if (st.fanned_out && st.traits.has_roster() && !st.traits.is_internal()) {
+    std::unordered_set<std::string> theirs;
+    for (auto& hn : h.nodes)
+      for (auto& m : hn.members)
+        theirs.insert(m.user_id);
+    for (auto& m : roster_entries(st.roster))
+      if (!theirs.count(m.user_id))
+        unknown.push_back(m);
+  }
   for (auto& hn : h.nodes) {
     auto i = st.nodes.find(hn.node);
     if (i != st.nodes.end() && i->second.synced)
@@ -498,6 +568,9 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
     set_node_state(self, hn.node, hn.subscribers, std::move(hn.channel),
                    hn.members, false);
   }
+  for (auto& m : unknown)
+    if (st.roster.contains(m.user_id))
+      member_added(self, m.user_id, m.user_info, {});
   return owner_ref{self};
 }
 

@@ -20,8 +20,10 @@ uint64_t fan_out(self_ptr self, channel_event ev);
 void quit_if_idle(self_ptr self);
 
 /// A node's channel ended while it had subscribers: its members get a
-/// grace period to come back.
-void channel_lost(self_ptr self, const caf::actor_addr& channel);
+/// grace period to come back (a shorter one if the link to its node broke:
+/// `node_died`).
+void channel_lost(self_ptr self, const caf::actor_addr& channel,
+                  bool node_died);
 
 /// Forgets `node` silently unless it joined or synced since `generation`.
 void forget_node_if(self_ptr self, const std::string& node,
@@ -48,6 +50,10 @@ void cache_published(self_ptr self, const channel_event& ev);
 
 /// Caches (cache kinds), numbers and fans out a published event.
 publish_ack on_publish(self_ptr self, publish_event& pe);
+
+/// Whether a publish's publisher stopped waiting (publish_event::give_up_ms),
+/// with a margin for the answer's way back.
+bool publish_expired(uint64_t give_up_ms);
 
 /// Departing members whose grace ended leave.
 void on_departed(self_ptr self);

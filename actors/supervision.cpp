@@ -32,7 +32,10 @@ bool restart_tracker::retry() {
 namespace policies {
 
 restart_policy app() {
-  return restart_policy{};
+  restart_policy p;
+  // A failed app is tried again: the fault that took it down may be gone.
+  p.retry_failed_after = std::chrono::seconds(10);
+  return p;
 }
 
 restart_policy bridge() {

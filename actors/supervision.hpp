@@ -77,7 +77,8 @@ private:
 /// Policies of the node's children.
 namespace policies {
 
-/// Apps: immediate first restart, then 10 ms doubling (cap 1 s), 5 in 10 s.
+/// Apps: immediate first restart, then 10 ms doubling (cap 1 s), 5 in 10 s;
+/// a failed app is tried again 10 s later.
 restart_policy app();
 
 /// The cluster bridge: 500 ms plus the app back-off, 5 in 10 s; past that

@@ -14,7 +14,7 @@ local_bridge_behavior(cluster_actor::stateful_pointer<local_bridge_state> self,
                       cluster_member local) {
   self->state.local = std::move(local);
   // One member that never changes: the epoch of the first (and only) view.
-  auto view = [self] { return cluster_view{{self->state.local}, 1}; };
+  auto view = [self] { return cluster_view{{self->state.local}, 1, "start"}; };
   self->set_exception_handler([self](std::exception_ptr& ep) {
     return bridge_exception(self->state.local.node_id, ep);
   });

@@ -1,6 +1,7 @@
 // The membership view: announces, goodbyes and expiry.
 #include "bridge/membership.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace starling::bridge {
@@ -71,6 +72,11 @@ membership_view::expire(membership_clock::time_point now,
   if (!removed.empty())
     ++epoch_;
   return removed;
+}
+
+void membership_view::refresh_all(membership_clock::time_point now) {
+  for (auto& entry : members_)
+    entry.second.last_seen = std::max(entry.second.last_seen, now);
 }
 
 std::vector<member> membership_view::members() const {

@@ -66,6 +66,11 @@ public:
   std::vector<member> expire(membership_clock::time_point now,
                              membership_clock::duration timeout);
 
+  /// Marks every member seen at `now`: after this node could not hear the
+  /// others (its NATS connection was down, or it was stalled), their
+  /// silence says nothing about them.
+  void refresh_all(membership_clock::time_point now);
+
   /// Returns the live members, sorted by node id.
   std::vector<member> members() const;
 

@@ -61,8 +61,58 @@ node_actor remote_node(self_ptr self, const member& m) {
   return *node;
 }
 
-void broadcast_view(self_ptr self) {
+// Connects to a node that joined and monitors it: its death (kill -9, a
+// lost host) ends the connection at once, long before its heartbeats stop
+// counting.
+void watch_node(self_ptr self, const member& m) {
+  if (m.node_id == self->state.local.node_id)
+    return;
+  // A join is a new incarnation: never watch its predecessor's actor.
+  self->state.remote_nodes.erase(m.node_id);
+  if (auto node = remote_node(self, m))
+    self->monitor(node);
+}
+
+void broadcast_view(self_ptr self, const char* reason);
+void log_change(const membership_change& change, uint64_t view_epoch,
+                const char* reason);
+
+// A monitored node actor ended: its node died or shut down. It leaves the
+// view now (a node that is in fact alive announces itself again).
+bool node_connection_lost(self_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  for (auto i = st.remote_nodes.begin(); i != st.remote_nodes.end(); ++i) {
+    if (i->second.address() != msg.source)
+      continue;
+    auto node_id = i->first;
+    st.remote_nodes.erase(i);
+    auto* m = st.view.find(node_id);
+    if (!m)
+      return true;
+    if (membership_clock::now() - st.stalled_at < st.node_timeout) {
+      // We were stalled (paused, swapped) and the peer closed the link to
+      // us: it is alive. Connect again; its heartbeats decide.
+      auto peer = *m;
+      component_logger("bridge")->info(
+        "connection to node={} closed while this node was stalled: "
+        "reconnecting",
+        node_id);
+      watch_node(self, peer);
+      return true;
+    }
+    auto change = st.view.goodbye(node_id, m->epoch);
+    if (!change.empty()) {
+      log_change(change, st.view.epoch(), "connection_lost");
+      broadcast_view(self, "connection_lost");
+    }
+    return true;
+  }
+  return false;
+}
+
+void broadcast_view(self_ptr self, const char* reason) {
   auto view = current_view(self->state);
+  view.reason = reason;
   // Forget connections to nodes that left (a restarted node publishes anew).
   auto& remotes = self->state.remote_nodes;
   for (auto i = remotes.begin(); i != remotes.end();) {
@@ -76,14 +126,16 @@ void broadcast_view(self_ptr self) {
     self->send(listener, view);
 }
 
-void log_change(const membership_change& change, uint64_t view_epoch) {
+void log_change(const membership_change& change, uint64_t view_epoch,
+                const char* reason) {
   auto log = component_logger("bridge");
   for (auto& m : change.left)
-    log->info("node left node={} epoch={} view_epoch={}", m.node_id, m.epoch,
-              view_epoch);
+    log->info("node left node={} epoch={} view_epoch={} reason={}", m.node_id,
+              m.epoch, view_epoch, reason);
   for (auto& m : change.joined)
-    log->info("node joined node={} host={} port={} epoch={} view_epoch={}",
-              m.node_id, m.host, m.port, m.epoch, view_epoch);
+    log->info("node joined node={} host={} port={} epoch={} view_epoch={} "
+              "reason={}",
+              m.node_id, m.host, m.port, m.epoch, view_epoch, reason);
 }
 
 /// Tells the cluster that this node is alive and refreshes it in its own
@@ -95,8 +147,8 @@ void announce(self_ptr self) {
                                  local.middleman_port, local.start_epoch,
                                  membership_clock::now());
   if (!change.empty()) {
-    log_change(change, st.view.epoch());
-    broadcast_view(self);
+    log_change(change, st.view.epoch(), "joined");
+    broadcast_view(self, "joined");
   }
   announce_envelope hello{local.node_id, local.middleman_host,
                           local.middleman_port, local.start_epoch};
@@ -126,13 +178,29 @@ void say_goodbye(self_ptr self) {
 
 void expire_silent_nodes(self_ptr self) {
   auto& st = self->state;
-  auto removed = st.view.expire(membership_clock::now(), st.node_timeout);
+  auto now = membership_clock::now();
+  auto stalled = st.last_tick != membership_clock::time_point{}
+                 && now - st.last_tick > 2 * st.heartbeat;
+  st.last_tick = now;
+  // Silence we could not have heard proves nothing: while NATS is down,
+  // or after this process was stalled (paused, swapped), nobody expires.
+  if (!st.nats_connected)
+    return;
+  if (stalled) {
+    component_logger("bridge")->warn(
+      "heartbeat late, this node was stalled node={}: peers refreshed",
+      st.local.node_id);
+    st.view.refresh_all(now);
+    st.stalled_at = now;
+    return;
+  }
+  auto removed = st.view.expire(now, st.node_timeout);
   if (removed.empty())
     return;
   membership_change change;
   change.left = std::move(removed);
-  log_change(change, st.view.epoch());
-  broadcast_view(self);
+  log_change(change, st.view.epoch(), "timeout");
+  broadcast_view(self, "timeout");
 }
 
 // -- channels -----------------------------------------------------------------
@@ -282,6 +350,8 @@ std::string connect(self_ptr self) {
 
 void install_handlers(self_ptr self) {
   self->set_down_handler([self](caf::down_msg& msg) {
+    if (node_connection_lost(self, msg))
+      return;
     auto& ls = self->state.listeners;
     ls.erase(std::remove_if(ls.begin(), ls.end(),
                             [&](const node_actor& listener) {
@@ -411,8 +481,12 @@ nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self
                                      membership_clock::now());
       if (change.empty())
         return;
-      log_change(change, st.view.epoch());
-      broadcast_view(self);
+      const char* reason = change.left.empty() ? "joined" : "restarted";
+      log_change(change, st.view.epoch(), reason);
+      // A newcomer's death is seen at once through its connection.
+      for (auto& m : change.joined)
+        watch_node(self, m);
+      broadcast_view(self, reason);
       // A newcomer learns of us now instead of at our next heartbeat.
       if (!change.joined.empty())
         announce(self);
@@ -424,14 +498,15 @@ nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self
       auto change = st.view.goodbye(node_id, epoch);
       if (change.empty())
         return;
-      log_change(change, st.view.epoch());
-      broadcast_view(self);
+      log_change(change, st.view.epoch(), "goodbye");
+      broadcast_view(self, "goodbye");
     },
     [=](flushed_atom, uint64_t generation) {
       confirm_subscribes(self, generation);
     },
     [=](nats_down_atom) {
       ++self->state.disconnects;
+      self->state.nats_connected = false;
       // Local delivery goes on; other nodes drop us after the node timeout
       // unless we are back before it.
       component_logger("bridge")->warn("NATS connection lost node={}",
@@ -442,7 +517,13 @@ nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self
       component_logger("bridge")->info("NATS connection back node={}",
                                        self->state.local.node_id);
       // nats.c already sent our SUBs again; tell the others at once.
+      auto& st = self->state;
+      st.nats_connected = true;
+      st.view.refresh_all(membership_clock::now());
       announce(self);
+      // The same view again: every channel checks its owner and asks for
+      // what the bus lost meanwhile.
+      broadcast_view(self, "bus_back");
     },
     [=](caf::leave_atom) {
       // This node hands its channels over before its goodbye: from now on

@@ -74,6 +74,12 @@ struct nats_bridge_state {
   uint64_t publish_failures = 0;  ///< Events NATS refused.
   uint64_t disconnects = 0;       ///< Connection losses.
   uint64_t reconnects = 0;        ///< Connection recoveries.
+  bool nats_connected = true;     ///< Expiry waits while we cannot hear.
+  /// When the heartbeat last ran: a late one means this node was stalled.
+  /// When this node last found itself stalled: connections peers closed
+  /// meanwhile prove nothing about them for a node timeout.
+  membership_clock::time_point stalled_at{};
+  membership_clock::time_point last_tick{};
   bool said_goodbye = false;      ///< Goodbye sent: do not send it twice.
   bool leaving = false;           ///< Handing over: not in the ring any more.
   uint64_t flush_requested = 0;   ///< Last flush generation asked for.

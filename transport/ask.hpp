@@ -1,10 +1,12 @@
-// Asking actors from transport code: a one-shot actor sends the request
-// and hands the answer to a reply_fn, so the I/O thread never blocks.
-// (One-shot actors are dynamically typed: they only make one request.)
+// Asking actors from transport code: the gateway actor sends the request
+// and hands the answer to a reply_fn, so the I/O thread never blocks on an
+// actor and no actor is spawned per request. (The gateway is dynamically
+// typed: its only message is a job to run; the requests it makes are typed.)
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -14,6 +16,14 @@
 #include "transport/server_context.hpp"
 
 namespace starling::transport {
+
+/// One question for the gateway: code to run in its context.
+struct gateway_job {
+  std::function<void(caf::event_based_actor*)> run; ///< Makes the request.
+};
+
+/// Returns the gateway actor: it runs each gateway_job it receives.
+caf::actor spawn_gateway(caf::actor_system& sys);
 
 /// Returns `done` made idempotent: gathers of several answers may fail more
 /// than once, the client gets one response.
@@ -25,27 +35,32 @@ inline reply_fn once(reply_fn done) {
   };
 }
 
-/// Asks `dest` (a typed actor) with a one-shot actor: the I/O thread never
-/// blocks on actors. `on_reply` returns the response, or nothing while a
-/// gather of several answers is incomplete.
+/// Returns 503 with a Retry-After hint: what the HTTP API answers when the
+/// actors cannot take a request now.
+http_reply unavailable(const std::string& message);
+
+/// Asks `dest` (a typed actor) through the gateway. `on_reply` returns the
+/// response, or nothing while a gather of several answers is incomplete;
+/// an error or a timeout answers 503.
 template <class Reply, class Handle, class Request, class OnReply>
 void ask(server_context& ctx, Handle dest, Request req, reply_fn done,
          OnReply on_reply) {
-  ctx.sys.spawn([dest = std::move(dest), req = std::move(req),
-                 done = std::move(done),
-                 on_reply = std::move(on_reply)](caf::event_based_actor* self) mutable {
+  auto job = [dest = std::move(dest), req = std::move(req),
+              done = std::move(done),
+              on_reply = std::move(on_reply)](caf::event_based_actor* self) mutable {
     self->request(dest, std::chrono::seconds(5), std::move(req))
       .then(
-        [self, done, on_reply](Reply& reply) {
+        [done, on_reply](Reply& reply) mutable {
           if (std::optional<http_reply> r = on_reply(reply))
             done(std::move(*r));
-          self->quit();
         },
-        [self, done](caf::error& err) {
-          done(json_error(503, "Query failed: " + caf::to_string(err)));
-          self->quit();
+        [done](caf::error& err) {
+          done(unavailable("Not taken: " + caf::to_string(err)));
         });
-  });
+  };
+  caf::anon_send(ctx.gateway, gateway_job{std::move(job)});
 }
 
 } // namespace starling::transport
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::transport::gateway_job)

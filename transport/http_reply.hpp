@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace starling::transport {
 
@@ -20,6 +22,8 @@ struct http_reply {
   unsigned status = 200;                        ///< HTTP status.
   std::string content_type = "application/json"; ///< Exactly this header value.
   std::string body;                              ///< Response body.
+  /// Extra headers (e.g. Retry-After on 503).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// Completion of a request; may be called on any thread, exactly once.

@@ -97,6 +97,8 @@ private:
       static_cast<http::status>(reply.status), version_);
     res->set(http::field::server, "starling");
     res->set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers)
+      res->set(name, value);
     res->keep_alive(keep_alive_);
     if (keep_alive_)
       // Idle keep-alive sockets close after http_timeout_s; saying so lets

@@ -1,6 +1,7 @@
 // Pusher HTTP API: authentication and the hand-off of each endpoint.
 #include "transport/rest_api.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -69,7 +70,7 @@ std::optional<app_actor> running_app(server_context& ctx,
   return entry->actor;
 }
 
-const char* unavailable = "Application is unavailable; retry later";
+const char* unavailable_text = "Application is unavailable; retry later";
 
 } // namespace
 
@@ -125,29 +126,38 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
   auto ev = pusher::decode_trigger(body, limits_of(app));
   if (!ev)
     return done(api_error_reply(ev.error));
-  ++ctx_.metrics.publishes;
   auto target = running_app(ctx_, app);
-  if (target)
-    caf::anon_send(*target, to_publish(app.id, *ev));
-  if (!ev->info.any())
-    return done(ok_json("{}"));
-  // Pusher protocol §6.3: counts are computed apart from the broadcast.
-  auto g = std::make_shared<gather<pusher::channel_report>>();
-  g->slots.resize(ev->channels.size());
-  g->pending = ev->channels.size();
-  auto info = ev->info;
-  auto reply = once(done);
   if (!target)
-    return done(json_error(503, unavailable));
-  for (std::size_t k = 0; k < ev->channels.size(); ++k)
-    ask<channel_report>(ctx_, *target,
-                        channel_request{app.id, ev->channels[k]}, reply,
-                        [g, info, k](channel_report& r) -> std::optional<http_reply> {
-                        if (!g->add(k, r))
-                          return std::nullopt;
-                        return ok_json(pusher::encode_trigger_info(g->slots,
-                                                                   info));
-                      });
+    return done(unavailable(unavailable_text));
+  ++ctx_.metrics.publishes;
+  auto channels = ev->channels;
+  auto info = ev->info;
+  auto sdk_target = *target;
+  auto& ctx = ctx_;
+  auto app_id = app.id;
+  // 200 only once every channel's owner took (numbered) the event; then,
+  // with `info`, the counts (Pusher protocol §6.3: apart from the
+  // broadcast).
+  ask<caf::ok_atom>(
+    ctx_, *target, to_publish(app.id, *ev), done,
+    [&ctx, done, channels, info, sdk_target,
+     app_id](caf::ok_atom) -> std::optional<http_reply> {
+      if (!info.any())
+        return ok_json("{}");
+      auto g = std::make_shared<gather<pusher::channel_report>>();
+      g->slots.resize(channels.size());
+      g->pending = channels.size();
+      auto reply = once(done);
+      for (std::size_t k = 0; k < channels.size(); ++k)
+        ask<channel_report>(
+          ctx, sdk_target, channel_request{app_id, channels[k]}, reply,
+          [g, info, k](channel_report& r) -> std::optional<http_reply> {
+            if (!g->add(k, r))
+              return std::nullopt;
+            return ok_json(pusher::encode_trigger_info(g->slots, info));
+          });
+      return std::nullopt;
+    });
 }
 
 void rest_api::batch(const config::app_settings& app, const std::string& body,
@@ -155,38 +165,51 @@ void rest_api::batch(const config::app_settings& app, const std::string& body,
   auto events = pusher::decode_batch(body, limits_of(app));
   if (!events)
     return done(api_error_reply(events.error));
-  std::vector<pusher::info_request> infos;
-  std::size_t asking = 0;
   auto target = running_app(ctx_, app);
-  for (auto& ev : *events) {
-    ++ctx_.metrics.publishes;
-    if (target)
-      caf::anon_send(*target, to_publish(app.id, ev));
-    infos.push_back(ev.info);
-    if (ev.info.any())
-      ++asking;
-  }
-  if (asking == 0)
-    return done(ok_json("{}"));
   if (!target)
-    return done(json_error(503, unavailable));
-  using slot = std::optional<pusher::channel_report>;
-  auto g = std::make_shared<gather<slot>>();
+    return done(unavailable(unavailable_text));
+  // Every event taken by its owners, then the counts asked for.
+  auto g = std::make_shared<gather<std::optional<pusher::channel_report>>>();
   g->slots.resize(events->size());
-  g->pending = asking;
+  std::vector<pusher::info_request> infos;
+  for (auto& ev : *events) {
+    infos.push_back(ev.info);
+    ++g->pending;
+  }
+  if (events->empty())
+    return done(ok_json("{}"));
   auto reply = once(done);
+  auto any_info = std::any_of(infos.begin(), infos.end(),
+                              [](auto& i) { return i.any(); });
+  auto finish = [g, infos, any_info](std::size_t k,
+                                     std::optional<pusher::channel_report> r)
+    -> std::optional<http_reply> {
+    if (!g->add(k, std::move(r)))
+      return std::nullopt;
+    return ok_json(any_info ? pusher::encode_batch_info(g->slots, infos)
+                            : std::string{"{}"});
+  };
+  auto& ctx = ctx_;
+  auto app_id = app.id;
+  auto app_actor_hdl = *target;
   for (std::size_t k = 0; k < events->size(); ++k) {
-    if (!infos[k].any())
-      continue;
-    ask<channel_report>(ctx_, *target,
-                        channel_request{app.id, (*events)[k].channels[0]},
-                        reply,
-                        [g, infos, k](channel_report& r) -> std::optional<http_reply> {
-                        if (!g->add(k, r))
-                          return std::nullopt;
-                        return ok_json(pusher::encode_batch_info(g->slots,
-                                                                 infos));
-                      });
+    ++ctx_.metrics.publishes;
+    auto& ev = (*events)[k];
+    auto channel = ev.channels[0];
+    auto wants = ev.info.any();
+    ask<caf::ok_atom>(
+      ctx_, *target, to_publish(app.id, ev), reply,
+      [&ctx, reply, finish, k, wants, channel, app_id,
+       app_actor_hdl](caf::ok_atom) -> std::optional<http_reply> {
+        if (!wants)
+          return finish(k, std::nullopt);
+        ask<channel_report>(ctx, app_actor_hdl, channel_request{app_id, channel},
+                            reply,
+                            [finish, k](channel_report& r) {
+                              return finish(k, pusher::channel_report{r});
+                            });
+        return std::nullopt;
+      });
   }
 }
 
@@ -197,7 +220,7 @@ void rest_api::channels(const config::app_settings& app,
     return done(api_error_reply(query.error));
   auto target = running_app(ctx_, app);
   if (!target)
-    return done(json_error(503, unavailable));
+    return done(unavailable(unavailable_text));
   auto info = query->info;
   ask<std::vector<channel_report>>(
     ctx_, *target, channels_request{app.id, query->prefix, false}, done,
@@ -215,7 +238,7 @@ void rest_api::channel(const config::app_settings& app,
     return done(api_error_reply(info.error));
   auto target = running_app(ctx_, app);
   if (!target)
-    return done(json_error(503, unavailable));
+    return done(unavailable(unavailable_text));
   auto wanted = *info;
   ask<channel_report>(ctx_, *target, channel_request{app.id, t.channel}, done,
                       [wanted](channel_report& r) -> std::optional<http_reply> {
@@ -229,7 +252,7 @@ void rest_api::users(const config::app_settings& app,
     return done(api_error_reply(*problem));
   auto target = running_app(ctx_, app);
   if (!target)
-    return done(json_error(503, unavailable));
+    return done(unavailable(unavailable_text));
   ask<std::vector<std::string>>(
     ctx_, *target, users_request{app.id, t.channel}, done,
     [](std::vector<std::string>& ids) -> std::optional<http_reply> {
@@ -243,7 +266,7 @@ void rest_api::terminate(const config::app_settings& app,
     return done(json_error(400, "Missing user id"));
   auto target = running_app(ctx_, app);
   if (!target)
-    return done(json_error(503, unavailable));
+    return done(unavailable(unavailable_text));
   ask<caf::ok_atom>(ctx_, *target, terminate_request{app.id, t.user_id, false},
                     done,
                     [](caf::ok_atom) -> std::optional<http_reply> {

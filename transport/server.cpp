@@ -6,9 +6,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <caf/all.hpp>
 
 #include "actors/log.hpp"
 #include "transport/admin_http.hpp"
+#include "transport/ask.hpp"
 #include "pusher/error_code.hpp"
 #include "transport/http_client.hpp"
 #include "transport/http_session.hpp"
@@ -155,6 +157,7 @@ std::string server::listen(caf::actor_system& sys,
                                                 std::move(apps),
                                                 std::move(admin),
                                                 impl_->settings);
+  impl_->ctx->gateway = spawn_gateway(sys);
   impl_->public_listener = std::make_shared<listener>(impl_->ctx,
                                                       http_role::public_api);
   impl_->admin_listener = std::make_shared<listener>(impl_->ctx,
@@ -168,6 +171,11 @@ std::string server::listen(caf::actor_system& sys,
 
 http_poster_ptr server::make_http_poster() {
   return transport::make_http_poster(impl_->ioc);
+}
+
+void server::stop_actors() {
+  if (impl_->ctx && impl_->ctx->gateway)
+    caf::anon_send_exit(impl_->ctx->gateway, caf::exit_reason::user_shutdown);
 }
 
 fanout_sink_ptr server::make_fanout_sink() {

@@ -37,6 +37,9 @@ public:
   /// thread.
   http_poster_ptr make_http_poster();
 
+  /// Ends the actors the transport spawned (before the actor system ends).
+  void stop_actors();
+
   /// Returns the sink channels hand their events to: one hand-off per
   /// event to the I/O thread, which writes each session.
   fanout_sink_ptr make_fanout_sink();

@@ -44,7 +44,8 @@ struct server_context {
   net::io_context& ioc;          ///< The single I/O thread's context.
   caf::actor_system& sys;        ///< For anon_send to actors.
   std::shared_ptr<app_directory> apps; ///< Handshakes and API calls go here.
-  admin_actor admin;             /// Answers the admin endpoint.
+  admin_actor admin;             ///< Answers the admin endpoint.
+  caf::actor gateway;            ///< Asks actors on behalf of HTTP requests.
   config::settings settings;     ///< Read-only after start.
   transport_metrics metrics;     ///< Counters for /metrics.
   session_registry sessions;     ///< Open WebSockets (I/O thread only).

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,8 @@ struct node_stats {
   bool bridge_up = false;       ///< The cluster bridge runs.
   uint64_t bridge_restarts = 0; ///< Bridges started after the first.
   uint64_t view_changes = 0;    ///< Membership views seen.
+  /// Views seen by why they came (cluster_view::reason).
+  std::map<std::string, uint64_t> view_reasons;
 };
 
 } // namespace starling

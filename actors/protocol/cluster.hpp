@@ -63,11 +63,14 @@ typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
 struct cluster_view {
   std::vector<cluster_member> members; ///< Live nodes, this one included.
   uint64_t epoch = 0;                  ///< Changes with every join or leave.
+  /// Why this view was sent: start, joined, goodbye, timeout,
+  /// connection_lost, restarted, bus_back (logged and counted by the node).
+  std::string reason;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.members, x.epoch);
+  return f(caf::meta::type_name("cluster_view"), x.members, x.epoch, x.reason);
 }
 
 /// Which node owns `channel` of `app_id` under the current view. Reply:

@@ -153,11 +153,39 @@ struct fan_out_event {
 /// API or logic publish). Reply: publish_ack.
 struct publish_event {
   channel_event event; ///< The event; the owner numbers it.
+  /// System clock (ms since the epoch) when the publisher stops waiting and
+  /// asks a successor instead: later, the owner must not number it (it
+  /// would be delivered twice). 0: no limit.
+  uint64_t give_up_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_event& x) {
-  return f(caf::meta::type_name("publish_event"), x.event);
+  return f(caf::meta::type_name("publish_event"), x.event, x.give_up_ms);
+}
+
+/// Channel -> owner: the events numbered after `after` (the bus may have
+/// lost them while NATS was down). Reply: replay_events.
+struct replay_request {
+  uint64_t after = 0; ///< Last number the channel delivered.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replay_request& x) {
+  return f(caf::meta::type_name("replay_request"), x.after);
+}
+
+/// Owner -> channel: the events numbered after the request's `after`, in
+/// order. `complete` is false when some of them already left the owner's
+/// bounded replay buffer.
+struct replay_events {
+  std::vector<channel_event> events; ///< In number order.
+  bool complete = true;              ///< Nothing after `after` is missing.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replay_events& x) {
+  return f(caf::meta::type_name("replay_events"), x.events, x.complete);
 }
 
 /// A client event a connection sends on a channel it is subscribed to;
@@ -236,13 +264,15 @@ struct owner_handoff {
   uint64_t cache_ttl_ms = 0;       ///< What the cached event has left.
   std::vector<handoff_node> nodes; ///< Interest and members per node.
   uint32_t hops = 0;               ///< Redirects so far (bounded).
+  std::vector<channel_event> replay; ///< Recent events sent to other nodes.
+  uint64_t replay_floor = 0;         ///< Highest number no longer in `replay`.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owner_handoff& x) {
   return f(caf::meta::type_name("owner_handoff"), x.app_id, x.channel, x.seq,
            x.cache_hit, x.cache_event, x.cache_data, x.cache_ttl_ms, x.nodes,
-           x.hops);
+           x.hops, x.replay, x.replay_floor);
 }
 
 /// A channel owner, as a value (an owner's interface cannot name itself).

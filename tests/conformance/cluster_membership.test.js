@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const h = require('./support/node');
+const f = require('./support/faults');
 
 const { freePort, startNats, clusterConfig, topology, viewWhere } = require('./support/cluster');
 
@@ -25,13 +26,21 @@ test('nodes on one NATS see each other; goodbye and timeout remove them', async 
   await viewWhere(a, (v) => !v.members.includes('n-b') && v.members.length === 2, 900);
   assert.ok(Date.now() - t0 < 900);
 
-  // A killed node falls silent and leaves after the timeout.
+  // A killed node's connection breaks: it leaves at once, well before the
+  // 1 s node timeout, and the reason is counted.
   process.kill(c.pid, 'SIGKILL');
   await c.exited;
   const k0 = Date.now();
   const v = await viewWhere(a, (view) => view.members.length === 1, 4000);
   assert.deepEqual(v.members, ['n-a']);
-  assert.ok(Date.now() - k0 >= 300, 'not removed before the node timeout');
+  assert.ok(Date.now() - k0 < 800, `removed ${Date.now() - k0} ms after the kill`);
+  const m = await f.metrics(a);
+  // Two nodes left (the stopped one by goodbye or by its closed
+  // connection, whichever came first; the killed one by its connection).
+  const left = (m['starling_cluster_view_changes_total{reason="connection_lost"}'] || 0)
+    + (m['starling_cluster_view_changes_total{reason="goodbye"}'] || 0);
+  assert.equal(left, 2, 'view changes counted under their reason');
+  assert.ok(m['starling_cluster_view_changes_total{reason="connection_lost"}'] >= 1);
 });
 
 test('a node serves locally while NATS is down and joins once it is up', async (t) => {

@@ -146,6 +146,8 @@ struct fake_owner_state {
   std::vector<client_event> client_events;
   std::vector<node_moved> moved;
   std::vector<publish_event> published;
+  replay_events replay;             ///< Answer to every replay_request.
+  std::vector<uint64_t> replay_asks; ///< `after` of each replay_request.
 };
 
 /// Stands in for a channel owner. Command: `ok_atom` answers the oldest held
@@ -177,6 +179,10 @@ inline caf::behavior fake_owner(caf::stateful_actor<fake_owner_state>* self) {
     [self](publish_event& pe) {
       self->state.published.push_back(std::move(pe));
       return publish_ack{0};
+    },
+    [self](replay_request& rr) {
+      self->state.replay_asks.push_back(rr.after);
+      return self->state.replay;
     },
     [self](caf::ok_atom) {
       auto& st = self->state;
@@ -375,7 +381,7 @@ struct fake_bridge_state {
 /// 1 unless a test sets another; `crash_atom` throws, as the real ones do.
 inline caf::behavior fake_bridge(caf::stateful_actor<fake_bridge_state>* self,
                                  cluster_member me) {
-  self->state.view = cluster_view{{std::move(me)}, 1};
+  self->state.view = cluster_view{{std::move(me)}, 1, "start"};
   self->set_exception_handler([](std::exception_ptr&) -> caf::error {
     return caf::make_error(caf::sec::runtime_error, "fake bridge crashed");
   });

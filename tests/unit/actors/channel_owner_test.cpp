@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -261,6 +262,25 @@ CAF_TEST(an owner numbers on from the sequence base it is given) {
   auto ev = next_delivery(p);
   CAF_CHECK_EQUAL(ev.seq, 1001u);
   CAF_CHECK_EQUAL(ev.origin, "node-a");
+}
+
+CAF_TEST(a publish its publisher gave up on is not numbered) {
+  start("room");
+  auto p = probe();
+  join(p, public_join("node-b", "2.1"));
+  sched.run();
+  auto before = seen(p).events.size();
+  auto late = published("late", "x");
+  late.give_up_ms = 1; // long past: the publisher asked a successor
+  auto err = ask_error<publish_ack>(owner, late);
+  CAF_CHECK(err == caf::sec::request_timeout);
+  sched.run();
+  CAF_CHECK_EQUAL(seen(p).events.size(), before);
+  // One with time left is numbered as usual.
+  auto on_time = published("on-time", "x");
+  on_time.give_up_ms = std::numeric_limits<uint64_t>::max();
+  auto ack = ask<publish_ack>(owner, on_time);
+  CAF_CHECK_EQUAL(ack.seq, 1u);
 }
 
 CAF_TEST(a full presence channel refuses a new user with 4100) {
@@ -900,6 +920,24 @@ CAF_TEST(a rebuilt owner removes known members that no node has) {
   CAF_CHECK_EQUAL(seen(p).events[0].user_id, "u2");
 }
 
+CAF_TEST(a node whose clients lost a member hears member_added again) {
+  start("presence-room");
+  auto p = probe();
+  auto q = probe();
+  join(q, presence_join("node-a", "1.1", "u9"));
+  sync(p, sync_of("node-b", 1, {{"u1", "{}"}}, {"u1", "u9"}));
+  sched.run();
+  auto before = seen(p).events.size();
+  // Another owner, while the cluster was split, told node-b's clients u9
+  // left: its next sync does not list u9, which is still a member here.
+  self->send(p, sync_of("node-b", 1, {{"u1", "{}"}}, {"u1"}));
+  sched.run();
+  CAF_REQUIRE_EQUAL(seen(p).events.size(), before + 1);
+  CAF_CHECK(seen(p).events.back().kind == event_kind::member_added);
+  CAF_CHECK_EQUAL(seen(p).events.back().user_id, "u9");
+  CAF_CHECK_EQUAL(member_count(), 2u);
+}
+
 CAF_TEST(a rebuilt owner tells the new count once the syncs came in) {
   ctx->app.enable_subscription_count = true;
   start("room");
@@ -1170,12 +1208,19 @@ CAF_TEST(held events go out after the settle window when no handoff came) {
   auto p = probe();
   // Joins are not held: the owner's own events stay consistent.
   CAF_CHECK(join(p, public_join("node-b", "2.1")).ok);
-  CAF_CHECK_EQUAL(ask<publish_ack>(owner, published("a", "1")).seq, 0u);
+  // The publisher's answer waits with the event: it carries its number.
+  auto rh = self->request(owner, caf::infinite, published("a", "1"));
   self->send(p, client_event{"client-b", "{}", "2.1", ""});
   sched.run();
   CAF_CHECK(seen(p).events.empty());
+  CAF_CHECK(!self_has_mail());
   advance_time(1s);
   sched.run();
+  CAF_REQUIRE(self_has_mail());
+  uint64_t acked = 0;
+  rh.receive([&](publish_ack& ack) { acked = ack.seq; },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK_EQUAL(acked, 501u);
   auto& events = seen(p).events;
   CAF_REQUIRE_EQUAL(events.size(), 2u);
   CAF_CHECK_EQUAL(events[0].event, "a");

@@ -49,8 +49,8 @@ CAF_TEST(five restarts in ten seconds are allowed and the sixth fails) {
   auto d = t.child_failed(t0 + 5s);
   CAF_CHECK(!d.restart);
   CAF_CHECK(t.failed());
-  // Apps stay failed: no retry is scheduled.
-  CAF_CHECK_EQUAL(as_ms(d.delay), 0);
+  // A failed app is tried again ten seconds later.
+  CAF_CHECK_EQUAL(as_ms(d.delay), 10000);
   CAF_CHECK_EQUAL(t.restarts(), 5u);
 }
 
@@ -166,7 +166,7 @@ CAF_TEST(the policies are as documented) {
   auto app = policies::app();
   CAF_CHECK_EQUAL(app.max_restarts, 5u);
   CAF_CHECK(app.window == std::chrono::seconds(10));
-  CAF_CHECK(app.retry_failed_after == restart_policy::duration::zero());
+  CAF_CHECK(app.retry_failed_after == std::chrono::seconds(10));
   auto bridge = policies::bridge();
   CAF_CHECK(bridge.base_delay == ms(500));
   CAF_CHECK(bridge.retry_failed_after == std::chrono::seconds(5));

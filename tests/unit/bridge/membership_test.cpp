@@ -202,3 +202,17 @@ CAF_TEST(members carry their address and epoch) {
   CAF_CHECK_EQUAL(change.joined[0].epoch, 10u);
   CAF_CHECK(change.left[0] != change.joined[0]);
 }
+
+CAF_TEST(a refresh after a stall restarts every silence count) {
+  membership_view view;
+  view.announce("n1", "127.0.0.1", 4000, 1, at(0));
+  view.announce("n2", "127.0.0.1", 4001, 1, at(500));
+  // This node could not hear anyone from 0 to 5000 (NATS down, paused):
+  // their silence proves nothing, nobody expires.
+  view.refresh_all(at(5000));
+  CAF_CHECK(view.expire(at(5000) + timeout, timeout).empty());
+  CAF_CHECK_EQUAL(view.epoch(), 2u);
+  // Silent after that, they do leave.
+  CAF_CHECK_EQUAL(ids(view.expire(at(5001) + timeout, timeout)),
+                  strings({"n1", "n2"}));
+}

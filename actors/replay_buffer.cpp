@@ -1,0 +1,63 @@
+#include "actors/replay_buffer.hpp"
+
+#include <algorithm>
+
+namespace starling {
+
+std::size_t replay_buffer::cost(const channel_event& ev) {
+  return sizeof(channel_event) + ev.event.size() + ev.data.size()
+         + ev.user_id.size() + ev.exclude.size() + ev.origin.size();
+}
+
+void replay_buffer::trim() {
+  while (!events_.empty()
+         && (events_.size() > max_events_ || bytes_ > max_bytes_)) {
+    floor_ = std::max(floor_, events_.front().seq);
+    bytes_ -= cost(events_.front());
+    events_.pop_front();
+  }
+}
+
+void replay_buffer::push(const channel_event& ev) {
+  // Numbers only grow; an older one (a handoff raced us) is not kept.
+  if (!events_.empty() && ev.seq <= events_.back().seq)
+    return;
+  bytes_ += cost(ev);
+  events_.push_back(ev);
+  trim();
+}
+
+replay_events replay_buffer::since(uint64_t after) const {
+  replay_events out;
+  out.complete = after >= floor_;
+  auto first = std::upper_bound(events_.begin(), events_.end(), after,
+                                [](uint64_t seq, const channel_event& ev) {
+                                  return seq < ev.seq;
+                                });
+  out.events.assign(first, events_.end());
+  return out;
+}
+
+void replay_buffer::merge(std::vector<channel_event> events) {
+  auto by_seq = [](const channel_event& a, const channel_event& b) {
+    return a.seq < b.seq;
+  };
+  for (auto& ev : events) {
+    auto at = std::lower_bound(events_.begin(), events_.end(), ev, by_seq);
+    if (at != events_.end() && at->seq == ev.seq)
+      continue;
+    bytes_ += cost(ev);
+    events_.insert(at, std::move(ev));
+  }
+  trim();
+}
+
+void replay_buffer::restore(std::vector<channel_event> events, uint64_t floor) {
+  events_.clear();
+  bytes_ = 0;
+  floor_ = floor;
+  for (auto& ev : events)
+    push(ev);
+}
+
+} // namespace starling
