@@ -322,50 +322,65 @@ bool retryable(self_ptr self, const caf::error& err, const std::string& name,
   return i == st.remote_owners.end() || i->second != hdl;
 }
 
-// Hands `pe` to the owner of `name` and calls `done` once it numbered it
-// (or with why not). An owner that ended before taking it, or whose node
-// died, is replaced and asked again until `deadline`: a dead node leaves the
-// view within a second or two and the ring names a live one.
-void publish_to_owner(self_ptr self, const std::string& name,
-                      publish_event pe, caf::actor_clock::time_point deadline,
-                      std::function<void(caf::error)> done) {
-  auto again = [self, name, pe, deadline, done](caf::error err) {
-    if (self->clock().now() + publish_retry_delay >= deadline) {
-      done(std::move(err));
-      return;
-    }
-    park(self, [self, name, pe, deadline, done] {
-      publish_to_owner(self, name, pe, deadline, done);
-    });
-  };
-  with_owner(self, name, [self, name, pe, deadline, done,
-                          again](caf::expected<owner_actor> owner) {
+// One publish to one channel's owner, shared by its attempts (the event is
+// not copied per retry).
+struct publish_job {
+  std::string name;                        ///< The channel.
+  publish_event pe;                        ///< The event.
+  caf::actor_clock::time_point deadline;   ///< When to give up.
+  std::function<void(caf::error)> done;    ///< Called once.
+};
+
+using publish_job_ptr = std::shared_ptr<publish_job>;
+
+void publish_to_owner(self_ptr self, publish_job_ptr job);
+
+// Tries again after publish_retry_delay, or gives up past the deadline.
+void publish_again(self_ptr self, publish_job_ptr job, caf::error err) {
+  if (self->clock().now() + publish_retry_delay >= job->deadline) {
+    job->done(std::move(err));
+    return;
+  }
+  park(self, [self, job] { publish_to_owner(self, job); });
+}
+
+// Hands the job's event to the owner of its channel and calls `done` once
+// it numbered it (or with why not). An owner that ended before taking it,
+// or whose node died, is replaced and asked again until the deadline: a
+// dead node leaves the view within a second or two and the ring names a
+// live one.
+void publish_to_owner(self_ptr self, publish_job_ptr job) {
+  with_owner(self, job->name, [self, job](caf::expected<owner_actor> owner) {
     if (!owner) {
-      again(std::move(owner.error()));
+      publish_again(self, job, std::move(owner.error()));
       return;
     }
     auto hdl = *owner;
-    auto left = std::chrono::duration_cast<caf::timespan>(
-      deadline - self->clock().now());
+    auto on_error = [self, job, hdl](caf::error& err) {
+      if (!retryable(self, err, job->name, hdl)) {
+        job->done(std::move(err));
+        return;
+      }
+      forget_owner(self, job->name, hdl);
+      // An owner that ended here is replaced at once.
+      if (err == caf::sec::request_receiver_down && hdl.node() == self->node())
+        publish_to_owner(self, job);
+      else
+        publish_again(self, job, std::move(err));
+    };
+    auto on_ack = [job](publish_ack&) { job->done(caf::none); };
+    if (hdl.node() == self->node()) {
+      // A local owner answers or ends (and its end answers): no timer.
+      self->request(hdl, caf::infinite, job->pe).then(on_ack, on_error);
+      return;
+    }
+    auto left = std::chrono::duration_cast<caf::timespan>(job->deadline
+                                                          - self->clock().now());
     auto wait = std::min(caf::timespan{publish_attempt_timeout}, left);
-    auto attempt = pe;
+    auto attempt = job->pe;
     attempt.give_up_ms = system_ms() + static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-    self->request(hdl, wait, std::move(attempt))
-      .then([done](publish_ack&) { done(caf::none); },
-            [self, name, pe, deadline, done, again, hdl](caf::error& err) {
-              if (!retryable(self, err, name, hdl)) {
-                done(std::move(err));
-                return;
-              }
-              forget_owner(self, name, hdl);
-              // An owner that ended here is replaced at once.
-              if (err == caf::sec::request_receiver_down
-                  && hdl.node() == self->node())
-                publish_to_owner(self, name, pe, deadline, done);
-              else
-                again(std::move(err));
-            });
+    self->request(hdl, wait, std::move(attempt)).then(on_ack, on_error);
   });
 }
 
@@ -398,12 +413,15 @@ caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
     if (!clustered(self) && st.owners.count(name) == 0
         && !pusher::classify_channel(name).keeps_last_event())
       continue;
-    publish_event pe;
-    pe.event.event = req.event;
-    pe.event.data = req.data;
-    pe.event.exclude = req.socket_id;
+    auto job = std::make_shared<publish_job>();
+    job->name = name;
+    job->pe.event.event = req.event;
+    job->pe.event.data = req.data;
+    job->pe.event.exclude = req.socket_id;
+    job->deadline = deadline;
+    job->done = finish;
     ++out->pending;
-    publish_to_owner(self, name, std::move(pe), deadline, finish);
+    publish_to_owner(self, std::move(job));
   }
   finish(caf::none);
   return rp;
