@@ -3,6 +3,7 @@
 // happens, and what is measured afterwards. Shared by the CTest suite
 // (faults.test.js, small and bounded) and the soak command (soak.js).
 
+const { spawn } = require('node:child_process');
 const f = require('../conformance/support/faults');
 const { World, sleep } = require('./world');
 
@@ -64,6 +65,19 @@ async function runScenario(name, fault, opts = {}) {
     }
   } finally {
     await w.stop();
+  }
+  return out;
+}
+
+/** View changes by reason, summed over the live nodes (their /metrics). */
+async function viewChanges(w) {
+  const out = {};
+  for (const n of w.liveNodes()) {
+    const m = await f.metrics(n.handle);
+    for (const [k, v] of Object.entries(m)) {
+      const r = /^starling_cluster_view_changes_total\{reason="([^"]*)"\}$/.exec(k);
+      if (r) out[r[1]] = (out[r[1]] || 0) + v;
+    }
   }
   return out;
 }
@@ -156,6 +170,23 @@ const scenarios = {
     await sleep(w.opts.nodeTimeoutMs * 2);
     w.resume(node);
     await w.waitView(w.liveNodes().length, 10000);
+  },
+
+  /**
+   * Two busy loops take both cores for `seconds` (soak only): the view
+   * should not change; its changes by reason are reported.
+   */
+  'loaded machine': async (w, ctx, seconds = Number(process.env.STARLING_LOAD_S || 60)) => {
+    const before = await viewChanges(w);
+    const hogs = [0, 1].map(() => spawn(process.execPath,
+      ['-e', `const end = Date.now() + ${seconds * 1000}; while (Date.now() < end);`],
+      { stdio: 'ignore' }));
+    await Promise.all(hogs.map((p) => new Promise((r) => p.on('exit', r))));
+    const after = await viewChanges(w);
+    const flaps = {};
+    for (const [k, v] of Object.entries(after))
+      if (v - (before[k] || 0) > 0) flaps[k] = v - (before[k] || 0);
+    ctx.extra = { loadedSeconds: seconds, viewChangesUnderLoad: flaps };
   },
 
   /** A node joins the cluster under traffic. */

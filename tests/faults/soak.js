@@ -53,6 +53,8 @@ async function main() {
         if (!r.presenceExact && r.presenceError) console.log(`<!-- ${name}: ${r.presenceError} -->`);
         if (r.webhookImbalance && r.webhookImbalance.length)
           console.log(`<!-- ${name}: ${JSON.stringify(r.webhookImbalance.slice(0, 5))} -->`);
+        if (r.viewChangesUnderLoad)
+          console.log(`<!-- ${name}: view changes in ${r.loadedSeconds} s: ${JSON.stringify(r.viewChangesUnderLoad)} -->`);
       } catch (err) {
         ++failures;
         console.log(`| ${name} | error: ${String(err.message || err).slice(0, 200)} |`);
