@@ -11,7 +11,6 @@
 //                             [--bin build/starling] [--rate-ms 25]
 
 const path = require('node:path');
-const { runScenario, scenarios } = require('./scenarios');
 
 function args() {
   const out = { minutes: 0, rounds: 1, only: null, bin: undefined, rateMs: 25 };
@@ -38,6 +37,8 @@ function row(r) {
 async function main() {
   const opts = args();
   if (opts.bin) process.env.STARLING_BIN = opts.bin;
+  // Required only now: the node helpers read STARLING_BIN when loaded.
+  const { runScenario, scenarios } = require('./scenarios');
   const names = opts.only || Object.keys(scenarios);
   const deadline = opts.minutes > 0 ? Date.now() + opts.minutes * 60000 : 0;
   console.log('| fault | accepted | lost (owner survived) | lost (owner died) | duplicated | reordered '
