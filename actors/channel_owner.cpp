@@ -48,6 +48,7 @@ caf::typed_response_promise<caf::ok_atom> on_hand_off(self_ptr self,
           return; // Redirected back here: we stay the owner.
         self->send(self->state.directory,
                    owner_handed_off{self->state.channel, successor.owner});
+        self->state.handed_off = true;
         self->become(forwarding(self, std::move(successor.owner)));
       },
       [rp, channel](caf::error& err) mutable {
@@ -354,6 +355,12 @@ channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
     channel_lost(self, dm.source,
                  dm.reason == caf::exit_reason::remote_link_unreachable);
     self->send(self, idle_atom::value);
+  });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.reason != caf::exit_reason::normal
+        && em.reason != caf::exit_reason::user_shutdown)
+      lost_with_app(self);
+    self->quit(std::move(em.reason));
   });
   st.await_syncs.insert(start.await_syncs.begin(), start.await_syncs.end());
   st.await_any = !st.await_syncs.empty();

@@ -405,6 +405,18 @@ void on_leave(self_ptr self, const owner_leave& leave) {
     webhook(self, "channel_vacated");
 }
 
+void lost_with_app(self_ptr self) {
+  auto& st = self->state;
+  if (st.handed_off || st.subscribers == 0)
+    return;
+  for (auto& [node, interest] : st.nodes)
+    if (node != st.ctx->node_id && interest.subscribers > 0)
+      return; // Its channel there rebuilds the owner, which tells.
+  for (auto& m : roster_entries(st.roster))
+    webhook(self, "member_removed", m.user_id);
+  webhook(self, "channel_vacated");
+}
+
 // The syncing node's clients were told some of our members left (another
 // owner of the channel, while the cluster was split, saw their node go):
 // they are members, so everyone hears member_added again (clients that

@@ -19,6 +19,11 @@ uint64_t fan_out(self_ptr self, channel_event ev);
 /// Ends the owner when nothing is left to order or tell.
 void quit_if_idle(self_ptr self);
 
+/// The app (and this node's connections) went down with this owner: if
+/// only this node had subscribers nobody rebuilds the channel, so its
+/// leave webhooks go out now (member_removed, channel_vacated).
+void lost_with_app(self_ptr self);
+
 /// A node's channel ended while it had subscribers: its members get a
 /// grace period to come back (a shorter one if the link to its node broke:
 /// `node_died`).
