@@ -201,6 +201,31 @@ void logic_families(prometheus_text& out, const std::vector<app_entry>& apps) {
        });
 }
 
+// The bridge's bus counters (all zero on the local bridge).
+void bus_families(prometheus_text& out, const bridge_stats& bus) {
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } counters[] = {
+    {"starling_bus_published_total", "Events this node handed to the bus.",
+     bus.published},
+    {"starling_bus_publish_failures_total",
+     "Events the bus refused (other nodes recover them by replay).",
+     bus.publish_failures},
+    {"starling_bus_delivered_total",
+     "Events of other nodes taken from the bus.", bus.delivered},
+    {"starling_bus_disconnects_total", "Times the NATS connection was lost.",
+     bus.disconnects},
+    {"starling_bus_reconnects_total", "Times the NATS connection came back.",
+     bus.reconnects},
+  };
+  for (auto& c : counters) {
+    out.family(c.name, c.help, metric_type::counter);
+    out.sample(c.name, {}, c.value);
+  }
+}
+
 // Delivers the assembled text once every part is in.
 struct metrics_answer {
   caf::typed_response_promise<std::string> rp;
@@ -214,6 +239,7 @@ struct metrics_answer {
     out.family("starling_bridge_restarts_total",
                "Cluster bridge restarts after a crash.", metric_type::counter);
     out.sample("starling_bridge_restarts_total", {}, p.node.bridge_restarts);
+    bus_families(out, p.node.bus);
     out.family("starling_cluster_view_changes_total",
                "Membership views this node received, by why they came "
                "(joined, goodbye, timeout, connection_lost, restarted, "

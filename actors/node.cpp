@@ -246,6 +246,26 @@ caf::typed_response_promise<caf::ok_atom> on_drain(self_ptr self) {
   return rp;
 }
 
+// The node's counters and, when a bridge runs, its bus counters.
+caf::typed_response_promise<node_stats> on_stats(self_ptr self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<node_stats>();
+  node_stats out{static_cast<bool>(st.bridge), st.bridge_restarts,
+                 st.view_changes, st.view_reasons, bridge_stats{}};
+  if (!st.bridge) {
+    rp.deliver(std::move(out));
+    return rp;
+  }
+  self->request(st.bridge, std::chrono::seconds(1), stats_atom::value)
+    .then(
+      [rp, out](bridge_stats& bus) mutable {
+        out.bus = bus;
+        rp.deliver(std::move(out));
+      },
+      [rp, out](caf::error&) mutable { rp.deliver(std::move(out)); });
+  return rp;
+}
+
 caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
   auto& st = self->state;
   if (req.kind == "bridge") {
@@ -349,11 +369,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     [self](drain_atom) { return on_drain(self); },
     [self](crash_request& req) { return on_crash(self, req); },
     [self](topology_atom) { return topology_json(self); },
-    [self](stats_atom) {
-      auto& st = self->state;
-      return node_stats{static_cast<bool>(st.bridge), st.bridge_restarts,
-                        st.view_changes, st.view_reasons};
-    },
+    [self](stats_atom) { return on_stats(self); },
   };
 }
 

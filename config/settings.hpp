@@ -95,7 +95,7 @@ struct nats_settings {
   std::string password;             ///< Password for `user`.
   std::string subject_prefix = "starling"; ///< Prefix of every subject.
   uint32_t reconnect_wait_ms = 500;  ///< First wait between reconnect attempts.
-  uint32_t reconnect_max_wait_ms = 5000; ///< Cap of the doubling reconnect wait.
+  uint32_t reconnect_max_wait_ms = 2000; ///< Cap of the doubling wait: how late a node sees NATS back.
   uint32_t reconnect_jitter_ms = 100; ///< Random 0..this added to each wait.
   bool tls = false;            ///< TLS to the server; a tls:// URL implies it.
   std::string tls_ca_file;     ///< PEM CAs to verify the server; empty: system CAs.

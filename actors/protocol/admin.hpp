@@ -12,6 +12,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "actors/fwd.hpp"
+#include "actors/protocol/cluster.hpp"
 
 namespace starling {
 
@@ -54,13 +55,14 @@ struct logic_restart {
   uint64_t index = 0; ///< Instance index in the supervising actor.
 };
 
-/// Counters the node reads without asking its apps.
+/// Counters of the node and its bridge (not of its apps).
 struct node_stats {
   bool bridge_up = false;       ///< The cluster bridge runs.
   uint64_t bridge_restarts = 0; ///< Bridges started after the first.
   uint64_t view_changes = 0;    ///< Membership views seen.
   /// Views seen by why they came (cluster_view::reason).
   std::map<std::string, uint64_t> view_reasons;
+  bridge_stats bus; ///< The running bridge's counters (zero without one).
 };
 
 } // namespace starling

@@ -32,6 +32,8 @@ test('channel crash: subscribers rejoin silently, nothing lost', (t) => check(t,
 
 test('app crash to failure: 503 while down, never 200 for a dropped event', (t) => check(t, 'app crash to failure'));
 
+test('logic crash: publishes, presence and webhooks unaffected', (t) => check(t, 'logic crash'));
+
 test('kill -9 of a node: nothing accepted is lost; ghosts leave within 2 s', (t) =>
   check(t, 'kill -9 of a node', {
     extra: (r) => assert.ok(r.ghostMs >= 0 && r.ghostMs <= 2000, `ghosts lasted ${r.ghostMs} ms`),
@@ -40,6 +42,8 @@ test('kill -9 of a node: nothing accepted is lost; ghosts leave within 2 s', (t)
 test('SIGTERM of a node: its owners move, nothing lost', (t) => check(t, 'SIGTERM of a node'));
 
 test('NATS restarted after 1 s: cross-node delivery resumes without loss', (t) => check(t, 'NATS restart'));
+
+test('NATS down for 5 s (the documented bound): nothing lost', (t) => check(t, 'NATS outage 5 s'));
 
 // Not here: a node paused past the node timeout (soak.js --only "paused
 // node"). Both sides own its channels meanwhile; delivery is merged on its

@@ -4,8 +4,13 @@
 // (faults.test.js, small and bounded) and the soak command (soak.js).
 
 const { spawn } = require('node:child_process');
+const path = require('node:path');
 const f = require('../conformance/support/faults');
 const { World, sleep } = require('./world');
+
+// The binary with the example logic actors registered (chat_filter).
+const EXAMPLES_BIN = process.env.STARLING_EXAMPLES_BIN
+  || path.resolve(__dirname, '../../build/examples/starling_examples');
 
 /**
  * Runs `fault(world, ctx)` on a fresh world under traffic and returns the
@@ -15,7 +20,7 @@ const { World, sleep } = require('./world');
  * to become exact); webhook pairs once every client left.
  */
 async function runScenario(name, fault, opts = {}) {
-  const w = new World({ name, ...opts.world });
+  const w = new World({ name, ...fault.world, ...opts.world });
   const out = { name };
   try {
     await w.start();
@@ -140,6 +145,24 @@ const scenarios = {
     }, 15000, 'the app to run again');
   },
 
+  /**
+   * The logic instance beside each channel's owner (chat_filter, bound to
+   * every channel) crashes under traffic, twice per channel: HTTP publishes,
+   * presence and webhooks do not notice.
+   */
+  'logic crash': Object.assign(async (w) => {
+    for (let round = 0; round < 2; ++round) {
+      const owners = await w.owners();
+      for (const channel of w.channelNames()) {
+        const node = w.nodes.find((n) => n.id === owners[channel]);
+        if (node) await f.crash(node.handle, { kind: 'logic', name: `chat_filter/${channel}` });
+      }
+      await sleep(200);
+    }
+  }, {
+    world: { logic: [{ actor: 'chat_filter', channels: '*' }], bin: EXAMPLES_BIN },
+  }),
+
   /** kill -9 of the node that owns the most channels. */
   'kill -9 of a node': async (w, ctx) => {
     const counts = {};
@@ -161,6 +184,12 @@ const scenarios = {
   'NATS restart': async (w, ctx, outageMs = 1000) => {
     await w.restartNats(outageMs);
     await w.waitView(w.liveNodes().length, 10000);
+  },
+
+  /** nats-server down for 5 s: the bound docs/fault-tolerance.md promises. */
+  'NATS outage 5 s': async (w) => {
+    await w.restartNats(5000);
+    await w.waitView(w.liveNodes().length, 15000);
   },
 
   /** A node is paused past the node timeout, then resumes. */

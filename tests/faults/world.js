@@ -135,6 +135,7 @@ class World {
       heartbeatMs: 200,
       nodeTimeoutMs: 1000,
       bin: undefined,
+      logic: undefined, // apps[].logic of the app
       ...opts,
     };
     this.res = h.resources();
@@ -161,6 +162,7 @@ class World {
     this.app = h.makeApp({
       enable_client_messages: true,
       webhooks: [{ url: `http://127.0.0.1:${this.hooks.port}/hook` }],
+      ...(this.opts.logic ? { logic: this.opts.logic } : {}),
     });
     this.nodes = [];
     for (let i = 0; i < this.opts.nodes; ++i) this.nodes.push(new NodeSlot(this, `n${i + 1}`));
@@ -393,10 +395,22 @@ class World {
   resume(node) { process.kill(node.pid, 'SIGCONT'); }
 
   /** Stops nats-server, waits `outageMs`, starts it again on the same port. */
-  async restartNats(outageMs) {
+  /**
+   * Stops nats-server for `outageMs`, restarts it, and waits (bounded)
+   * until every live node's NATS connection came back (its /metrics).
+   */
+  async restartNats(outageMs, timeoutMs = 15000) {
     await this.nats.stop();
     await sleep(outageMs);
     this.nats = await startNats(this.natsPort);
+    await f.poll(async () => {
+      for (const n of this.liveNodes()) {
+        const m = await f.metrics(n.handle);
+        const down = m.starling_bus_disconnects_total;
+        if (!(down > 0) || m.starling_bus_reconnects_total < down) return false;
+      }
+      return true;
+    }, timeoutMs, 'every node back on NATS');
   }
 
   async addNode(id) {
