@@ -118,9 +118,6 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   init.node_id = settings.cluster.node_id.empty() ? random_node_id(rng)
                                                   : settings.cluster.node_id;
   init.activity_timeout_s = settings.server.activity_timeout_s;
-  // Socket ids are "<prefix>.<counter>"; a random per-node prefix keeps them
-  // unique across the cluster.
-  init.socket_prefix = 1 + rng() % 2000000000ull;
   // The server (and its I/O context) must outlive the actor system.
   transport::server server{settings};
   init.poster = server.make_http_poster();

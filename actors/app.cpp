@@ -11,7 +11,6 @@
 #include "actors/logic_bindings.hpp"
 #include "actors/owner_directory.hpp"
 #include "pusher/error_code.hpp"
-#include "pusher/socket_id.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -42,8 +41,9 @@ void admit(self_ptr self, ws_opened& ev) {
                   pusher::pusher_error::over_connection_quota,
                   "Application is over its connection quota");
   ++st.connections;
-  auto socket_id = pusher::make_socket_id(st.ctx->socket_prefix,
-                                          ++*st.ctx->socket_counter);
+  auto socket_id = st.ctx->socket_ids();
+  while (st.by_socket.count(socket_id) != 0) // Never in practice; cheap.
+    socket_id = st.ctx->socket_ids();
   auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
                                        app_actor{self}, std::move(ev.link),
                                        socket_id);

@@ -11,6 +11,7 @@
 #include "actors/actor_slot.hpp"
 #include "actors/fanout_sink.hpp"
 #include "actors/fwd.hpp"
+#include "actors/socket_ids.hpp"
 #include "config/settings.hpp"
 
 namespace starling {
@@ -30,9 +31,7 @@ struct app_context {
   config::app_settings app;          ///< The app's settings and limits.
   std::string node_id;               ///< This node's id.
   uint32_t activity_timeout_s = 120; ///< Sent in connection_established.
-  uint64_t socket_prefix = 0;        ///< Random per node: the first half of socket ids.
-  /// Node-wide counter: the second half of socket ids (shared by all apps).
-  std::shared_ptr<std::atomic<uint64_t>> socket_counter;
+  socket_id_source socket_ids;       ///< Node-wide (shared by all apps).
   /// The app's webhook actor (restarted by the node); null slot when the
   /// app has no webhooks.
   std::shared_ptr<actor_slot<webhook_actor>> webhooks;

@@ -313,7 +313,6 @@ std::string topology_json(self_ptr self) {
 node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state> self,
                                         node_init init) {
   auto& st = self->state;
-  auto counter = std::make_shared<std::atomic<uint64_t>>(0);
   st.poster = init.poster;
   st.node_id = init.node_id;
   st.make_bridge = std::move(init.make_bridge);
@@ -324,8 +323,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     ctx->app = app;
     ctx->node_id = init.node_id;
     ctx->activity_timeout_s = init.activity_timeout_s;
-    ctx->socket_prefix = init.socket_prefix;
-    ctx->socket_counter = counter;
+    ctx->socket_ids = init.socket_ids;
     ctx->fanout = init.fanout ? init.fanout
                               : std::make_shared<direct_fanout_sink>();
     if (init.logic)

@@ -16,6 +16,7 @@
 #include "actors/app_directory.hpp"
 #include "actors/http_poster.hpp"
 #include "actors/messages.hpp"
+#include "actors/socket_ids.hpp"
 #include "actors/supervision.hpp"
 #include "config/settings.hpp"
 
@@ -33,7 +34,7 @@ struct node_init {
   std::vector<config::app_settings> apps; ///< Configured apps.
   std::string node_id;                    ///< This node's id.
   uint32_t activity_timeout_s = 120;      ///< Sent to clients.
-  uint64_t socket_prefix = 0;             ///< Random first half of socket ids.
+  socket_id_source socket_ids = random_socket_ids(); ///< Ids of new sockets.
   http_poster_ptr poster;                 ///< HTTP client for webhooks.
   fanout_sink_ptr fanout;                 ///< The transport's fan-out sink.
   bridge_factory make_bridge;             ///< Spawns the bridge (linked).

@@ -82,6 +82,11 @@ test('connection_established: socket_id format and activity_timeout', async () =
   const other = res.raw(node, { key: app.key });
   await other.established();
   assert.notEqual(other.socketId, raw.socketId, 'socket ids are unique');
+  // Random in both halves: one socket's id tells nothing of another's.
+  const [a1, a2] = raw.socketId.split('.');
+  const [b1, b2] = other.socketId.split('.');
+  assert.ok(a1 !== b1 && Math.abs(Number(a2) - Number(b2)) > 1,
+    `unrelated ids: ${raw.socketId} ${other.socketId}`);
 });
 
 test('private channel: signed subscribe succeeds and receives events', async () => {

@@ -41,8 +41,7 @@ make_context(config::app_settings app = test_app_settings()) {
   ctx->app = std::move(app);
   ctx->node_id = "node-a";
   ctx->activity_timeout_s = 120;
-  ctx->socket_prefix = 4711;
-  ctx->socket_counter = std::make_shared<std::atomic<uint64_t>>(0);
+  ctx->socket_ids = counting_socket_ids(4711);
   ctx->fanout = std::make_shared<recording_fanout_sink>();
   return ctx;
 }

@@ -52,7 +52,7 @@ struct fixture : test::actor_fixture {
     second.key = "app-key-2";
     init.apps.push_back(second);
     init.node_id = "node-a";
-    init.socket_prefix = 42;
+    init.socket_ids = counting_socket_ids(42);
     init.poster = poster;
     init.apps_out = apps;
     init.make_bridge = [starts = starts, others = others](
