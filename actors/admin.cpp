@@ -113,6 +113,19 @@ void app_families(prometheus_text& out, const metrics_parts& p) {
                {{"app", id}, {"kind", "refused_connection"}},
                c.refused_connections.load());
   }
+  out.family("starling_limit_hits_total",
+             "Requests refused by a configured limit, by limit.",
+             metric_type::counter);
+  for (auto& entry : p.apps) {
+    auto& c = *entry.ctx->counters;
+    auto& id = entry.ctx->app.id;
+    out.sample("starling_limit_hits_total",
+               {{"app", id}, {"limit", "subscriptions_per_connection"}},
+               c.subscription_limit_hits.load());
+    out.sample("starling_limit_hits_total",
+               {{"app", id}, {"limit", "http_requests_per_second"}},
+               c.rate_limited_requests.load());
+  }
 }
 
 void webhook_families(prometheus_text& out, const metrics_parts& p) {

@@ -24,6 +24,8 @@ struct app_counters {
   std::atomic<uint64_t> subscription_errors{0}; ///< pusher:subscription_error frames.
   std::atomic<uint64_t> client_events{0};       ///< Client events accepted.
   std::atomic<uint64_t> refused_connections{0}; ///< Refused at admission.
+  std::atomic<uint64_t> subscription_limit_hits{0}; ///< Subscribes past the per-connection cap.
+  std::atomic<uint64_t> rate_limited_requests{0};   ///< HTTP API requests answered 429.
 };
 
 /// Read-only facts an app's actors need.

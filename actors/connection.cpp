@@ -238,6 +238,18 @@ void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
     send_error(self, 0, "Existing subscription to channel " + name, name);
     return;
   }
+  // Each subscription holds memory here, in a channel and maybe an owner:
+  // one client must not be able to hold an unbounded amount.
+  if (auto cap = st.ctx->app.limits.max_subscriptions_per_connection;
+      cap > 0 && st.subscriptions.size() >= cap) {
+    st.ctx->counters->subscription_limit_hits.fetch_add(
+      1, std::memory_order_relaxed);
+    subscription_error(self, name, "LimitReached",
+                       "Too many subscriptions on this connection (at most "
+                         + std::to_string(cap) + ")",
+                       4100);
+    return;
+  }
   auto traits = pusher::classify_channel(name);
   channel_join request;
   request.channel = name;

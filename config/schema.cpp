@@ -356,6 +356,14 @@ std::vector<key> make_keys() {
       "apps[].limits.client_events_per_second")
       .at_least(1)
       .with_help("client events per connection and second (4301 past it)"),
+    entry<&app::limits, &lim::max_subscriptions_per_connection>(
+      "apps[].limits.max_subscriptions_per_connection")
+      .with_help("channels one connection may subscribe to; past it "
+                 "pusher:subscription_error status 4100 (0: unlimited)"),
+    entry<&app::limits, &lim::http_requests_per_second>(
+      "apps[].limits.http_requests_per_second")
+      .with_help("HTTP API requests per second for the app on each node; "
+                 "past it 429 with Retry-After (0: unlimited)"),
     entry<&app::limits, &lim::cache_ttl_s>("apps[].limits.cache_ttl_s")
       .with_help("lifetime of a cache channel's last event"),
 

@@ -20,6 +20,12 @@ struct app_limits {
   uint32_t max_channels_per_trigger = 100;  ///< Channels in one trigger.
   uint32_t max_batch_size = 10;             ///< Events in one batch_events call.
   uint32_t client_events_per_second = 10;   ///< Per connection; over it: 4301.
+  /// Channels one connection may be subscribed to (0 = unlimited); past
+  /// it a subscribe gets pusher:subscription_error with status 4100.
+  uint32_t max_subscriptions_per_connection = 100;
+  /// HTTP API requests per second for the app on this node (0 =
+  /// unlimited); past it: 429 with Retry-After.
+  uint32_t http_requests_per_second = 0;
   uint32_t cache_ttl_s = 1800;              ///< Lifetime of a cache channel's event.
 };
 

@@ -83,6 +83,32 @@ rest_api::rest_api(server_context& ctx) : ctx_(ctx) {
     apps_by_id_.emplace(app.id, &app);
 }
 
+bool rest_api::within_rate(const config::app_settings& app, reply_fn& done) {
+  auto rate = app.limits.http_requests_per_second;
+  if (rate == 0)
+    return true;
+  auto d = limiter_.take(app.id, rate);
+  std::vector<std::pair<std::string, std::string>> headers{
+    {"X-RateLimit-Limit", std::to_string(d.limit)},
+    {"X-RateLimit-Remaining", std::to_string(d.remaining)}};
+  if (!d.allowed) {
+    if (auto entry = ctx_.apps->by_id(app.id))
+      entry->ctx->counters->rate_limited_requests.fetch_add(
+        1, std::memory_order_relaxed);
+    auto reply = json_error(429, "Too many requests: at most "
+                                   + std::to_string(rate) + " per second");
+    reply.headers = std::move(headers);
+    reply.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+    done(std::move(reply));
+    return false;
+  }
+  done = [inner = std::move(done), headers = std::move(headers)](http_reply r) {
+    r.headers.insert(r.headers.end(), headers.begin(), headers.end());
+    inner(std::move(r));
+  };
+  return true;
+}
+
 void rest_api::handle(const http_request_view& req, const reply_fn& done) {
   auto target = pusher::decode_target(req.target,
                                       ctx_.settings.server.path_prefix);
@@ -101,23 +127,26 @@ void rest_api::handle(const http_request_view& req, const reply_fn& done) {
     return done(json_error(401, pusher::describe(auth)));
   if (!app.enabled)
     return done(json_error(403, "Application is disabled"));
+  reply_fn answer = done;
+  if (!within_rate(app, answer))
+    return;
   if (auto wrong = pusher::check_method(target->route, req.method))
-    return done(api_error_reply(*wrong));
+    return answer(api_error_reply(*wrong));
   switch (target->route) {
     case pusher::api_route::root:
       break;
     case pusher::api_route::events:
-      return trigger(app, req.body, done);
+      return trigger(app, req.body, answer);
     case pusher::api_route::batch_events:
-      return batch(app, req.body, done);
+      return batch(app, req.body, answer);
     case pusher::api_route::channels:
-      return channels(app, *target, done);
+      return channels(app, *target, answer);
     case pusher::api_route::channel:
-      return channel(app, *target, done);
+      return channel(app, *target, answer);
     case pusher::api_route::channel_users:
-      return users(app, *target, done);
+      return users(app, *target, answer);
     case pusher::api_route::terminate_user:
-      return terminate(app, *target, done);
+      return terminate(app, *target, answer);
   }
 }
 

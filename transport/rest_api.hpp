@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "transport/http_reply.hpp"
+#include "transport/rate_limiter.hpp"
 
 namespace starling::config {
 struct app_settings;
@@ -43,7 +44,12 @@ private:
   void terminate(const config::app_settings& app, const pusher::api_target& t,
                  const reply_fn& done);
 
+  /// Answers 429 past the app's http_requests_per_second; else wraps
+  /// `done` to carry the X-RateLimit-* headers. Returns false when answered.
+  bool within_rate(const config::app_settings& app, reply_fn& done);
+
   server_context& ctx_;
+  rate_limiter limiter_; ///< Per app, for http_requests_per_second.
   std::unordered_map<std::string, const config::app_settings*> apps_by_id_;
 };
 

@@ -585,7 +585,7 @@ async function signedRequest(node, opts) {
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch (_) { json = undefined; }
-  return { status: res.status, body: text, json };
+  return { status: res.status, body: text, json, headers: Object.fromEntries(res.headers) };
 }
 
 /** Awaits every stop/close given (functions returning promises), never throws. */

@@ -399,6 +399,29 @@ CAF_TEST(a refused join adds no frame and can be retried) {
   CAF_CHECK_EQUAL(subscription_count(), 1u);
 }
 
+CAF_TEST(subscribes past the per connection cap get 4100 and no join) {
+  ctx->app.limits.max_subscriptions_per_connection = 2;
+  start();
+  subscribe_ok(subscribe_frame("a"));
+  subscribe_ok(subscribe_frame("b"));
+  frame(subscribe_frame("c"));
+  disallow((channel_join), from(conn).to(app));
+  sched.run();
+  auto text = link->last_text();
+  CAF_CHECK(contains(text, R"("event":"pusher:subscription_error")"));
+  CAF_CHECK(contains(text, R"("channel":"c")"));
+  CAF_CHECK(contains(text, R"("type":"LimitReached")"));
+  CAF_CHECK(contains(text, R"("status":4100)"));
+  CAF_CHECK_EQUAL(subscription_count(), 2u);
+  CAF_CHECK_EQUAL(ctx->counters->subscription_limit_hits.load(), 1u);
+  CAF_CHECK(link->closes().empty());
+  // Leaving one makes room again.
+  frame(unsubscribe_frame("a"));
+  sched.run();
+  subscribe_ok(subscribe_frame("c"));
+  CAF_CHECK_EQUAL(subscription_count(), 2u);
+}
+
 CAF_TEST(a failed join gets ServerError 503) {
   start();
   app_seen().answer = join_answer::fail;
