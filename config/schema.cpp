@@ -173,6 +173,27 @@ std::vector<key> make_keys() {
       .with_env("STARLING_SHUTDOWN_GRACE_S").at_most(3600)
       .with_help("on SIGTERM, spread the 4200 closes over this long; the "
                  "process exits at most this + 8 s later"),
+    entry<&s::server, &srv::max_connections>("server.max_connections")
+      .with_flag("--max-connections", "N")
+      .with_env("STARLING_MAX_CONNECTIONS")
+      .with_help("WebSocket connections open on this node; past it the "
+                 "handshake is refused with 4100 (0: unlimited)"),
+    entry<&s::server, &srv::max_new_connections_per_ip_per_s>(
+      "server.max_new_connections_per_ip_per_s")
+      .with_flag("--max-new-connections-per-ip", "N")
+      .with_env("STARLING_MAX_NEW_CONNECTIONS_PER_IP")
+      .with_help("WebSocket connections one client address may open per "
+                 "second; past it 4100 (0: unlimited)"),
+    entry<&s::server, &srv::fragment_timeout_s>("server.fragment_timeout_s")
+      .with_flag("--fragment-timeout-s", "SECONDS")
+      .with_env("STARLING_FRAGMENT_TIMEOUT_S").at_least(1)
+      .with_help("time a client has to finish a fragmented (or partly "
+                 "sent) WebSocket message; then close 1008"),
+    entry<&s::server, &srv::cors_origins>("server.cors_origins")
+      .with_flag("--cors-origins", "ORIGINS")
+      .with_env("STARLING_CORS_ORIGINS")
+      .with_help("origins the HTTP API sends CORS headers to and answers "
+                 "preflights for (\"*\": any); empty: no CORS"),
 
     // -- admin endpoint -------------------------------------------------------
     entry<&s::admin, &adm::host>("admin.host")
@@ -312,6 +333,9 @@ std::vector<key> make_keys() {
     entry<&app::enabled>("apps[].enabled")
       .with_help("a disabled app refuses connections (4003) and API calls "
                  "(403)"),
+    entry<&app::allowed_origins>("apps[].allowed_origins")
+      .with_help("Origin headers allowed to connect (globs with *, e.g. "
+                 "https://*.example.com); others get 4009; empty: any"),
     entry<&app::enable_client_messages>("apps[].enable_client_messages")
       .with_env("STARLING_APP_CLIENT_MESSAGES")
       .with_help("allow client- events on private and presence channels"),

@@ -66,6 +66,9 @@ struct app_settings {
   /// channel within this many seconds (4009); 0 = off.
   uint32_t user_authentication_timeout_s = 0;
   uint32_t max_watchlist_size = 100;      ///< Watchlist ids kept (4302 past it).
+  /// Origins allowed to open WebSockets ("https://app.example.com",
+  /// "*" and "https://*.example.com" globs); empty: any. Others get 4009.
+  std::vector<std::string> allowed_origins;
   std::vector<logic_binding_settings> logic; ///< App logic actors bound to it.
 };
 
@@ -82,6 +85,12 @@ struct server_settings {
   uint32_t max_http_body_bytes = 1048576;  ///< Largest HTTP request body.
   uint32_t http_timeout_s = 10;            ///< Header and body read timeout.
   uint32_t shutdown_grace_s = 5;           ///< Spread 4200 closes over this on SIGTERM.
+  uint32_t max_connections = 0;            ///< WebSockets open on the node; past it 4100 (0 = unlimited).
+  uint32_t max_new_connections_per_ip_per_s = 0; ///< WebSocket opens per client address and second; past it 4100 (0 = unlimited).
+  uint32_t fragment_timeout_s = 10;        ///< Time to finish a fragmented or split message (then 1008).
+  /// Origins the HTTP API answers CORS requests from ("*" for any); empty:
+  /// no CORS headers.
+  std::vector<std::string> cors_origins;
 };
 
 /// The admin endpoint (health, metrics, topology).

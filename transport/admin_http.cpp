@@ -146,6 +146,17 @@ http_reply admin_http::metrics() const {
   one("starling_http_errors_total", "HTTP responses with status >= 400.",
       m.http_errors);
   one("starling_publishes_total", "Accepted HTTP API triggers.", m.publishes);
+  out.family("starling_node_limit_hits_total",
+             "Connections refused or closed by a node limit, by limit.",
+             metric_type::counter);
+  out.sample("starling_node_limit_hits_total", {{"limit", "connections"}},
+             m.node_connection_limit.load());
+  out.sample("starling_node_limit_hits_total",
+             {{"limit", "new_connections_per_ip"}}, m.ip_rate_limit.load());
+  out.sample("starling_node_limit_hits_total", {{"limit", "fragment_timeout"}},
+             m.fragment_timeouts.load());
+  out.sample("starling_node_limit_hits_total", {{"limit", "origin"}},
+             m.origin_refusals.load());
   http_reply reply;
   reply.content_type = "text/plain; version=0.0.4";
   reply.body = out.str();

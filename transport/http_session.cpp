@@ -2,11 +2,13 @@
 // request at a time, bounded headers and body, read timeouts, keep-alive.
 #include "transport/http_session.hpp"
 
+#include <array>
 #include <optional>
 
 #include <boost/asio/post.hpp>
 
 #include "transport/admin_http.hpp"
+#include "transport/cors.hpp"
 #include "transport/http_reply.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
@@ -17,6 +19,14 @@ namespace starling::transport {
 namespace {
 
 constexpr uint32_t max_header_bytes = 16 * 1024;
+
+// Bounds of the lingering close after a refused request.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = 64 * 1024 * 1024;
+
+// Lingering sessions read into one shared buffer (I/O thread only); what
+// they read is dropped.
+thread_local std::array<char, 16384> drain_buffer;
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
@@ -61,6 +71,15 @@ private:
       return;
     }
     ++ctx_->metrics.http_requests;
+    cors_origin_.clear();
+    if (role_ == http_role::public_api
+        && !ctx_->settings.server.cors_origins.empty()) {
+      auto origin = req[http::field::origin];
+      cors_origin_ = cors_allow_origin(ctx_->settings.server.cors_origins,
+                                       {origin.data(), origin.size()});
+      if (req.method() == http::verb::options)
+        return preflight(req);
+    }
     http_request_view view;
     view.method = std::string(req.method_string());
     view.target = std::string(req.target());
@@ -83,9 +102,26 @@ private:
       ctx_->rest->handle(view, done);
   }
 
+  // A browser asks before a cross-origin POST: 204 with the CORS headers
+  // for an allowed origin, 403 otherwise.
+  void preflight(const http::request<http::string_body>& req) {
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    if (cors_origin_.empty())
+      return write(json_error(403, "Origin not allowed"));
+    http_reply reply;
+    reply.status = 204;
+    auto asked = req[http::field::access_control_request_headers];
+    reply.headers = cors_preflight_headers(cors_origin_,
+                                           {asked.data(), asked.size()});
+    cors_origin_.clear(); // Already in the headers.
+    write(std::move(reply));
+  }
+
   void fail_request(http_reply reply) {
     // The stream is in an unknown state after a parse error: answer, close.
     keep_alive_ = false;
+    refused_ = true;
     version_ = 11;
     write(std::move(reply));
   }
@@ -99,6 +135,10 @@ private:
     res->set(http::field::content_type, reply.content_type);
     for (auto& [name, value] : reply.headers)
       res->set(name, value);
+    if (!cors_origin_.empty()) {
+      res->set(http::field::access_control_allow_origin, cors_origin_);
+      res->set(http::field::vary, "Origin");
+    }
     res->keep_alive(keep_alive_);
     if (keep_alive_)
       // Idle keep-alive sockets close after http_timeout_s; saying so lets
@@ -116,9 +156,36 @@ private:
   }
 
   void on_write(beast::error_code ec, bool close) {
-    if (ec || close)
+    if (ec)
       return do_shutdown();
+    if (close)
+      return refused_ ? linger() : do_shutdown();
     do_read();
+  }
+
+  // Lingering close: a client may still be sending the request we refused
+  // (a body over the limit). Closing with unread input makes the kernel
+  // send a reset, and the client may never read our answer; so end our
+  // side, then read and drop its bytes until it closes, for a bounded time
+  // and amount.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(linger_time);
+    drain();
+  }
+
+  void drain() {
+    if (drained_ >= linger_bytes)
+      return do_shutdown();
+    stream_.async_read_some(
+      net::buffer(drain_buffer),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->drained_ += n;
+        if (ec)
+          return self->do_shutdown(); // EOF, reset or the linger timeout.
+        self->drain();
+      });
   }
 
   void do_shutdown() {
@@ -132,6 +199,9 @@ private:
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http_role role_;
+  std::string cors_origin_; // Access-Control-Allow-Origin of this request.
+  std::size_t drained_ = 0; // Bytes dropped while lingering.
+  bool refused_ = false;    // Answered a request it could not read.
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };

@@ -19,6 +19,10 @@ struct transport_metrics {
   std::atomic<uint64_t> http_requests{0};        ///< HTTP requests served.
   std::atomic<uint64_t> http_errors{0};          ///< HTTP responses >= 400.
   std::atomic<uint64_t> publishes{0};            ///< Accepted HTTP API triggers.
+  std::atomic<uint64_t> fragment_timeouts{0};    ///< Closed with 1008 (unfinished message).
+  std::atomic<uint64_t> node_connection_limit{0}; ///< Refused: server.max_connections.
+  std::atomic<uint64_t> ip_rate_limit{0};        ///< Refused: max_new_connections_per_ip_per_s.
+  std::atomic<uint64_t> origin_refusals{0};      ///< Refused: Origin not allowed (4009).
 };
 
 } // namespace starling::transport

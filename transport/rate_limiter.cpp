@@ -33,4 +33,18 @@ rate_decision rate_limiter::take(const std::string& key, uint32_t per_second,
   return d;
 }
 
+void rate_limiter::prune(clock::time_point now) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto i = buckets_.begin(); i != buckets_.end();)
+    if (now - i->second.last >= std::chrono::seconds(1))
+      i = buckets_.erase(i);
+    else
+      ++i;
+}
+
+std::size_t rate_limiter::size() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return buckets_.size();
+}
+
 } // namespace starling::transport

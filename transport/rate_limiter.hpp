@@ -28,13 +28,20 @@ public:
   rate_decision take(const std::string& key, uint32_t per_second,
                      clock::time_point now = clock::now());
 
+  /// Forgets buckets untouched for a second (they are full again), so
+  /// per-address keys stay as few as the addresses of the last second.
+  void prune(clock::time_point now = clock::now());
+
+  /// Keys held now.
+  std::size_t size() const;
+
 private:
   struct bucket {
     double tokens = 0;
     clock::time_point last;
     bool primed = false;
   };
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::unordered_map<std::string, bucket> buckets_;
 };
 

@@ -13,6 +13,7 @@
 #include "config/settings.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net.hpp"
+#include "transport/rate_limiter.hpp"
 
 namespace caf {
 class actor_system;
@@ -48,6 +49,7 @@ struct server_context {
   caf::actor gateway;            ///< Asks actors on behalf of HTTP requests.
   config::settings settings;     ///< Read-only after start.
   transport_metrics metrics;     ///< Counters for /metrics.
+  rate_limiter new_connections;  ///< Per client address (I/O thread).
   session_registry sessions;     ///< Open WebSockets (I/O thread only).
   dirty_sessions dirty;          ///< Fan-out frames waiting for one flush.
   std::chrono::steady_clock::time_point started; ///< Base of session clocks.

@@ -25,6 +25,7 @@ enum ws_close_code : uint16_t {
   ws_normal = 1000,          ///< Normal closure.
   ws_protocol_error = 1002,  ///< Malformed or unmasked frame.
   ws_invalid_payload = 1007, ///< Text that is not UTF-8.
+  ws_policy_violation = 1008, ///< E.g. a message left unfinished too long.
   ws_too_big = 1009,         ///< Message over the limit.
 };
 
@@ -59,6 +60,11 @@ public:
   /// `out`. Returns 0, or the close code of the first violation (after
   /// which the parser must not be fed again).
   uint16_t feed(const char* data, std::size_t len, std::vector<ws_message>& out);
+
+  /// True while a message is partly received (fragments or a split frame).
+  bool mid_message() const {
+    return in_message_ || !pending_.empty();
+  }
 
 private:
   // Parses whole frames from [data, data+len); returns bytes consumed, or

@@ -3,12 +3,14 @@
 // points, which post there.
 #include "transport/ws/session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
 #include <boost/asio/post.hpp>
 #include <caf/all.hpp>
 
+#include "actors/logic_bindings.hpp"
 #include "actors/messages.hpp"
 #include "pusher/error_code.hpp"
 #include "pusher/frame.hpp"
@@ -102,6 +104,8 @@ void websocket_session::run(const http::request<http::string_body>& req) {
   flush();
   if (phase_ != phase::open)
     return;
+  if (!admit())
+    return;
   if (!target)
     return refuse(pusher::to_int(pusher::pusher_error::path_not_found),
                   "Path not found; connect to /app/<key>");
@@ -114,8 +118,46 @@ void websocket_session::run(const http::request<http::string_body>& req) {
   if (app->status != app_status::running)
     return refuse(pusher::to_int(pusher::pusher_error::over_capacity),
                   "Application is unavailable; retry later");
+  if (auto& allowed = app->ctx->app.allowed_origins; !allowed.empty()) {
+    auto origin = req[http::field::origin];
+    std::string_view o{origin.data(), origin.size()};
+    if (std::none_of(allowed.begin(), allowed.end(),
+                     [o](const std::string& p) { return glob_match(p, o); })) {
+      ++ctx_->metrics.origin_refusals;
+      return refuse(pusher::to_int(pusher::pusher_error::unauthorized),
+                    "Origin not allowed");
+    }
+  }
   caf::anon_send(app->actor,
                  ws_opened{std::move(target->query), shared_from_this()});
+}
+
+// The node's own limits, before any app is involved: open connections and
+// new connections per client address (4100: pusher-js backs off, retries).
+bool websocket_session::admit() {
+  auto& server = ctx_->settings.server;
+  if (server.max_connections > 0
+      && ctx_->metrics.connections_open.load() > server.max_connections) {
+    ++ctx_->metrics.node_connection_limit;
+    refuse(pusher::to_int(pusher::pusher_error::over_capacity),
+           "Over capacity: this node has its maximum of connections");
+    return false;
+  }
+  if (server.max_new_connections_per_ip_per_s > 0) {
+    beast::error_code ec;
+    auto peer = sock_.remote_endpoint(ec);
+    if (!ec
+        && !ctx_->new_connections
+              .take(peer.address().to_string(),
+                    server.max_new_connections_per_ip_per_s)
+              .allowed) {
+      ++ctx_->metrics.ip_rate_limit;
+      refuse(pusher::to_int(pusher::pusher_error::over_capacity),
+             "Too many new connections from your address; retry later");
+      return false;
+    }
+  }
+  return true;
 }
 
 // Refuses the connection the way Pusher servers do: pusher:error, then a
@@ -186,6 +228,12 @@ void websocket_session::sweep(uint32_t now) {
   }
   if (!actor_)
     return;
+  if (parser_.mid_message()
+      && now - partial_since_s_ >= server.fragment_timeout_s) {
+    // An unfinished message holds its bytes here: bounded in time too.
+    ++ctx_->metrics.fragment_timeouts;
+    return fail(ws::ws_policy_violation);
+  }
   if (!ping_outstanding_ && now - last_seen_s_ >= server.activity_timeout_s) {
     // Pusher protocol §1.4: ping after activity_timeout of silence.
     static const frame_ptr ping = make_frame(pusher::encode_ping());
@@ -408,6 +456,7 @@ void start_websocket_session(const std::shared_ptr<server_context>& ctx,
 }
 
 void sweep_websocket_sessions(server_context& ctx) {
+  ctx.new_connections.prune();
   auto now = ctx.now_s();
   for (auto* s = ctx.sessions.head; s != nullptr;) {
     auto* next = s->next_; // sweep() may unlink s.

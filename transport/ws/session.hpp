@@ -108,6 +108,7 @@ private:
   void link_in();
   void link_out();
   void refuse(int code, const std::string& message);
+  bool admit(); // The node's connection limits; refuses and returns false past them.
   void enqueue_reserved(frame_ptr frame);
   bool enqueue_counted(const frame_ptr& frame);
   void flush();
@@ -132,6 +133,7 @@ private:
   uint32_t last_seen_s_ = 0;          // Last inbound message.
   uint32_t ping_sent_s_ = 0;          // When the unanswered ping left.
   uint32_t closing_since_s_ = 0;      // When our close was asked for.
+  uint32_t partial_since_s_ = 0;      // When the unfinished message began.
   phase phase_ = phase::handshake;
   bool ping_outstanding_ = false; // A pusher:ping waits for any answer.
   bool writing_ = false;          // Waiting for writability.

@@ -3,6 +3,7 @@
 // protocol violations. Runs on the I/O thread.
 #include "transport/ws/session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -74,7 +75,15 @@ void websocket_session::on_readable() {
       continue;
     }
     std::vector<ws_message> messages;
+    bool was_partial = parser_.mid_message();
     auto error = parser_.feed(read_buffer.data(), n, messages);
+    // The sweep closes messages left unfinished past fragment_timeout_s.
+    // (Control frames between fragments do not count as progress.)
+    if (!was_partial
+        || std::any_of(messages.begin(), messages.end(), [](auto& m) {
+             return m.opcode == ws_opcode::text || m.opcode == ws_opcode::binary;
+           }))
+      partial_since_s_ = ctx_->now_s();
     for (auto& m : messages)
       on_message(m);
     if (error != 0) {
@@ -149,6 +158,8 @@ void websocket_session::fail(uint16_t code) {
   const char* reason = code == ws_too_big ? "Message too big"
                        : code == ws_invalid_payload
                          ? "Text frame is not valid UTF-8"
+                       : code == ws::ws_policy_violation
+                         ? "Message not completed in time"
                          : "WebSocket protocol error";
   if (phase_ == phase::open)
     request_close(code, reason, nullptr);

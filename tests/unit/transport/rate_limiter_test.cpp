@@ -39,3 +39,14 @@ CAF_TEST(tokens come back with time and keys do not share) {
   CAF_CHECK(rl.take("a", 2, later).allowed);
   CAF_CHECK(!rl.take("a", 2, later).allowed);
 }
+
+CAF_TEST(prune forgets keys idle for a second and keeps the rest) {
+  rate_limiter rl;
+  auto t0 = rate_limiter::clock::now();
+  rl.take("old", 1, t0);
+  rl.take("new", 1, t0 + 900ms);
+  rl.prune(t0 + 1s);
+  CAF_CHECK_EQUAL(rl.size(), 1u);
+  // A forgotten key starts full again: nothing is lost by pruning.
+  CAF_CHECK(rl.take("old", 1, t0 + 1s).allowed);
+}
