@@ -29,7 +29,8 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
     }
     return done(json_error(503, "not ready"));
   }
-  // The page holds no data; it fetches /topology with ?token=.
+  // The page holds no data; it asks for the token and fetches /topology
+  // with it in a header.
   if (path == "/topology.html") {
     http_reply page;
     page.content_type = "text/html; charset=utf-8";
@@ -95,11 +96,22 @@ std::string admin_http::topology_page() {
   return R"(<!doctype html><html><head><meta charset="utf-8"><title>Starling topology</title>
 <style>body{font:14px sans-serif;margin:2em}ul{list-style:none;padding-left:1.2em;border-left:1px solid #ccc}
 .n{font-weight:bold}.f{color:#b00}.c{color:#555}</style></head><body><h1>Starling topology</h1><div id="t">loading...</div>
+<form id="login" hidden>Admin token: <input id="tok" type="password" autocomplete="off"> <button>Show</button></form>
 <script>
+// The token stays in this tab's sessionStorage and goes in a header: never
+// in a URL, where history and proxy logs would keep it.
+document.getElementById('login').onsubmit = e => { e.preventDefault();
+  sessionStorage.setItem('starlingToken', document.getElementById('tok').value); draw(); };
 async function draw(){
-  const headers = {}; const tok = new URLSearchParams(location.search).get('token');
+  const headers = {}; const tok = sessionStorage.getItem('starlingToken');
   if (tok) headers.Authorization = 'Bearer ' + tok;
-  const r = await fetch('/topology', {headers}); const t = await r.json();
+  let r;
+  try { r = await fetch('/topology', {headers}); } catch (e) {
+    document.getElementById('t').textContent = 'node unreachable: ' + e.message; return; }
+  document.getElementById('login').hidden = r.status !== 401;
+  if (!r.ok) { document.getElementById('t').textContent = r.status === 401
+    ? 'admin token required' : 'error ' + r.status; return; }
+  const t = await r.json();
   const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
   let h = '<ul><li><span class="n">node ' + esc(t.node) + '</span><ul>';
   for (const a of t.apps) {
