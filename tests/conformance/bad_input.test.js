@@ -245,15 +245,19 @@ test('deeply nested JSON is refused without crashing', async () => {
   await r.roundTrip();
 });
 
-test('flood: 500 subscribes on one connection all succeed, delivery works', async () => {
+test('flood: 500 subscribes on one connection: the first 100 succeed, the rest get LimitReached, delivery works', async () => {
   const r = await raw();
   const names = Array.from({ length: 500 }, (_, i) => `flood-${process.pid}-${i}`);
   for (const channel of names)
     r.send({ event: 'pusher:subscribe', data: { auth: '', channel } });
-  await h.waitFor(() => r.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded').length === 500,
-    10000, '500 subscription_succeeded');
-  const got = r.waitFrame((f) => f.event === 'flood-check' && f.channel === names[499]);
-  await sdk.trigger(names[499], 'flood-check', {});
+  const count = (event) => r.frames.filter((f) => f.event === event).length;
+  await h.waitFor(() => count('pusher_internal:subscription_succeeded') + count('pusher:subscription_error') === 500,
+    10000, '500 subscribe answers');
+  assert.equal(count('pusher_internal:subscription_succeeded'), 100, 'max_subscriptions_per_connection default');
+  const refused = r.frames.filter((f) => f.event === 'pusher:subscription_error');
+  assert.ok(refused.every((f) => f.parsed.status === 4100 && f.parsed.type === 'LimitReached'));
+  const got = r.waitFrame((f) => f.event === 'flood-check' && f.channel === names[99]);
+  await sdk.trigger(names[99], 'flood-check', {});
   await got;
   await r.close();
 });
