@@ -1,5 +1,6 @@
 'use strict';
-// Hostile and broken input on raw sockets. After every case a second client
+// Hostile and broken input on raw sockets and the HTTP API (with limits.test.js
+// and http_malformed.test.js, the hostile-client suite). After every case a second client
 // on the same node must still receive a triggered event, a new connection
 // must still be accepted, and the process must still run.
 
@@ -194,6 +195,40 @@ test('1 MB frame from a ws client: close code 1009 every time', async () => {
     const info = await r.waitClose(5000);
     assert.equal(info.code, 1009, `attempt ${i + 1}: ${r.lastError ? r.lastError.code : 'no socket error'}`);
   }
+});
+
+test('a frame header claiming 2^62 bytes: close 1009, nothing allocated', async () => {
+  const ws = await handshake();
+  await write(ws.sock, frameHeader(0x1, 2n ** 62n));
+  await h.waitFor(() => closeCodeIn(ws.data) !== null || ws.closed, 3000, 'close frame');
+  assert.equal(closeCodeIn(ws.data), 1009);
+  ws.sock.destroy();
+});
+
+test('ping flood: 5,000 WebSocket pings are answered, the node and others unaffected', async () => {
+  const r = await raw();
+  let pongs = 0;
+  r.ws.on('pong', () => { ++pongs; });
+  for (let i = 0; i < 5000; ++i) r.ws.ping(Buffer.from(String(i)));
+  await h.waitFor(() => pongs === 5000, 10000, '5000 pongs');
+  await r.roundTrip();
+});
+
+test('1,000 forged HTTP API signatures: each 401, then a signed request is served', async () => {
+  const body = { name: 'ev', channels: ['forged'], data: '1' };
+  const answers = await Promise.all(Array.from({ length: 1000 }, () =>
+    h.signedRequest(node, { body, signature: crypto.randomBytes(32).toString('hex') })));
+  assert.ok(answers.every((a) => a.status === 401), 'all refused');
+  assert.equal((await h.signedRequest(node, { body })).status, 200);
+});
+
+test('a 50 MB body: the client reads the 413 (lingering close), the node serves on', async () => {
+  const big = Buffer.alloc(50 * 1024 * 1024, 0x61);
+  const r = await fetch(`http://127.0.0.1:${node.port}/apps/${app.id}/events`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: big,
+    signal: AbortSignal.timeout(15000),
+  }).then((x) => x.status, (e) => `error ${e.cause ? e.cause.code : e.message}`);
+  assert.equal(r, 413);
 });
 
 test('frame just under max_frame_bytes is processed', async () => {
