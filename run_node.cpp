@@ -189,13 +189,18 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
     me.middleman_port = *port;
   }
   caf::anon_send(node, join_cluster{me});
-  std::printf("STARLING_READY port=%u admin_port=%u\n",
+  std::printf("STARLING_READY port=%u admin_port=%u tls_port=%u\n",
               static_cast<unsigned>(server.port()),
-              static_cast<unsigned>(server.admin_port()));
+              static_cast<unsigned>(server.admin_port()),
+              static_cast<unsigned>(server.tls_port()));
   std::fflush(stdout);
-  log->info("listening node={} ws=ws://{}:{}/app/<key> admin=http://{}:{}",
+  log->info("listening node={} ws=ws://{}:{}/app/<key> admin={}://{}:{}",
             init.node_id, settings.server.host, server.port(),
+            settings.admin.tls.enabled ? "https" : "http",
             settings.admin.host, server.admin_port());
+  if (server.tls_port() != 0)
+    log->info("listening wss=wss://{}:{}/app/<key>", settings.server.host,
+              server.tls_port());
   // Type=notify units start their dependents only now.
   auto notify = [&log](const std::string& state) {
     if (auto problem = transport::sd_notify(state); !problem.empty())

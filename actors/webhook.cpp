@@ -67,12 +67,17 @@ void schedule_tick(self_ptr self, const webhook_timing& timing) {
 void post(self_ptr self, uint64_t id, webhook_request& req) {
   auto& st = self->state;
   ++req.attempts;
-  http_headers headers{
+  const auto& hook = st.app.webhooks.at(req.hook);
+  // Configured headers first: the signature headers cannot be overridden.
+  http_headers headers{hook.headers.begin(), hook.headers.end()};
+  headers.insert(headers.end(), {
     {"Content-Type", "application/json"},
     {"X-Pusher-Key", st.app.key},
-    {"X-Pusher-Signature", pusher::hmac_sha256_hex(st.app.secret, req.body)}};
+    {"X-Pusher-Signature", pusher::hmac_sha256_hex(st.app.secret, req.body)}});
+  tls_options tls{hook.tls_ca_file, hook.tls_skip_verify};
   auto me = webhook_actor{self};
-  st.poster->post(req.url, std::move(headers), req.body, [me, id](int status) {
+  st.poster->post(req.url, std::move(headers), req.body, tls,
+                  [me, id](int status) {
     // Called on an I/O thread: only anon_send from here.
     caf::anon_send(me, posted_atom::value, id, status);
   });
@@ -103,10 +108,11 @@ void start_waiting(self_ptr self, const webhook_timing& timing) {
   }
 }
 
-void send_request(self_ptr self, const std::string& url, std::string body,
+void send_request(self_ptr self, std::size_t hook, std::string body,
                   const webhook_timing& timing) {
   webhook_request req;
-  req.url = url;
+  req.url = self->state.app.webhooks[hook].url;
+  req.hook = hook;
   req.body = std::move(body);
   req.first_try = clock_type::now();
   dispatch(self, ++self->state.next_request, std::move(req), timing);
@@ -116,7 +122,8 @@ void send_ready(self_ptr self, const webhook_timing& timing) {
   auto& st = self->state;
   if (st.ready.empty())
     return;
-  for (auto& hook : st.app.webhooks) {
+  for (std::size_t h = 0; h < st.app.webhooks.size(); ++h) {
+    auto& hook = st.app.webhooks[h];
     if (st.app.webhook_batching) {
       auto events = json::array();
       int64_t time_ms = 0;
@@ -128,12 +135,12 @@ void send_ready(self_ptr self, const webhook_timing& timing) {
         events.push_back(event_json(p.event));
       }
       if (!events.empty())
-        send_request(self, hook.url, body_json(time_ms, std::move(events)),
+        send_request(self, h, body_json(time_ms, std::move(events)),
                      timing);
     } else {
       for (auto& p : st.ready)
         if (wanted(hook, p.event))
-          send_request(self, hook.url,
+          send_request(self, h,
                        body_json(p.time_ms, json::array({event_json(p.event)})),
                        timing);
     }

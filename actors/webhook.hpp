@@ -28,6 +28,7 @@ struct pending_webhook {
 /// One HTTP request of webhooks, kept until a 2xx or the retry window ends.
 struct webhook_request {
   std::string url;      ///< Target.
+  std::size_t hook = 0; ///< Index of its entry in the app's webhooks.
   std::string body;     ///< Signed body.
   int attempts = 0;     ///< Attempts so far.
   std::chrono::steady_clock::time_point first_try; ///< Start of the retry window.

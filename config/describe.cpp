@@ -44,6 +44,8 @@ std::string type_name(const key& k) {
     }
     case value_type::string_list:
       return "list of strings";
+    case value_type::string_map:
+      return "object of strings";
   }
   return "";
 }

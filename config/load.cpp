@@ -205,6 +205,15 @@ void read_value(const key& k, const json& v, const std::string& path,
         fail(index(path, i), "must be a string");
       (*items)->push_back(v[i].get<std::string>());
     }
+  } else if (auto* map = std::get_if<std::map<std::string, std::string>*>(&field)) {
+    if (!v.is_object())
+      fail(path, "must be an object of strings, e.g. {\"X-Token\": \"abc\"}");
+    (*map)->clear();
+    for (const auto& item : v.items()) {
+      if (!item.value().is_string())
+        fail(join(path, item.key()), "must be a string");
+      (**map)[item.key()] = item.value().get<std::string>();
+    }
   }
 }
 

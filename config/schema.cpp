@@ -51,11 +51,13 @@ constexpr value_type type_of() {
     return value_type::port;
   else if constexpr (std::is_same_v<Field, uint32_t>)
     return value_type::count;
-  else {
-    static_assert(std::is_same_v<Field, std::vector<std::string>>,
-                  "a key is a string, bool, uint16_t, uint32_t or a list of "
-                  "strings");
+  else if constexpr (std::is_same_v<Field, std::vector<std::string>>)
     return value_type::string_list;
+  else {
+    static_assert(std::is_same_v<Field, std::map<std::string, std::string>>,
+                  "a key is a string, bool, uint16_t, uint32_t, a list of "
+                  "strings or a map of strings");
+    return value_type::string_map;
   }
 }
 
@@ -195,6 +197,33 @@ std::vector<key> make_keys() {
       .with_help("origins the HTTP API sends CORS headers to and answers "
                  "preflights for (\"*\": any); empty: no CORS"),
 
+    // -- server.tls: wss:// and https:// on their own port --------------------
+    entry<&s::server, &srv::tls, &tls_settings::enabled>("server.tls.enabled")
+      .with_flag("--tls", "true|false").with_env("STARLING_TLS")
+      .with_help("also serve wss:// and https:// (HTTP API) on "
+                 "server.tls.port; the plain port keeps working"),
+    entry<&s::server, &srv::tls_port>("server.tls.port")
+      .with_flag("--tls-port", "PORT").with_env("STARLING_TLS_PORT")
+      .with_help("TLS listen port; 0 picks a free one"),
+    entry<&s::server, &srv::tls, &tls_settings::cert_file>(
+      "server.tls.cert_file")
+      .with_flag("--tls-cert-file", "FILE")
+      .with_env("STARLING_TLS_CERT_FILE")
+      .with_help("PEM certificate chain, leaf first; SIGHUP re-reads it"),
+    entry<&s::server, &srv::tls, &tls_settings::key_file>(
+      "server.tls.key_file")
+      .with_flag("--tls-key-file", "FILE").with_env("STARLING_TLS_KEY_FILE")
+      .with_help("PEM private key of the certificate; SIGHUP re-reads it"),
+    entry<&s::server, &srv::tls, &tls_settings::ca_file>("server.tls.ca_file")
+      .with_flag("--tls-ca-file", "FILE").with_env("STARLING_TLS_CA_FILE")
+      .with_help("PEM CAs; when set, clients must present a certificate "
+                 "they signed (mutual TLS); empty: no client certificates"),
+    entry<&s::server, &srv::tls, &tls_settings::min_version>(
+      "server.tls.min_version")
+      .with_flag("--tls-min-version", "VERSION")
+      .with_env("STARLING_TLS_MIN_VERSION").within({"1.2", "1.3"})
+      .with_help("oldest TLS version accepted"),
+
     // -- admin endpoint -------------------------------------------------------
     entry<&s::admin, &adm::host>("admin.host")
       .with_flag("--admin-host", "ADDR").with_env("STARLING_ADMIN_HOST")
@@ -213,6 +242,30 @@ std::vector<key> make_keys() {
       .with_flag("--admin-fault-injection", "true|false")
       .with_env("STARLING_ADMIN_FAULT_INJECTION")
       .with_help("enable POST /faults/crash (tests only)"),
+
+    entry<&s::admin, &adm::tls, &tls_settings::enabled>("admin.tls.enabled")
+      .with_flag("--admin-tls", "true|false").with_env("STARLING_ADMIN_TLS")
+      .with_help("the admin port speaks https only"),
+    entry<&s::admin, &adm::tls, &tls_settings::cert_file>(
+      "admin.tls.cert_file")
+      .with_flag("--admin-tls-cert-file", "FILE")
+      .with_env("STARLING_ADMIN_TLS_CERT_FILE")
+      .with_help("PEM certificate chain of the admin port; SIGHUP re-reads "
+                 "it"),
+    entry<&s::admin, &adm::tls, &tls_settings::key_file>("admin.tls.key_file")
+      .with_flag("--admin-tls-key-file", "FILE")
+      .with_env("STARLING_ADMIN_TLS_KEY_FILE")
+      .with_help("PEM private key of the admin certificate"),
+    entry<&s::admin, &adm::tls, &tls_settings::ca_file>("admin.tls.ca_file")
+      .with_flag("--admin-tls-ca-file", "FILE")
+      .with_env("STARLING_ADMIN_TLS_CA_FILE")
+      .with_help("PEM CAs; when set, admin clients need a certificate they "
+                 "signed"),
+    entry<&s::admin, &adm::tls, &tls_settings::min_version>(
+      "admin.tls.min_version")
+      .with_flag("--admin-tls-min-version", "VERSION")
+      .with_env("STARLING_ADMIN_TLS_MIN_VERSION").within({"1.2", "1.3"})
+      .with_help("oldest TLS version the admin port accepts"),
 
     // -- cluster --------------------------------------------------------------
     entry<&s::cluster, &cl::bridge>("cluster.bridge")
@@ -394,12 +447,21 @@ std::vector<key> make_keys() {
     // -- apps[].webhooks[] ----------------------------------------------------
     entry<&hook::url>("apps[].webhooks[].url")
       .required()
-      .with_help("http://host[:port]/path that receives the webhooks"),
+      .with_help("http[s]://host[:port]/path that receives the webhooks; "
+                 "IPv6 hosts in brackets: http://[::1]:8080/hook"),
     entry<&hook::event_types>("apps[].webhooks[].event_types")
       .within({"channel_occupied", "channel_vacated", "member_added",
                "member_removed", "client_event", "cache_miss",
                "subscription_count"})
       .with_help("events sent to this URL; empty: all"),
+    entry<&hook::headers>("apps[].webhooks[].headers")
+      .with_help("extra request headers, an object of name: value"),
+    entry<&hook::tls_ca_file>("apps[].webhooks[].tls_ca_file")
+      .with_help("PEM CAs that sign an https receiver's certificate; empty: "
+                 "the system CAs"),
+    entry<&hook::tls_skip_verify>("apps[].webhooks[].tls_skip_verify")
+      .with_help("https without verifying the receiver's certificate or "
+                 "name (tests and development only)"),
 
     // -- apps[].logic[] -------------------------------------------------------
     entry<&lb::actor>("apps[].logic[].actor")
@@ -701,6 +763,14 @@ std::optional<std::string> set_from_text(const key& k, void* owner,
     **count = static_cast<uint32_t>(*n);
   } else if (auto* items = std::get_if<std::vector<std::string>*>(&field)) {
     **items = split_list(text);
+  } else if (auto* map = std::get_if<std::map<std::string, std::string>*>(&field)) {
+    (*map)->clear();
+    for (const auto& item : split_list(text)) {
+      auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return std::string{"must be name=value pairs separated by commas"};
+      (**map)[item.substr(0, eq)] = item.substr(eq + 1);
+    }
   }
   return std::nullopt;
 }

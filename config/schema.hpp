@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ enum class value_type {
   port,        ///< Integer 0..65535.
   count,       ///< Integer 0..4294967295.
   string_list, ///< JSON array of strings; comma-separated as text.
+  string_map,  ///< JSON object of strings; name=value,... as text.
 };
 
 /// Which struct a key lives in.
@@ -40,7 +42,8 @@ enum class scope {
 
 /// A pointer to the field a key names inside its struct.
 using field_ptr = std::variant<std::string*, bool*, uint16_t*, uint32_t*,
-                               std::vector<std::string>*>;
+                               std::vector<std::string>*,
+                               std::map<std::string, std::string>*>;
 
 /// One configuration key.
 struct key {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,13 @@ struct app_limits {
 
 /// One webhook target of an app.
 struct webhook_settings {
-  std::string url; ///< http://host:port/path (plain HTTP).
+  std::string url; ///< http[s]://host[:port]/path; IPv6 hosts in brackets.
   /// Event names to send (channel_occupied, member_added, ...); empty = all.
   std::vector<std::string> event_types;
+  /// Extra request headers (name -> value), e.g. an auth token.
+  std::map<std::string, std::string> headers;
+  std::string tls_ca_file;      ///< PEM CAs for https; empty: system CAs.
+  bool tls_skip_verify = false; ///< https without verifying the peer (tests).
 };
 
 /// One binding of an app logic actor (apps[].logic[]): which registered
@@ -72,6 +77,16 @@ struct app_settings {
   std::vector<logic_binding_settings> logic; ///< App logic actors bound to it.
 };
 
+/// TLS on a listener: what it presents and whom it accepts.
+struct tls_settings {
+  bool enabled = false;      ///< Serve TLS.
+  std::string cert_file;     ///< PEM certificate chain, leaf first.
+  std::string key_file;      ///< PEM private key of the certificate.
+  /// PEM CAs; when set, clients must present a certificate they signed.
+  std::string ca_file;
+  std::string min_version = "1.2"; ///< Oldest protocol accepted: 1.2 or 1.3.
+};
+
 /// The public listener: WebSocket endpoint and HTTP API on one port.
 struct server_settings {
   std::string host = "127.0.0.1"; ///< Listen address.
@@ -91,6 +106,8 @@ struct server_settings {
   /// Origins the HTTP API answers CORS requests from ("*" for any); empty:
   /// no CORS headers.
   std::vector<std::string> cors_origins;
+  tls_settings tls;          ///< wss:// and https:// on tls_port.
+  uint16_t tls_port = 6002;  ///< TLS listen port (with tls.enabled); 0 picks one.
 };
 
 /// The admin endpoint (health, metrics, topology).
@@ -99,6 +116,7 @@ struct admin_settings {
   uint16_t port = 9601;           ///< Listen port; 0 picks a free one.
   std::string token;              ///< Bearer token; empty = no auth.
   bool fault_injection = false;   ///< Enables the crash-an-actor command (tests).
+  tls_settings tls;               ///< When enabled, the admin port speaks https only.
 };
 
 /// NATS connection for the `nats` bridge.

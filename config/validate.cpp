@@ -28,6 +28,39 @@ std::string app_path(size_t index, std::string_view field) {
   return "apps[" + std::to_string(index) + "]." + std::string{field};
 }
 
+std::optional<std::string> unreadable(const std::string& path);
+
+// A listener's TLS block (`prefix` is "server.tls" or "admin.tls"): files
+// named and readable when on; none set when off, which would otherwise
+// silently serve plain text.
+std::optional<load_error> check_tls(const tls_settings& t,
+                                    const std::string& prefix) {
+  std::pair<std::string, const std::string*> files[] = {
+    {prefix + ".cert_file", &t.cert_file},
+    {prefix + ".key_file", &t.key_file},
+    {prefix + ".ca_file", &t.ca_file}};
+  if (!t.enabled) {
+    for (auto& [field, value] : files)
+      if (!value->empty())
+        return err(field, "is set but " + prefix + ".enabled is false; "
+                            "enable TLS or remove it");
+    return std::nullopt;
+  }
+  if (t.cert_file.empty())
+    return err(prefix + ".cert_file",
+               "must name the PEM certificate when " + prefix
+                 + ".enabled is true");
+  if (t.key_file.empty())
+    return err(prefix + ".key_file",
+               "must name the certificate's PEM private key when " + prefix
+                 + ".enabled is true");
+  for (auto& [field, path] : files)
+    if (!path->empty())
+      if (auto problem = unreadable(*path))
+        return err(field, "must name a readable PEM file: " + *problem);
+  return std::nullopt;
+}
+
 // Keys and ids become URL path segments (/app/<key>, /apps/<id>), so
 // anything that ends or splits a segment would make the app unreachable.
 bool fits_in_path_segment(const std::string& text) {
@@ -46,7 +79,11 @@ std::optional<load_error> check_server(const server_settings& s) {
     return err("server.path_prefix",
                "must not end with '/' (write \"/pusher\", not \"/pusher/\"; "
                "use \"\" for no prefix)");
-  return std::nullopt;
+  if (s.tls.enabled && s.tls_port == s.port && s.port != 0)
+    return err("server.tls.port", "must differ from server.port ("
+                                    + std::to_string(s.port)
+                                    + "): ws and wss have a port each");
+  return check_tls(s.tls, "server.tls");
 }
 
 std::optional<load_error> check_admin(const settings& s) {
@@ -55,7 +92,12 @@ std::optional<load_error> check_admin(const settings& s) {
     return err("admin.port", "must differ from server.port ("
                                + std::to_string(s.server.port)
                                + "); pick another port or 0 for any free one");
-  return std::nullopt;
+  if (s.server.tls.enabled && s.admin.port == s.server.tls_port
+      && s.admin.port != 0)
+    return err("admin.port", "must differ from server.tls.port ("
+                               + std::to_string(s.server.tls_port)
+                               + "); pick another port or 0 for any free one");
+  return check_tls(s.admin.tls, "admin.tls");
 }
 
 // Logic actor names go into URLs (/faults/crash?name=<actor>/<channel>),
@@ -113,6 +155,56 @@ std::optional<load_error> check_logic(size_t index, const app_settings& app,
   return std::nullopt;
 }
 
+// Header names are RFC 9110 tokens; values hold no line breaks, which
+// would let a config value forge further headers.
+bool header_name(const std::string& name) {
+  if (name.empty())
+    return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c)
+        && std::string_view{"!#$%&'*+-.^_`|~"}.find(static_cast<char>(c))
+             == std::string_view::npos)
+      return false;
+  return true;
+}
+
+std::optional<load_error> check_webhook(size_t app, size_t index,
+                                        const webhook_settings& hook) {
+  auto path = [&](std::string_view field) {
+    return app_path(app, "webhooks[" + std::to_string(index) + "]."
+                           + std::string{field});
+  };
+  const auto& url = hook.url;
+  bool https = url.rfind("https://", 0) == 0;
+  auto authority = url.substr(url.find("//") == std::string::npos
+                                ? 0
+                                : url.find("//") + 2);
+  authority = authority.substr(0, authority.find('/'));
+  bool scheme_ok = https || url.rfind("http://", 0) == 0;
+  bool host_ok = !authority.empty() && authority.front() != ':'
+                 && (authority.front() != '['
+                     || authority.find(']') != std::string::npos);
+  if (!scheme_ok || !host_ok)
+    return err(path("url"), "must be an http[s]://host[:port]/path URL, "
+                            "IPv6 hosts in brackets (\"" + url
+                              + "\" is not)");
+  if (!https && (hook.tls_skip_verify || !hook.tls_ca_file.empty()))
+    return err(path(hook.tls_skip_verify ? "tls_skip_verify" : "tls_ca_file"),
+               "only applies to https:// URLs");
+  if (!hook.tls_ca_file.empty())
+    if (auto problem = unreadable(hook.tls_ca_file))
+      return err(path("tls_ca_file"),
+                 "must name a readable PEM file: " + *problem);
+  for (const auto& [name, value] : hook.headers) {
+    if (!header_name(name))
+      return err(path("headers"), "\"" + name + "\" is not a valid header "
+                                  "name (letters, digits and !#$%&'*+-.^_`|~)");
+    if (value.find_first_of("\r\n") != std::string::npos)
+      return err(path("headers." + name), "must not contain line breaks");
+  }
+  return std::nullopt;
+}
+
 std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
                                      const std::set<std::string>& logic_actors) {
   if (apps.empty())
@@ -137,13 +229,9 @@ std::optional<load_error> check_apps(const std::vector<app_settings>& apps,
                                        "earlier app; keys must be unique");
     if (auto e = check_logic(i, app, logic_actors))
       return e;
-    for (size_t h = 0; h < app.webhooks.size(); ++h) {
-      auto path = app_path(i, "webhooks[" + std::to_string(h) + "].url");
-      auto& url = app.webhooks[h].url;
-      if (url.rfind("http://", 0) != 0 || url.size() <= 7)
-        return err(path, "must be an http://host[:port]/path URL (\"" + url
-                           + "\" is not)");
-    }
+    for (size_t h = 0; h < app.webhooks.size(); ++h)
+      if (auto e = check_webhook(i, h, app.webhooks[h]))
+        return e;
   }
   return std::nullopt;
 }

@@ -6,12 +6,15 @@
 #include <optional>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include "transport/admin_http.hpp"
 #include "transport/cors.hpp"
 #include "transport/http_reply.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
+#include "transport/tls_context.hpp"
+#include "transport/tls_stream.hpp"
 #include "transport/ws/session.hpp"
 
 namespace starling::transport {
@@ -28,13 +31,41 @@ constexpr std::size_t linger_bytes = 64 * 1024 * 1024;
 // they read is dropped.
 thread_local std::array<char, 16384> drain_buffer;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+// What differs between a plain and a TLS connection: how the upgrade hands
+// the socket over and how the connection ends.
+void upgrade(const std::shared_ptr<server_context>& ctx,
+             beast::tcp_stream& stream, http::request<http::string_body> req) {
+  start_websocket_session(ctx, stream.release_socket(), std::move(req));
+}
+
+void upgrade(const std::shared_ptr<server_context>& ctx, tls_stream& stream,
+             http::request<http::string_body> req) {
+  auto [socket, tls] = stream.release();
+  start_websocket_session(ctx, std::move(socket), std::move(req),
+                          std::move(tls));
+}
+
+void end(beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+void end(tls_stream& stream) {
+  stream.close();
+}
+
+// Stream: beast::tcp_stream or tls_stream, instantiated once each here.
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 public:
-  http_session(std::shared_ptr<server_context> ctx, tcp::socket socket,
+  http_session(std::shared_ptr<server_context> ctx, Stream stream,
                http_role role)
-    : ctx_(std::move(ctx)), stream_(std::move(socket)), role_(role) {
+    : ctx_(std::move(ctx)), stream_(std::move(stream)), role_(role) {
     // nop
   }
+
+  using std::enable_shared_from_this<http_session<Stream>>::shared_from_this;
 
   void run() {
     do_read();
@@ -53,8 +84,11 @@ private:
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    // A failed TLS handshake (plain HTTP on the TLS port, an untrusted
+    // client certificate) has no channel left to answer on.
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted
-        || ec == beast::error::timeout || ec == net::error::connection_reset)
+        || ec == beast::error::timeout || ec == net::error::connection_reset
+        || ec.category() == net::error::get_ssl_category())
       return do_shutdown();
     if (ec == http::error::body_limit)
       return fail_request(json_error(413, "Request body too large"));
@@ -67,7 +101,7 @@ private:
       if (role_ != http_role::public_api)
         return fail_request(json_error(404, "No WebSocket endpoint here"));
       stream_.expires_never();
-      start_websocket_session(ctx_, stream_.release_socket(), parser_->release());
+      upgrade(ctx_, stream_, parser_->release());
       return;
     }
     ++ctx_->metrics.http_requests;
@@ -189,13 +223,11 @@ private:
   }
 
   void do_shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    end(stream_);
   }
 
   std::shared_ptr<server_context> ctx_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http_role role_;
@@ -209,8 +241,17 @@ private:
 } // namespace
 
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        tcp::socket socket, http_role role) {
-  std::make_shared<http_session>(ctx, std::move(socket), role)->run();
+                        tcp::socket socket, http_role role,
+                        const tls_context* tls) {
+  if (tls == nullptr) {
+    std::make_shared<http_session<beast::tcp_stream>>(
+      ctx, beast::tcp_stream{std::move(socket)}, role)
+      ->run();
+    return;
+  }
+  std::make_shared<http_session<tls_stream>>(
+    ctx, tls_stream{std::move(socket), tls->native()}, role)
+    ->run();
 }
 
 } // namespace starling::transport

@@ -9,6 +9,7 @@
 namespace starling::transport {
 
 struct server_context;
+class tls_context;
 
 /// Which handler answers non-upgrade requests on a port.
 enum class http_role {
@@ -16,8 +17,10 @@ enum class http_role {
   admin,      ///< Admin endpoint (no upgrades).
 };
 
-/// Runs one HTTP session on `socket`. Runs on the I/O thread.
+/// Runs one HTTP session on `socket`, in TLS from `tls` unless it is
+/// nullptr. Runs on the I/O thread.
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        tcp::socket socket, http_role role);
+                        tcp::socket socket, http_role role,
+                        const tls_context* tls = nullptr);
 
 } // namespace starling::transport

@@ -2,6 +2,7 @@
 #include "transport/server.hpp"
 
 #include <algorithm>
+#include <csignal>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,6 +17,7 @@
 #include "transport/http_session.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/server_context.hpp"
+#include "transport/tls_context.hpp"
 #include "transport/ws/fanout.hpp"
 #include "transport/ws/session.hpp"
 
@@ -42,12 +44,44 @@ server_context::~server_context() {
 
 namespace {
 
-/// Accepts connections on one port and starts an HTTP session for each.
+/// Accepts connections on one port and starts an HTTP session for each,
+/// in TLS when it has a context.
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(std::shared_ptr<server_context> ctx, http_role role)
     : ctx_(std::move(ctx)), acceptor_(ctx_->ioc), retry_(ctx_->ioc), role_(role) {
     // nop
+  }
+
+  /// Serves TLS from `settings`. Returns an empty string, or what is wrong
+  /// with the files. `name` ("server.tls") prefixes messages.
+  std::string use_tls(const config::tls_settings& settings, std::string name) {
+    tls_settings_ = settings;
+    tls_name_ = std::move(name);
+    std::string error;
+    tls_ = tls_context::load(settings, error);
+    if (!tls_)
+      return tls_name_ + ": " + error;
+    component_logger("transport")->info("{}: serving {}", tls_name_,
+                                        tls_->summary());
+    return {};
+  }
+
+  /// SIGHUP: re-reads the certificate and key. New handshakes use them;
+  /// open connections keep theirs. A bad file keeps the old ones.
+  void reload_tls() {
+    if (!tls_)
+      return;
+    auto log = component_logger("transport");
+    std::string error;
+    auto next = tls_context::load(tls_settings_, error);
+    if (!next) {
+      log->error("{}: reload failed, keeping the previous certificate: {}",
+                 tls_name_, error);
+      return;
+    }
+    tls_ = std::move(next);
+    log->info("{}: reloaded, now serving {}", tls_name_, tls_->summary());
   }
 
   std::string open(const std::string& host, uint16_t port) {
@@ -105,7 +139,7 @@ private:
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    start_http_session(ctx_, std::move(socket), role_);
+    start_http_session(ctx_, std::move(socket), role_, tls_.get());
     do_accept();
   }
 
@@ -113,6 +147,9 @@ private:
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   http_role role_;
+  std::shared_ptr<tls_context> tls_; // nullptr: plain.
+  config::tls_settings tls_settings_;
+  std::string tls_name_;
 };
 
 } // namespace
@@ -122,6 +159,7 @@ struct server::impl {
   config::settings settings;
   std::shared_ptr<server_context> ctx;
   std::shared_ptr<listener> public_listener;
+  std::shared_ptr<listener> tls_listener; // nullptr without server.tls.
   std::shared_ptr<listener> admin_listener;
   net::steady_timer sweep_timer{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
@@ -166,6 +204,24 @@ std::string server::listen(caf::actor_system& sys,
   if (auto err = impl_->public_listener->open(s.server.host, s.server.port);
       !err.empty())
     return err;
+  if (s.server.tls.enabled || s.admin.tls.enabled)
+    // OpenSSL writes to sockets with write(2): a peer gone mid-write must
+    // not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+  if (s.server.tls.enabled) {
+    impl_->tls_listener = std::make_shared<listener>(impl_->ctx,
+                                                     http_role::public_api);
+    if (auto err = impl_->tls_listener->use_tls(s.server.tls, "server.tls");
+        !err.empty())
+      return err;
+    if (auto err = impl_->tls_listener->open(s.server.host, s.server.tls_port);
+        !err.empty())
+      return err;
+  }
+  if (s.admin.tls.enabled)
+    if (auto err = impl_->admin_listener->use_tls(s.admin.tls, "admin.tls");
+        !err.empty())
+      return err;
   return impl_->admin_listener->open(s.admin.host, s.admin.port);
 }
 
@@ -186,6 +242,10 @@ uint16_t server::port() const {
   return impl_->public_listener->port();
 }
 
+uint16_t server::tls_port() const {
+  return impl_->tls_listener ? impl_->tls_listener->port() : 0;
+}
+
 uint16_t server::admin_port() const {
   return impl_->admin_listener->port();
 }
@@ -202,6 +262,8 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
   auto& d = *impl_;
   auto log = component_logger("transport");
   d.public_listener->run();
+  if (d.tls_listener)
+    d.tls_listener->run();
   d.admin_listener->run();
   d.schedule_sweep();
   d.ctx->ready = true;
@@ -227,6 +289,8 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
       d.stopping_hook();
     d.ctx->ready = false;
     d.public_listener->stop();
+    if (d.tls_listener)
+      d.tls_listener->stop();
     auto grace = std::chrono::seconds(d.ctx->settings.server.shutdown_grace_s);
     auto start = std::chrono::steady_clock::now();
     auto total = d.ctx->sessions.size;
@@ -262,6 +326,9 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
     = [&](beast::error_code ec, int) {
         if (ec)
           return;
+        if (d.tls_listener)
+          d.tls_listener->reload_tls();
+        d.admin_listener->reload_tls();
         if (d.reload)
           d.reload();
         else

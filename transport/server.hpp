@@ -28,8 +28,9 @@ public:
   explicit server(config::settings settings);
   ~server();
 
-  /// Binds both ports: WebSockets and the HTTP API go to `apps`, the admin
-  /// endpoint to `admin`. Returns an empty string, or what went wrong.
+  /// Binds the ports: WebSockets and the HTTP API (plain, and TLS with
+  /// server.tls) go to `apps`, the admin endpoint to `admin`. Returns an
+  /// empty string, or what went wrong (a port in use, a bad certificate).
   std::string listen(caf::actor_system& sys, std::shared_ptr<app_directory> apps,
                      admin_actor admin);
 
@@ -47,11 +48,15 @@ public:
   /// Returns the bound public port (after listen()).
   uint16_t port() const;
 
+  /// Returns the bound TLS port (after listen()), or 0 without server.tls.
+  uint16_t tls_port() const;
+
   /// Returns the bound admin port (after listen()).
   uint16_t admin_port() const;
 
   /// Calls `handler` on the I/O thread for each SIGHUP while run() runs
-  /// (config reload). SIGHUP never ends the process once the server exists.
+  /// (config reload), after the listeners re-read their TLS certificates.
+  /// SIGHUP never ends the process once the server exists.
   void on_reload(std::function<void()> handler);
 
   /// Calls `handler` on the I/O thread once, when the first SIGINT or

@@ -16,6 +16,7 @@
 #include "pusher/frame.hpp"
 #include "pusher/handshake.hpp"
 #include "transport/server_context.hpp"
+#include "transport/tls_channel.hpp"
 
 namespace starling::transport {
 
@@ -49,9 +50,11 @@ struct buffer_span {
 } // namespace
 
 websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
-                                     tcp::socket socket)
+                                     tcp::socket socket,
+                                     std::unique_ptr<tls_channel> tls)
   : ctx_(std::move(ctx)),
     sock_(std::move(socket)),
+    tls_(std::move(tls)),
     parser_(ctx_->settings.server.max_frame_bytes),
     budget_(ctx_->settings.server.max_outbound_bytes,
             ctx_->settings.server.max_outbound_frames) {
@@ -358,22 +361,28 @@ void websocket_session::flush_dirty(server_context& ctx) {
 }
 
 // Writes as much as the socket takes now; waits for writability for the
-// rest. Frames queued meanwhile leave together in one writev.
+// rest. Frames queued meanwhile leave together in one writev (one TLS
+// record per 16 KB under TLS).
 void websocket_session::flush() {
   if (writing_ || phase_ == phase::closed)
     return;
-  while (!outq_.empty()) {
+  while (!outq_.empty() || (tls_ && tls_->write_pending())) {
     std::array<out_buffer, max_gather> pieces;
-    std::array<net::const_buffer, max_gather> bufs;
     auto n = outq_.gather(pieces.data(), pieces.size());
-    for (std::size_t i = 0; i < n; ++i)
-      bufs[i] = net::buffer(pieces[i].data, pieces[i].size);
     beast::error_code ec;
-    auto written = sock_.write_some(buffer_span{bufs.data(), bufs.data() + n},
-                                    ec);
+    auto written = write_some(pieces.data(), n, ec);
+    if (written > 0) {
+      // TLS takes bytes over even when it then waits (sealed in a record).
+      ctx_->metrics.bytes_out += written;
+      auto r = outq_.consume(written);
+      ctx_->metrics.frames_out += r.frames;
+      release(r);
+    }
     if (ec == net::error::would_block || ec == net::error::try_again) {
       writing_ = true;
-      sock_.async_wait(tcp::socket::wait_write,
+      bool want_read = tls_ && tls_->write_wants_read();
+      sock_.async_wait(want_read ? tcp::socket::wait_read
+                                 : tcp::socket::wait_write,
                        [self = shared_from_this()](beast::error_code e) {
                          self->writing_ = false;
                          if (e)
@@ -384,13 +393,22 @@ void websocket_session::flush() {
     }
     if (ec)
       return shutdown();
-    ctx_->metrics.bytes_out += written;
-    auto r = outq_.consume(written);
-    ctx_->metrics.frames_out += r.frames;
-    release(r);
   }
   outq_.compact();
   on_flushed();
+}
+
+// One non-blocking write of the gathered pieces: a plain writev, or one
+// TLS record. Returns the bytes the socket (or TLS) took.
+std::size_t websocket_session::write_some(const out_buffer* pieces,
+                                          std::size_t n,
+                                          beast::error_code& ec) {
+  if (tls_)
+    return tls_->write_gather(pieces, n, ec);
+  std::array<net::const_buffer, max_gather> bufs;
+  for (std::size_t i = 0; i < n; ++i)
+    bufs[i] = net::buffer(pieces[i].data, pieces[i].size);
+  return sock_.write_some(buffer_span{bufs.data(), bufs.data() + n}, ec);
 }
 
 // Everything queued is out: what the phase does next.
@@ -427,6 +445,8 @@ void websocket_session::shutdown() {
     --ctx_->metrics.connections_open;
   phase_ = phase::closed;
   link_out();
+  if (tls_)
+    tls_->close_notify();
   beast::error_code ignored;
   sock_.close(ignored);
   release(outq_.clear());
@@ -441,8 +461,9 @@ void websocket_session::shutdown() {
 
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
                              tcp::socket socket,
-                             http::request<http::string_body> req) {
-  auto* raw = new websocket_session(ctx, std::move(socket));
+                             http::request<http::string_body> req,
+                             std::unique_ptr<tls_channel> tls) {
+  auto* raw = new websocket_session(ctx, std::move(socket), std::move(tls));
   // Actors may drop the last reference on a CAF thread; the socket must die
   // on the I/O thread, so deletion is posted there.
   auto& ioc = ctx->ioc;

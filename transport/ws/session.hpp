@@ -37,6 +37,7 @@
 namespace starling::transport {
 
 struct server_context;
+class tls_channel;
 
 using ws::outbound_budget;
 using ws::outbound_queue;
@@ -63,7 +64,9 @@ public:
     closed,        ///< The socket is closed.
   };
 
-  websocket_session(std::shared_ptr<server_context> ctx, tcp::socket socket);
+  /// A session on `socket`, in TLS through `tls` unless it is nullptr.
+  websocket_session(std::shared_ptr<server_context> ctx, tcp::socket socket,
+                    std::unique_ptr<tls_channel> tls = nullptr);
   ~websocket_session() override;
 
   /// Answers the upgrade request and hands the connection to its app.
@@ -112,6 +115,8 @@ private:
   void enqueue_reserved(frame_ptr frame);
   bool enqueue_counted(const frame_ptr& frame);
   void flush();
+  std::size_t write_some(const out_buffer* pieces, std::size_t n,
+                         beast::error_code& ec);
   void on_flushed();
   void on_slow_consumer();
   void wait_read();
@@ -124,6 +129,7 @@ private:
 
   std::shared_ptr<server_context> ctx_;
   tcp::socket sock_;
+  std::unique_ptr<tls_channel> tls_; // nullptr: plain TCP.
   websocket_parser parser_;
   outbound_queue outq_;
   outbound_budget budget_;
@@ -142,11 +148,12 @@ private:
   bool linked_ = false;           // In the registry list.
 };
 
-/// Completes the WebSocket handshake for `req` on `socket` and runs the
-/// session. Runs on the I/O thread.
+/// Completes the WebSocket handshake for `req` on `socket` (in TLS through
+/// `tls` unless nullptr) and runs the session. Runs on the I/O thread.
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
                              tcp::socket socket,
-                             http::request<http::string_body> req);
+                             http::request<http::string_body> req,
+                             std::unique_ptr<tls_channel> tls = nullptr);
 
 /// Runs one liveness sweep over every session. I/O thread, once a second.
 void sweep_websocket_sessions(server_context& ctx);

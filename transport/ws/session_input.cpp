@@ -12,6 +12,7 @@
 
 #include "actors/messages.hpp"
 #include "transport/server_context.hpp"
+#include "transport/tls_channel.hpp"
 
 namespace starling::transport {
 
@@ -52,7 +53,18 @@ void websocket_session::wait_read() {
   if (inflight_.load() >= max_inflight && phase_ == phase::open)
     return; // Paused; consumed() resumes.
   reading_ = true;
-  sock_.async_wait(tcp::socket::wait_read,
+  if (tls_ && tls_->buffered()) {
+    // Decrypted bytes wait inside OpenSSL: the socket will not wake us.
+    net::post(ctx_->ioc, [self = shared_from_this()] {
+      self->reading_ = false;
+      if (self->phase_ != phase::closed)
+        self->on_readable();
+    });
+    return;
+  }
+  bool want_write = tls_ && tls_->read_wants_write();
+  sock_.async_wait(want_write ? tcp::socket::wait_write
+                              : tcp::socket::wait_read,
                    [self = shared_from_this()](beast::error_code ec) {
                      self->reading_ = false;
                      if (ec)
@@ -64,7 +76,8 @@ void websocket_session::wait_read() {
 void websocket_session::on_readable() {
   for (int i = 0; i < max_reads_per_wakeup; ++i) {
     beast::error_code ec;
-    auto n = sock_.read_some(net::buffer(read_buffer), ec);
+    auto n = tls_ ? tls_->read(read_buffer.data(), read_buffer.size(), ec)
+                  : sock_.read_some(net::buffer(read_buffer), ec);
     if (ec == net::error::would_block || ec == net::error::try_again)
       break;
     if (ec)

@@ -51,7 +51,8 @@ function makeApp(extra = {}) {
  * Starts a node. `config` is the JSON config (server/admin/apps/...): host and
  * ports default to 127.0.0.1:0 and logging to warn. `bin`: another binary
  * built on the Starling library (e.g. starling_examples). Returns
- * {port, adminPort, pid, config, stderr(), alive(), exited, stop()}.
+ * {port, adminPort, tlsPort (0 without server.tls), pid, config, stderr(),
+ * alive(), exited, stop()}.
  */
 async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN } = {}) {
   const full = {
@@ -100,10 +101,10 @@ async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN 
     }, READY_TIMEOUT_MS);
     child.stdout.on('data', (d) => {
       stdout += d;
-      const m = /STARLING_READY port=(\d+) admin_port=(\d+)/.exec(stdout);
+      const m = /STARLING_READY port=(\d+) admin_port=(\d+)(?: tls_port=(\d+))?\r?\n/.exec(stdout);
       if (m) {
         clearTimeout(timer);
-        resolve({ port: Number(m[1]), adminPort: Number(m[2]) });
+        resolve({ port: Number(m[1]), adminPort: Number(m[2]), tlsPort: Number(m[3] || 0) });
       }
     });
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
@@ -121,6 +122,7 @@ async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN 
   const node = {
     port: ready.port,
     adminPort: ready.adminPort,
+    tlsPort: ready.tlsPort,
     pid: child.pid,
     config: full,
     apps: full.apps,

@@ -68,6 +68,8 @@ std::pair<std::string, std::string> other_value(const key& k) {
         return {std::string{k.one_of.front()},
                 "[\"" + std::string{k.one_of.front()} + "\"]"};
       return {"a, b", "[\"a\",\"b\"]"};
+    case value_type::string_map:
+      return {"X-A=1, X-B=two", "{\"X-A\":\"1\",\"X-B\":\"two\"}"};
   }
   return {};
 }

@@ -85,6 +85,33 @@ CAF_TEST(edge values that are still valid) {
          s.nats.tls = true;
          s.nats.tls_ca_file = "/nonexistent/ca.pem";
        }},
+      {"server TLS with readable files on its own port",
+       [](settings& s) {
+         s.server.tls.enabled = true;
+         s.server.tls.cert_file = s.server.tls.key_file = "/etc/hostname";
+         s.server.tls.min_version = "1.3";
+       }},
+      {"admin TLS with a client CA",
+       [](settings& s) {
+         s.admin.tls.enabled = true;
+         s.admin.tls.cert_file = s.admin.tls.key_file = "/etc/hostname";
+         s.admin.tls.ca_file = "/etc/hostname";
+       }},
+      {"https webhook to an IPv6 literal with headers and a CA file",
+       [](settings& s) {
+         webhook_settings hook;
+         hook.url = "https://[::1]:8443/hook";
+         hook.headers = {{"X-Token", "a b"}, {"Authorization", "Bearer x"}};
+         hook.tls_ca_file = "/etc/hostname";
+         s.apps[0].webhooks = {hook};
+       }},
+      {"https webhook without verification",
+       [](settings& s) {
+         webhook_settings hook;
+         hook.url = "https://hooks.example.com/x";
+         hook.tls_skip_verify = true;
+         s.apps[1].webhooks = {hook};
+       }},
       {"log level off", [](settings& s) { s.logging.level = "off"; }},
       {"key with dashes and dots",
        [](settings& s) { s.apps[0].key = "a-b.c_d"; }},
@@ -231,6 +258,74 @@ CAF_TEST(each broken field is named in the error) {
      "worker_threads"},
     {"65 threads", [](settings& s) { s.worker_threads = 65; },
      "worker_threads"},
+    {"server TLS without a certificate",
+     [](settings& s) {
+       s.server.tls.enabled = true;
+       s.server.tls.key_file = "/etc/hostname";
+     },
+     "server.tls.cert_file"},
+    {"server TLS without a key",
+     [](settings& s) {
+       s.server.tls.enabled = true;
+       s.server.tls.cert_file = "/etc/hostname";
+     },
+     "server.tls.key_file"},
+    {"server TLS on the plain port",
+     [](settings& s) {
+       s.server.tls.enabled = true;
+       s.server.tls.cert_file = s.server.tls.key_file = "/etc/hostname";
+       s.server.tls_port = s.server.port;
+     },
+     "server.tls.port"},
+    {"server TLS certificate while TLS is off",
+     [](settings& s) { s.server.tls.cert_file = "/etc/hostname"; },
+     "server.tls.cert_file"},
+    {"TLS minimum version 1.1",
+     [](settings& s) { s.server.tls.min_version = "1.1"; },
+     "server.tls.min_version"},
+    {"admin TLS certificate missing",
+     [](settings& s) {
+       s.admin.tls.enabled = true;
+       s.admin.tls.cert_file = "/nonexistent/cert.pem";
+       s.admin.tls.key_file = "/etc/hostname";
+     },
+     "admin.tls.cert_file"},
+    {"admin port on the TLS port",
+     [](settings& s) {
+       s.server.tls.enabled = true;
+       s.server.tls.cert_file = s.server.tls.key_file = "/etc/hostname";
+       s.admin.port = s.server.tls_port;
+     },
+     "admin.port"},
+    {"ftp webhook",
+     [](settings& s) { s.apps[0].webhooks = {webhook_settings{"ftp://h/x"}}; },
+     "apps[0].webhooks[0].url"},
+    {"IPv6 webhook without the closing bracket",
+     [](settings& s) {
+       s.apps[0].webhooks = {webhook_settings{"http://[::1:80/x"}};
+     },
+     "apps[0].webhooks[0].url"},
+    {"skip-verify on an http webhook",
+     [](settings& s) {
+       webhook_settings hook{"http://h/x"};
+       hook.tls_skip_verify = true;
+       s.apps[1].webhooks = {hook};
+     },
+     "apps[1].webhooks[0].tls_skip_verify"},
+    {"webhook header name with a space",
+     [](settings& s) {
+       webhook_settings hook{"http://h/x"};
+       hook.headers = {{"X Token", "a"}};
+       s.apps[0].webhooks = {hook};
+     },
+     "apps[0].webhooks[0].headers"},
+    {"webhook header value with a line break",
+     [](settings& s) {
+       webhook_settings hook{"http://h/x"};
+       hook.headers = {{"X-A", "a\r\nX-B: b"}};
+       s.apps[0].webhooks = {hook};
+     },
+     "apps[0].webhooks[0].headers.X-A"},
   };
   for (const auto& c : cases) {
     CAF_MESSAGE(c.scenario);
