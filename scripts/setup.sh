@@ -43,7 +43,10 @@ fi
 
 # Real Pusher clients, YAML and Dockerfile parsers for the conformance and
 # deploy tests, pinned by their lockfiles.
+# A node_modules that is a symlink (a git worktree borrowing another
+# checkout's) is left alone: npm ci through it empties the other checkout's.
 for d in tests/conformance tests/deploy; do
+  [ -L "$d/node_modules" ] && continue
   if [ -f "$d/package-lock.json" ] && { [ ! -d "$d/node_modules" ] \
        || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
     echo "setup: installing npm packages for $d"
