@@ -9,6 +9,11 @@ packages=(g++ cmake ninja-build pkg-config ccache make
           libcaf-dev libboost-dev libboost-system-dev libnats-dev nats-server
           libmsgpack-cxx-dev libspdlog-dev nlohmann-json3-dev libssl-dev
           nginx openssl)
+# clang only for `make fuzz` (libFuzzer); its runtime is only recommended,
+# and we install without recommends.
+if [ -n "${STARLING_SETUP_CLANG:-}" ]; then
+  packages+=(clang libclang-rt-dev)
+fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
