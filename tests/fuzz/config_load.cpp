@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/describe.hpp"
 #include "config/load.hpp"
 
 using namespace starling::config;
@@ -72,6 +73,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     // Errors say where and what: the operator has to fix something.
     STARLING_FUZZ_CHECK(!outcome.error.field.empty());
     STARLING_FUZZ_CHECK(!outcome.error.problem.empty());
+    return 0;
   }
+  if (outcome.what != load_outcome::kind::run
+      && outcome.what != load_outcome::kind::check_config)
+    return 0;
+  // What --check-config prints and what a SIGHUP reload compares.
+  STARLING_FUZZ_CHECK(!effective_json(outcome.value).empty());
+  changed_keys(settings{}, outcome.value);
   return 0;
 }
