@@ -11,9 +11,11 @@ shift || true
 reports="$root/$dir/sanitizer"
 rm -rf "$reports" && mkdir -p "$reports"
 
-# log_path: a node test may ignore its server's stderr and exit code.
+# log_path: a node test may ignore its server's stderr and exit code. gcc's
+# UBSan runtime writes nothing with a log_path set, so its reports go to
+# stderr; halt_on_error makes the process die, which its test sees.
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_init_order=1:detect_stack_use_after_return=0:abort_on_error=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1:suppressions=$root/tests/sanitize/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$root/tests/sanitize/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 start=$(date +%s)
