@@ -679,8 +679,14 @@ const key* find_flag(std::string_view flag) {
 // -- values -------------------------------------------------------------------
 
 std::string value_json(const key& k, const void* owner) {
-  return std::visit([](auto* v) { return nlohmann::json(*v).dump(); },
-                    field_of(k, owner));
+  // Flags and STARLING_* values may hold any byte: replace invalid UTF-8
+  // rather than throw (--check-config and reloads aborted on it).
+  return std::visit(
+    [](auto* v) {
+      return nlohmann::json(*v).dump(-1, ' ', false,
+                                     nlohmann::json::error_handler_t::replace);
+    },
+    field_of(k, owner));
 }
 
 std::string default_json(const key& k) {

@@ -368,7 +368,10 @@ std::optional<api_error> check_users_channel(std::string_view channel,
 }
 
 std::string encode_api_error(const api_error& e) {
-  return json{{"error", e.message}, {"code", e.status}}.dump();
+  // Messages quote the request path, which may hold any byte: replace
+  // invalid UTF-8 rather than throw (a throw here aborted the node).
+  return json{{"error", e.message}, {"code", e.status}}.dump(
+    -1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string encode_channel(const channel_report& r, const info_request& info) {

@@ -9,6 +9,11 @@ packages=(g++ cmake ninja-build pkg-config ccache make
           libcaf-dev libboost-dev libboost-system-dev libnats-dev nats-server
           libmsgpack-cxx-dev libspdlog-dev nlohmann-json3-dev libssl-dev
           nginx openssl)
+# clang only for `make fuzz` (libFuzzer); its runtime is only recommended,
+# and we install without recommends.
+if [ -n "${STARLING_SETUP_CLANG:-}" ]; then
+  packages+=(clang libclang-rt-dev)
+fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -43,7 +48,10 @@ fi
 
 # Real Pusher clients, YAML and Dockerfile parsers for the conformance and
 # deploy tests, pinned by their lockfiles.
+# A node_modules that is a symlink (a git worktree borrowing another
+# checkout's) is left alone: npm ci through it empties the other checkout's.
 for d in tests/conformance tests/deploy; do
+  [ -L "$d/node_modules" ] && continue
   if [ -f "$d/package-lock.json" ] && { [ ! -d "$d/node_modules" ] \
        || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
     echo "setup: installing npm packages for $d"

@@ -367,3 +367,11 @@ CAF_TEST(commands and warnings) {
   CAF_CHECK(secret_flag.what == load_outcome::kind::error);
   CAF_CHECK_EQUAL(secret_flag.error.field, "--nats-password");
 }
+
+CAF_TEST(value_json replaces invalid UTF-8 from a flag or variable) {
+  settings s;
+  const auto& host = *find_key("server.host");
+  CAF_REQUIRE(!set_from_text(host, &s, "\xff"));
+  CAF_CHECK_EQUAL(value_json(host, &s), "\"\xef\xbf\xbd\"");
+  CAF_CHECK(!effective_json(s).empty());
+}

@@ -298,3 +298,10 @@ CAF_TEST(answers are the JSON the SDKs read) {
   CAF_CHECK_EQUAL(encode_api_error(api_error{404, "x"}),
                   R"({"code":404,"error":"x"})");
 }
+
+CAF_TEST(encode_api_error replaces invalid UTF-8 from the path) {
+  auto t = decode_target("/x\xff", "");
+  CAF_REQUIRE(!t);
+  CAF_CHECK_EQUAL(encode_api_error(t.error),
+                  "{\"code\":404,\"error\":\"Not found: /x\xef\xbf\xbd\"}");
+}
