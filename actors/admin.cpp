@@ -97,35 +97,26 @@ void app_families(prometheus_text& out, const metrics_parts& p) {
           metric_type::gauge, [&](std::size_t i) {
             return p.apps[i].status == app_status::failed ? 1 : 0;
           });
-  out.family("starling_app_bad_input_total",
-             "Bad input answered with an error, by kind.",
-             metric_type::counter);
-  for (auto& entry : p.apps) {
-    auto& c = *entry.ctx->counters;
-    auto& id = entry.ctx->app.id;
-    out.sample("starling_app_bad_input_total",
-               {{"app", id}, {"kind", "protocol_error"}},
-               c.protocol_errors.load());
-    out.sample("starling_app_bad_input_total",
-               {{"app", id}, {"kind", "subscription_error"}},
-               c.subscription_errors.load());
-    out.sample("starling_app_bad_input_total",
-               {{"app", id}, {"kind", "refused_connection"}},
-               c.refused_connections.load());
-  }
-  out.family("starling_limit_hits_total",
-             "Requests refused by a configured limit, by limit.",
-             metric_type::counter);
-  for (auto& entry : p.apps) {
-    auto& c = *entry.ctx->counters;
-    auto& id = entry.ctx->app.id;
-    out.sample("starling_limit_hits_total",
-               {{"app", id}, {"limit", "subscriptions_per_connection"}},
-               c.subscription_limit_hits.load());
-    out.sample("starling_limit_hits_total",
-               {{"app", id}, {"limit", "http_requests_per_second"}},
-               c.rate_limited_requests.load());
-  }
+  // Counter families of app_counters with one label telling them apart.
+  using counter = std::atomic<uint64_t> app_counters::*;
+  auto by_label = [&](const char* name, const char* help, const char* label,
+                      std::initializer_list<std::pair<const char*, counter>> kinds) {
+    out.family(name, help, metric_type::counter);
+    for (auto& entry : p.apps)
+      for (auto& [value, field] : kinds)
+        out.sample(name, {{"app", entry.ctx->app.id}, {label, value}},
+                   (entry.ctx->counters.get()->*field).load());
+  };
+  by_label("starling_app_bad_input_total",
+           "Bad input answered with an error, by kind.", "kind",
+           {{"protocol_error", &app_counters::protocol_errors},
+            {"subscription_error", &app_counters::subscription_errors},
+            {"refused_connection", &app_counters::refused_connections}});
+  by_label("starling_limit_hits_total",
+           "Requests refused by a configured limit, by limit.", "limit",
+           {{"subscriptions_per_connection",
+             &app_counters::subscription_limit_hits},
+            {"http_requests_per_second", &app_counters::rate_limited_requests}});
 }
 
 void webhook_families(prometheus_text& out, const metrics_parts& p) {

@@ -23,9 +23,9 @@ after(() => res.cleanup());
 let seq = 0;
 const unique = (prefix) => `${prefix}${process.pid}-${++seq}`;
 
-/** A raw client of `a` that is subscribed to `name` and receives `ev`. */
-async function goodSubscriber(a, name) {
-  const good = res.raw(node, { key: a.key });
+/** A raw client of app `a` on node `n` (default: the shared one), subscribed to `name`. */
+async function goodSubscriber(a, name, n = node) {
+  const good = res.raw(n, { key: a.key });
   await good.established();
   await good.subscribe(name);
   return good;
@@ -133,7 +133,7 @@ test('new connections per address: past the rate 4100, later admitted again', as
 test('a fragmented message left unfinished is closed with 1008 after fragment_timeout_s', async () => {
   const a = h.makeApp();
   const n = await res.node({ server: { fragment_timeout_s: 1 }, apps: [a] });
-  const good = await goodSubscriber(a, 'frag-good');
+  const good = await goodSubscriber(a, 'frag-good', n);
   const raw = res.raw(n, { key: a.key });
   await raw.established();
   raw.ws.send('{"event":"pusher:ping",', { fin: false });
@@ -148,12 +148,6 @@ test('a fragmented message left unfinished is closed with 1008 after fragment_ti
   ok.ws.send('"data":{}}', { fin: true });
   await ok.waitFrame('pusher:pong');
   assert.ok(good.isOpen);
-  async function goodSubscriber(app1, name) {
-    const g = res.raw(n, { key: app1.key });
-    await g.established();
-    await g.subscribe(name);
-    return g;
-  }
 });
 
 test('Origin allow-list per app: other origins get 4009, allowed ones and other apps connect', async () => {
