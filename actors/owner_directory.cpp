@@ -1,5 +1,6 @@
 // Owner directory actor: placement of channel owners across the cluster.
 #include "actors/owner_directory.hpp"
+#include "actors/owner_directory_detail.hpp"
 
 #include <set>
 
@@ -14,11 +15,8 @@
 
 #include <spdlog/spdlog.h>
 
-namespace starling {
+namespace starling::directory_detail {
 
-namespace {
-
-using self_ptr = owner_directory_actor::stateful_pointer<directory_state>;
 
 // Owner lookups and handoffs cross at most one node.
 constexpr auto call_timeout = std::chrono::seconds(5);
@@ -34,13 +32,6 @@ constexpr std::size_t max_remote_owners = 100000;
 // An owner rebuilt after a crash holds events at most this long while
 // the nodes re-sync.
 constexpr auto rebuild_settle = std::chrono::milliseconds(500);
-
-// A publish whose owner cannot be reached tries again every
-// publish_retry_delay until publish_deadline (under the HTTP gateway's 5 s),
-// each attempt waiting at most publish_attempt_timeout.
-constexpr auto publish_deadline = std::chrono::milliseconds(4000);
-constexpr auto publish_retry_delay = std::chrono::milliseconds(100);
-constexpr auto publish_attempt_timeout = std::chrono::milliseconds(1500);
 
 bool clustered(self_ptr self) {
   auto& st = self->state;
@@ -266,7 +257,7 @@ void register_interest(self_ptr self, const std::string& name,
 void park(self_ptr self, std::function<void()> f) {
   auto& st = self->state;
   if (st.parked.empty())
-    self->delayed_send(self, publish_retry_delay, retry_atom::value);
+    self->delayed_send(self, park_delay, retry_atom::value);
   st.parked.push_back(std::move(f));
 }
 
@@ -305,126 +296,6 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
   if (clustered(self))
     for (auto& [name, owner] : st.owners)
       hand_off_if_moved(self, name, owner, [] {});
-}
-
-// Whether a publish that failed with `err` may be handed to a successor:
-// the owner did not take it (it ended first, or its node is gone), or it
-// timed out on an owner this node no longer sees.
-bool retryable(self_ptr self, const caf::error& err, const std::string& name,
-               const owner_actor& hdl) {
-  if (err == caf::sec::request_receiver_down
-      || err == caf::exit_reason::remote_link_unreachable)
-    return true;
-  if (err != caf::sec::request_timeout)
-    return false;
-  auto& st = self->state;
-  auto i = st.remote_owners.find(name);
-  return i == st.remote_owners.end() || i->second != hdl;
-}
-
-// One publish to one channel's owner, shared by its attempts (the event is
-// not copied per retry).
-struct publish_job {
-  std::string name;                        ///< The channel.
-  publish_event pe;                        ///< The event.
-  caf::actor_clock::time_point deadline;   ///< When to give up.
-  std::function<void(caf::error)> done;    ///< Called once.
-};
-
-using publish_job_ptr = std::shared_ptr<publish_job>;
-
-void publish_to_owner(self_ptr self, publish_job_ptr job);
-
-// Tries again after publish_retry_delay, or gives up past the deadline.
-void publish_again(self_ptr self, publish_job_ptr job, caf::error err) {
-  if (self->clock().now() + publish_retry_delay >= job->deadline) {
-    job->done(std::move(err));
-    return;
-  }
-  park(self, [self, job] { publish_to_owner(self, job); });
-}
-
-// Hands the job's event to the owner of its channel and calls `done` once
-// it numbered it (or with why not). An owner that ended before taking it,
-// or whose node died, is replaced and asked again until the deadline: a
-// dead node leaves the view within a second or two and the ring names a
-// live one.
-void publish_to_owner(self_ptr self, publish_job_ptr job) {
-  with_owner(self, job->name, [self, job](caf::expected<owner_actor> owner) {
-    if (!owner) {
-      publish_again(self, job, std::move(owner.error()));
-      return;
-    }
-    auto hdl = *owner;
-    auto on_error = [self, job, hdl](caf::error& err) {
-      if (!retryable(self, err, job->name, hdl)) {
-        job->done(std::move(err));
-        return;
-      }
-      forget_owner(self, job->name, hdl);
-      // An owner that ended here is replaced at once.
-      if (err == caf::sec::request_receiver_down && hdl.node() == self->node())
-        publish_to_owner(self, job);
-      else
-        publish_again(self, job, std::move(err));
-    };
-    auto on_ack = [job](publish_ack&) { job->done(caf::none); };
-    if (hdl.node() == self->node()) {
-      // A local owner answers or ends (and its end answers): no timer.
-      self->request(hdl, caf::infinite, job->pe).then(on_ack, on_error);
-      return;
-    }
-    auto left = std::chrono::duration_cast<caf::timespan>(job->deadline
-                                                          - self->clock().now());
-    auto wait = std::min(caf::timespan{publish_attempt_timeout}, left);
-    auto attempt = job->pe;
-    attempt.give_up_ms = system_ms() + static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-    self->request(hdl, wait, std::move(attempt)).then(on_ack, on_error);
-  });
-}
-
-// A publish is answered once every channel's owner numbered the event: the
-// HTTP API's 200 means it will be delivered.
-caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
-                                                     publish_request& req) {
-  auto& st = self->state;
-  auto rp = self->make_response_promise<caf::ok_atom>();
-  struct outcome {
-    std::size_t pending = 0;
-    caf::error first_error;
-  };
-  auto out = std::make_shared<outcome>();
-  out->pending = 1;
-  auto deadline = self->clock().now() + publish_deadline;
-  auto finish = [rp, out](caf::error err) mutable {
-    if (err && !out->first_error)
-      out->first_error = std::move(err);
-    if (--out->pending > 0)
-      return;
-    if (out->first_error)
-      rp.deliver(std::move(out->first_error));
-    else
-      rp.deliver(caf::ok_atom::value);
-  };
-  for (auto& name : req.channels) {
-    // Alone, a channel without an owner and without a cache has nobody
-    // subscribed here or anywhere: nothing to number.
-    if (!clustered(self) && st.owners.count(name) == 0
-        && !pusher::classify_channel(name).keeps_last_event())
-      continue;
-    auto job = std::make_shared<publish_job>();
-    job->name = name;
-    job->pe.event.event = req.event;
-    job->pe.event.data = req.data;
-    job->pe.event.exclude = req.socket_id;
-    job->deadline = deadline;
-    job->done = finish;
-    ++out->pending;
-    publish_to_owner(self, std::move(job));
-  }
-  finish(caf::none);
-  return rp;
 }
 
 // GET /channel(s)/<name>[/users]: answered by the owner, wherever it
@@ -616,7 +487,11 @@ std::string topology_json(self_ptr self) {
   return owners.dump();
 }
 
-} // namespace
+} // namespace starling::directory_detail
+
+namespace starling {
+
+using namespace directory_detail;
 
 owner_directory_actor::behavior_type
 owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state> self,

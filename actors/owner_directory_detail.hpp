@@ -1,0 +1,40 @@
+// Internal to the owner directory (owner_directory.cpp, owner_publish.cpp):
+// the lookups the publish path shares with the rest of the directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "actors/owner_directory.hpp"
+
+namespace starling::directory_detail {
+
+using self_ptr = owner_directory_actor::stateful_pointer<directory_state>;
+
+/// Parked work (publishes waiting for an owner) runs again this often.
+constexpr auto park_delay = std::chrono::milliseconds(100);
+
+/// Whether other nodes share the channels (a bridge and a view of two+).
+bool clustered(self_ptr self);
+
+/// Milliseconds of the system clock (owners number from it).
+uint64_t system_ms();
+
+/// Calls `f` with the owner of `name`, spawning or looking it up first.
+void with_owner(self_ptr self, const std::string& name, owner_callback f);
+
+/// Forgets `owner` of `name` after it was found gone.
+void forget_owner(self_ptr self, const std::string& name,
+                  const owner_actor& owner);
+
+/// Runs `f` after the next membership change or retry tick.
+void park(self_ptr self, std::function<void()> f);
+
+/// Hands `req` to every channel's owner; answers once all numbered it
+/// (owner_publish.cpp).
+caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
+                                                     publish_request& req);
+
+} // namespace starling::directory_detail
