@@ -154,6 +154,19 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   add_message_types(cfg);
   caf::actor_system sys{cfg};
   auto node = sys.spawn(node_behavior, init);
+  // The node registers and starts its apps when it first runs, on a
+  // scheduler thread: listening before that would refuse the first clients
+  // with 4001 (unknown app), which pusher-js takes as final. Any answer of
+  // the node means it ran.
+  {
+    caf::scoped_actor waiter{sys};
+    waiter->request(node, std::chrono::seconds(10), stats_atom::value)
+      .receive([](node_stats&) {},
+               [&](caf::error& err) {
+                 log->warn("node did not answer at start: {}",
+                           sys.render(err));
+               });
+  }
   auto admin = sys.spawn(admin_behavior, node, apps);
   auto stop = [&] {
     server.stop_actors();
