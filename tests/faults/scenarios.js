@@ -31,8 +31,12 @@ async function runScenario(name, fault, opts = {}) {
     await fault(w, ctx);
     await sleep(opts.settleMs ?? 1500);
     await w.stopPublishing();
-    // Deliveries in flight reach their subscribers.
-    await sleep(opts.drainMs ?? 700);
+    // Deliveries in flight reach their subscribers: await them (bounded;
+    // a loaded machine may need longer than an idle one). What is still
+    // missing after drainMs counts as lost.
+    const missing = () => Object.values(w.delivery()).reduce((n, r) => n + r.lost, 0);
+    await f.poll(() => missing() === 0, opts.drainMs ?? 5000, 'deliveries to arrive')
+      .catch(() => {});
     const deadNodes = new Set(w.nodes.filter((n) => !n.alive).map((n) => n.id));
     const delivery = w.delivery();
     out.channels = Object.keys(delivery).length;
