@@ -194,10 +194,8 @@ test('the local topology: up, clients across three nodes through nginx, down', {
       clients.push(c);
       await once(c.connection, 'connected', 10000, `client ${i} connected`);
     }
-    // least_conn spreads them: every node holds some. Socket ids carry a
-    // per-node prefix; each node's own gauge counts its connections.
-    const prefixes = new Set(clients.map((c) => c.connection.socket_id.split('.')[0]));
-    assert.equal(prefixes.size, 3, `socket ids ${clients.map((c) => c.connection.socket_id)}`);
+    // least_conn spreads them: every node holds some, by each node's own
+    // gauge (socket ids are random since 9ce2203: no node prefix to read).
     const open = await Promise.all(adminPorts.map((p) => metric(p, 'starling_connections_open')));
     assert.ok(open.every((n) => n >= 1), `connections per node: ${open}`);
     assert.equal(open.reduce((a, b) => a + b, 0), 6);
