@@ -7,6 +7,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const f = require('../conformance/support/faults');
 const { World, sleep } = require('./world');
+const { scaled } = require('../conformance/support/slowdown');
 
 // The binary with the example logic actors registered (chat_filter).
 const EXAMPLES_BIN = process.env.STARLING_EXAMPLES_BIN
@@ -29,10 +30,11 @@ async function runScenario(name, fault, opts = {}) {
     const ownersBefore = await w.owners();
     const ctx = { ownersBefore, t0: Date.now() };
     await fault(w, ctx);
-    await sleep(opts.settleMs ?? 1500);
+    // Time budgets, scaled by STARLING_TEST_SLOWDOWN (as written when unset).
+    await sleep(scaled(opts.settleMs ?? 1500));
     await w.stopPublishing();
     // Deliveries in flight reach their subscribers.
-    await sleep(opts.drainMs ?? 700);
+    await sleep(scaled(opts.drainMs ?? 700));
     const deadNodes = new Set(w.nodes.filter((n) => !n.alive).map((n) => n.id));
     const delivery = w.delivery();
     out.channels = Object.keys(delivery).length;
