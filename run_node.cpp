@@ -154,6 +154,14 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   add_message_types(cfg);
   caf::actor_system sys{cfg};
   auto node = sys.spawn(node_behavior, init);
+  {
+    // The node registers its apps when it first runs, on a worker thread;
+    // its first answer comes after that. Wait for one before listening, or a
+    // request right after STARLING_READY can find no app running (503, 4100).
+    caf::scoped_actor waiter{sys};
+    waiter->request(node, std::chrono::seconds(10), topology_atom::value)
+      .receive([](std::string&) {}, [](caf::error&) {});
+  }
   auto admin = sys.spawn(admin_behavior, node, apps);
   auto stop = [&] {
     server.stop_actors();
