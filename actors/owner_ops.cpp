@@ -307,6 +307,16 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
                          + std::to_string(max_members) + " members)"));
     return;
   }
+  // A join from a node's new channel while we still count its previous
+  // one: that one ended (a crash) and its down message is not here yet. A
+  // remote node can send it after the replacement's first join (CAF sends
+  // the two on different paths), and we stop watching the old one below, so
+  // it would never come and its subscribers would be counted for ever (no
+  // channel_vacated). Drop them now, as that down message would.
+  if (auto i = st.nodes.find(join.node);
+      channel && i != st.nodes.end() && i->second.channel
+      && i->second.channel != channel)
+    channel_lost(self, i->second.channel.address(), false);
   auto& interest = st.nodes[join.node];
   ++interest.subscribers;
   ++interest.generation;

@@ -7,6 +7,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const f = require('../conformance/support/faults');
 const { World, sleep } = require('./world');
+const { scaled } = require('../conformance/support/slowdown');
 
 // The binary with the example logic actors registered (chat_filter).
 const EXAMPLES_BIN = process.env.STARLING_EXAMPLES_BIN
@@ -29,13 +30,14 @@ async function runScenario(name, fault, opts = {}) {
     const ownersBefore = await w.owners();
     const ctx = { ownersBefore, t0: Date.now() };
     await fault(w, ctx);
-    await sleep(opts.settleMs ?? 1500);
+    // Time budgets, scaled by STARLING_TEST_SLOWDOWN (as written when unset).
+    await sleep(scaled(opts.settleMs ?? 1500));
     await w.stopPublishing();
     // Deliveries in flight reach their subscribers: await them (bounded;
     // a loaded machine may need longer than an idle one). What is still
     // missing after drainMs counts as lost.
     const missing = () => Object.values(w.delivery()).reduce((n, r) => n + r.lost, 0);
-    await f.poll(() => missing() === 0, opts.drainMs ?? 5000, 'deliveries to arrive')
+    await f.poll(() => missing() === 0, scaled(opts.drainMs ?? 5000), 'deliveries to arrive')
       .catch(() => {});
     const deadNodes = new Set(w.nodes.filter((n) => !n.alive).map((n) => n.id));
     const delivery = w.delivery();

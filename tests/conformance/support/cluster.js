@@ -5,6 +5,8 @@ const assert = require('node:assert');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 
+const { scaled } = require('./slowdown');
+
 const NATS_BIN = process.env.STARLING_NATS_SERVER || 'nats-server';
 
 function freePort() {
@@ -52,7 +54,7 @@ async function topology(node) {
 // Re-reads the topology until `pred` holds (membership has no push event
 // over HTTP), bounded by `ms`.
 async function viewWhere(node, pred, ms) {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + scaled(ms);
   let last;
   for (;;) {
     last = await topology(node);

@@ -6,13 +6,15 @@
 const fs = require('node:fs');
 const h = require('./node');
 
-const ADMIN_TIMEOUT_MS = 3000;
+const { scaled } = require('./slowdown');
+
+const ADMIN_TIMEOUT_MS = 3000; // both scaled by STARLING_TEST_SLOWDOWN
 
 /** An admin request: resolves {status, body, json}. */
 async function admin(node, path, { method = 'GET', timeoutMs = ADMIN_TIMEOUT_MS } = {}) {
   const res = await fetch(`http://127.0.0.1:${node.adminPort}${path}`, {
     method,
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: AbortSignal.timeout(scaled(timeoutMs)),
   });
   const body = await res.text();
   let json;
@@ -99,6 +101,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * truthy value; rejects after `timeoutMs`.
  */
 async function poll(fn, timeoutMs, label = 'condition') {
+  timeoutMs = scaled(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {

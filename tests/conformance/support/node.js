@@ -17,9 +17,12 @@ const WebSocket = require('ws');
 const STARLING_BIN = process.env.STARLING_BIN
   || path.resolve(__dirname, '../../../build/starling');
 
-const READY_TIMEOUT_MS = 10000;
-const STOP_TIMEOUT_MS = 5000;
-const DEFAULT_TIMEOUT_MS = 3000;
+const { scaled } = require('./slowdown');
+
+// Scaled by STARLING_TEST_SLOWDOWN (support/slowdown.js); as written when unset.
+const READY_TIMEOUT_MS = scaled(10000);
+const STOP_TIMEOUT_MS = scaled(5000);
+const DEFAULT_TIMEOUT_MS = 3000; // scaled where each wait sets its timer
 
 // Every child we started, by pid, so an aborted run still reaps them.
 const children = new Set();
@@ -165,7 +168,7 @@ async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN 
 function waitFor(a, b, c, d) {
   if (typeof a === 'function') {
     const predicate = a;
-    const timeoutMs = b ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = scaled(b ?? DEFAULT_TIMEOUT_MS);
     const label = c || predicate.toString().slice(0, 80);
     return new Promise((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
@@ -182,7 +185,7 @@ function waitFor(a, b, c, d) {
   }
   const emitter = a;
   const event = b;
-  const timeoutMs = c ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = scaled(c ?? DEFAULT_TIMEOUT_MS);
   const filter = d || (() => true);
   return new Promise((resolve, reject) => {
     const on = emitter.on ? emitter.on.bind(emitter) : emitter.bind.bind(emitter);
@@ -270,6 +273,7 @@ function pusherClient(node, app = node.app, opts = {}) {
 
 /** Resolves when `client` is connected; rejects on failure or timeout. */
 function connected(client, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  timeoutMs = scaled(timeoutMs);
   if (client.connection.state === 'connected') return Promise.resolve(client);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -301,6 +305,7 @@ function subscribe(client, name, timeoutMs = DEFAULT_TIMEOUT_MS) {
 }
 
 function subscribed(channel, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  timeoutMs = scaled(timeoutMs);
   if (channel.subscribed) return Promise.resolve(channel);
   return new Promise((resolve, reject) => {
     const cleanup = () => {
@@ -326,6 +331,7 @@ function subscribed(channel, timeoutMs = DEFAULT_TIMEOUT_MS) {
 
 /** Resolves with the data of the next `event` on `channel` (pusher-js). */
 function nextEvent(channel, event, timeoutMs = DEFAULT_TIMEOUT_MS, filter = () => true) {
+  timeoutMs = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
     const handler = (data, metadata) => {
       if (!filter(data, metadata)) return;
@@ -430,6 +436,7 @@ class RawClient extends EventEmitter {
 
   /** Resolves with the first recorded frame (past or future) matching `predicate`. */
   waitFrame(predicate, timeoutMs = DEFAULT_TIMEOUT_MS, { from = 0 } = {}) {
+    timeoutMs = scaled(timeoutMs);
     const pred = typeof predicate === 'string' ? (f) => f.event === predicate : predicate;
     for (let i = from; i < this.frames.length; ++i)
       if (pred(this.frames[i])) return Promise.resolve(this.frames[i]);
@@ -460,6 +467,7 @@ class RawClient extends EventEmitter {
 
   /** Resolves with {code, reason} when the socket closes (bounded). */
   waitClose(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    timeoutMs = scaled(timeoutMs);
     if (this.closeInfo) return Promise.resolve(this.closeInfo);
     let timer;
     return Promise.race([
@@ -632,6 +640,7 @@ function resources() {
 }
 
 module.exports = {
+  scaled,
   STARLING_BIN,
   DEFAULT_TIMEOUT_MS,
   PusherClient,

@@ -986,6 +986,33 @@ CAF_TEST(members of a crashed channel that re-join in time never left) {
     CAF_CHECK_NOT_EQUAL(name, "member_removed");
 }
 
+CAF_TEST(a replacement channel that joins before the down message of the old one replaces its count) {
+  with_webhooks();
+  start("room");
+  auto pa = probe();
+  auto pb = probe();
+  auto sa = public_join("node-a", "1.1");
+  auto sb = public_join("node-b", "2.1");
+  join(pa, sa);
+  join(pb, sb);
+  sched.run();
+  // node-b's channel crashed, but its replacement's re-join comes before the
+  // down message (a remote node's may come later; once unwatched, never).
+  auto pb2 = probe();
+  auto again = sb;
+  again.rejoin = true;
+  CAF_CHECK(join(pb2, again).ok);
+  CAF_CHECK_EQUAL(subscriber_count(), 2u);
+  caf::anon_send_exit(pb, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK_EQUAL(subscriber_count(), 2u);
+  leave(pa, leave_of(sa));
+  leave(pb2, leave_of(sb));
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(),
+                  strings({"channel_occupied", "channel_vacated"}));
+}
+
 CAF_TEST(members of a crashed channel that do not come back leave) {
   start("presence-room");
   auto pa = probe();
