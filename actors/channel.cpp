@@ -1,4 +1,7 @@
 // Local channel actor: subscribers of this node, one encode per event.
+// Long because ordering (gaps, replay, foreign owners) lives beside the
+// subscriber set it orders for; the ordering state machine is the part to
+// move out next.
 #include "actors/channel.hpp"
 
 #include <caf/all.hpp>

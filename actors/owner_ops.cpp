@@ -1,4 +1,7 @@
-// Operations on a channel owner's state (owner_ops.hpp).
+// Operations on a channel owner's state (owner_ops.hpp). One file because
+// each transition (join, leave, a node lost, a handoff) changes the roster,
+// the per-node interest and the webhooks together; splitting by those
+// would split every transition. Next to split: the handoff merge.
 #include "actors/owner_ops.hpp"
 
 #include <algorithm>
