@@ -337,6 +337,11 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
       };
   d.reload_signals.async_wait(on_reload_signal);
   d.ioc.run();
+  // A second signal stops the loop with a fan-out flush still queued: the
+  // queue holds sessions and every session holds the context, a cycle that
+  // would outlive the server.
+  d.ctx->dirty.sessions.clear();
+  d.ctx->dirty.flush_posted = false;
 }
 
 } // namespace starling::transport

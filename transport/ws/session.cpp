@@ -465,13 +465,15 @@ void start_websocket_session(const std::shared_ptr<server_context>& ctx,
                              std::unique_ptr<tls_channel> tls) {
   auto* raw = new websocket_session(ctx, std::move(socket), std::move(tls));
   // Actors may drop the last reference on a CAF thread; the socket must die
-  // on the I/O thread, so deletion is posted there.
+  // on the I/O thread, so deletion is posted there. The handler owns the
+  // session: if the loop has stopped (a second SIGTERM), destroying the
+  // unrun handler with the io_context still deletes it.
   auto& ioc = ctx->ioc;
   std::shared_ptr<websocket_session> session{raw, [&ioc](websocket_session* p) {
     if (ioc.get_executor().running_in_this_thread())
       delete p;
     else
-      net::post(ioc, [p] { delete p; });
+      net::post(ioc, [owned = std::unique_ptr<websocket_session>(p)] {});
   }};
   session->run(req);
 }
