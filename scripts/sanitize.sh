@@ -11,6 +11,10 @@ shift || true
 reports="$root/$dir/sanitizer"
 rm -rf "$reports" && mkdir -p "$reports"
 
+# Node tests keep any child's stderr that holds a report here too
+# (tests/conformance/support/sanitizer_reports.js): gcc's runtime ignores
+# log_path in a process that has run a CAF actor system.
+export STARLING_SANITIZER_DIR="$reports"
 # log_path: a node test may ignore its server's stderr and exit code. gcc's
 # UBSan runtime writes nothing with a log_path set, so its reports go to
 # stderr; halt_on_error makes the process die, which its test sees.

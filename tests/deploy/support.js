@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { keepSanitizerReports } = require('../conformance/support/sanitizer_reports');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = process.env.STARLING_BIN || path.join(ROOT, 'build/starling');
@@ -149,6 +150,7 @@ function spawnChild(cmd, args, opts = {}) {
   let output = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => { output += d; });
+  keepSanitizerReports(child, () => output);
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => { children.delete(child); resolve({ code, signal }); });
   });

@@ -18,6 +18,7 @@ const STARLING_BIN = process.env.STARLING_BIN
   || path.resolve(__dirname, '../../../build/starling');
 
 const { scaled } = require('./slowdown');
+const { keepSanitizerReports } = require('./sanitizer_reports');
 
 // Scaled by STARLING_TEST_SLOWDOWN (support/slowdown.js); as written when unset.
 const READY_TIMEOUT_MS = scaled(10000);
@@ -85,6 +86,7 @@ async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN 
   let stdout = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => { stderr += d; });
+  keepSanitizerReports(child, () => stderr);
   child.stdout.setEncoding('utf8');
 
   const exited = new Promise((resolve) => {
@@ -590,7 +592,7 @@ async function signedRequest(node, opts) {
     method,
     headers: body !== '' ? { 'Content-Type': 'application/json' } : {},
     body: method === 'GET' || method === 'HEAD' ? undefined : body,
-    signal: AbortSignal.timeout(opts.timeoutMs || DEFAULT_TIMEOUT_MS),
+    signal: AbortSignal.timeout(scaled(opts.timeoutMs || DEFAULT_TIMEOUT_MS)),
   });
   const text = await res.text();
   let json;
