@@ -112,14 +112,15 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
               "key=app-key secret=app-secret (not for production)");
   std::random_device seed;
   std::mt19937_64 rng{(static_cast<uint64_t>(seed()) << 32) ^ seed()};
+  // The server (and its I/O context) must outlive the actor system and
+  // node_init, whose HTTP poster keeps idle webhook sockets on that context.
+  transport::server server{settings};
   node_init init;
   init.apps = settings.apps;
   init.logic = std::make_shared<const logic_registry>(logic);
   init.node_id = settings.cluster.node_id.empty() ? random_node_id(rng)
                                                   : settings.cluster.node_id;
   init.activity_timeout_s = settings.server.activity_timeout_s;
-  // The server (and its I/O context) must outlive the actor system.
-  transport::server server{settings};
   init.poster = server.make_http_poster();
   init.fanout = server.make_fanout_sink();
   auto apps = std::make_shared<app_directory>();
