@@ -179,12 +179,12 @@ void logic_families(prometheus_text& out, const std::vector<app_entry>& apps) {
        metric_type::counter,
        gauge("starling_logic_hook_calls_total",
              [](const logic_stats& s) { return s.calls.load(); }));
-  each("starling_logic_passthrough_total",
-       "Hooks answered by the default (allow/pass): timeout, crash, error, "
-       "instance restarting or failed.",
+  each("starling_logic_unavailable_total",
+       "Hooks answered by the binding's on_unavailable verdict (refuse/drop "
+       "unless \"pass\"): no instance in time, failed, timeout, error.",
        metric_type::counter,
-       gauge("starling_logic_passthrough_total",
-             [](const logic_stats& s) { return s.passthrough.load(); }));
+       gauge("starling_logic_unavailable_total",
+             [](const logic_stats& s) { return s.unavailable.load(); }));
   each("starling_logic_verdicts_total",
        "Hook answers that changed something, by verdict.",
        metric_type::counter,

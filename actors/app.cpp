@@ -161,7 +161,9 @@ json logic_json(const app_context& ctx) {
                        {"failed_on", where},
                        {"restarts", s.restarts.load()},
                        {"calls", s.calls.load()},
-                       {"passthrough", s.passthrough.load()}});
+                       {"on_unavailable",
+                        b.pass_when_unavailable ? "pass" : "closed"},
+                       {"unavailable", s.unavailable.load()}});
   }
   return out;
 }

@@ -130,6 +130,10 @@ auto shared_handlers(self_ptr self, bool may_quit) {
       if (self->state.hooks)
         self->state.hooks->restart(lr.index);
     },
+    [self](logic_wait_atom) {
+      if (self->state.hooks)
+        self->state.hooks->wake();
+    },
     [self, idle](expire_atom) {
       on_expire(self);
       idle();
@@ -306,6 +310,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
     [](bridge_changed&) {},
     [](logic_handles&) {},
     [](logic_restart&) {},
+    [](logic_wait_atom) {},
     [](settle_atom) {},
     [](idle_atom) {},
     [](expire_atom) {},

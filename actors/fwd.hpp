@@ -62,6 +62,9 @@ using settle_atom = caf::atom_constant<caf::atom("settle")>;
 /// Owner to itself: end if nothing is left to order or tell (after an
 /// answer that arrived asynchronously, e.g. a refused join).
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+/// Owner timer: hook questions waiting for a restarting logic instance
+/// reached their deadline.
+using logic_wait_atom = caf::atom_constant<caf::atom("lg_wait")>;
 /// Owner query: the presence user ids.
 using users_atom = caf::atom_constant<caf::atom("users")>;
 /// Query: the node actors of the other live members (bridge).
@@ -174,6 +177,7 @@ using owner_actor = caf::typed_actor<
   caf::reacts_to<bridge_changed>,
   caf::reacts_to<logic_handles>,
   caf::reacts_to<logic_restart>,
+  caf::reacts_to<logic_wait_atom>,
   caf::reacts_to<settle_atom>,
   caf::reacts_to<idle_atom>,
   caf::reacts_to<expire_atom>,

@@ -15,13 +15,15 @@
 //                                               -> client_event_verdict
 //   (logic_member_atom, member_change)          -> no reply (notification)
 //
-// Every question has a deadline (timeout_ms, default 200 ms). No answer in
-// time, an error or a crash means the default: allow / pass (counted in
-// /metrics). A crashed instance is restarted with back-off; past its restart
-// limit it is marked failed and the app runs on without it. Messages the
-// actor does not handle are answered with an error, which also means the
-// default, so a logic actor handles only what it cares about (actors
-// registered with logic_registry::add drop unhandled messages silently).
+// Hooks fail closed. A crashed instance is restarted with back-off, and
+// questions wait for it (unavailable_wait_ms, default 1000; a question it
+// crashed under is asked again). No instance by then, one marked failed
+// past its restart limit, no answer within timeout_ms (default 200) or an
+// error get the binding's on_unavailable verdict: refuse / drop by default,
+// allow / pass with on_unavailable "pass" (counted in /metrics). Messages
+// the actor does not handle are answered with an error, which means allow /
+// pass: a logic actor handles only what it cares about (actors registered
+// with logic_registry::add drop unhandled messages silently).
 #pragma once
 
 #include <cstdint>

@@ -79,6 +79,8 @@ logic_table_ptr make_logic_table(const config::app_settings& app,
     b.pattern = cfg.channels;
     b.factory = *factory;
     b.timeout = std::chrono::milliseconds(cfg.timeout_ms);
+    b.pass_when_unavailable = cfg.on_unavailable == "pass";
+    b.unavailable_wait = std::chrono::milliseconds(cfg.unavailable_wait_ms);
     // 10 ms, doubling with every further restart inside the window, capped.
     b.restarts.max_restarts = cfg.max_restarts;
     b.restarts.window = std::chrono::seconds(cfg.restart_window_s);

@@ -24,8 +24,9 @@ namespace starling {
 class logic_stats {
 public:
   std::atomic<uint64_t> calls{0};       ///< Hook questions (and skips) made.
-  std::atomic<uint64_t> passthrough{0}; ///< Answered by the default: timeout,
-                                        ///< crash, error, instance missing.
+  /// Answered by the binding's on_unavailable verdict: no instance in
+  /// time (restarting, failed, quit), timeout, error.
+  std::atomic<uint64_t> unavailable{0};
   std::atomic<uint64_t> refused{0};     ///< Subscriptions refused.
   std::atomic<uint64_t> dropped{0};     ///< Client events dropped.
   std::atomic<uint64_t> rewritten{0};   ///< Client events rewritten.
@@ -56,6 +57,10 @@ struct logic_binding {
   std::string pattern;            ///< Channel glob; empty = app-bound.
   logic_factory factory;          ///< Spawns an instance.
   caf::timespan timeout;          ///< Hook deadline.
+  /// on_unavailable "pass": allow / relay when no instance answers; else
+  /// (the default, "closed") refuse / drop.
+  bool pass_when_unavailable = false;
+  caf::timespan unavailable_wait; ///< Wait for a restarting instance.
   restart_policy restarts;        ///< Supervision of its instances.
   std::shared_ptr<logic_stats> stats = std::make_shared<logic_stats>();
 

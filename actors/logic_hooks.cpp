@@ -14,19 +14,34 @@ namespace starling {
 
 namespace {
 
-// Beyond this many client events waiting for verdicts, new ones pass
-// without asking (still in order): a stuck logic costs latency, not memory.
+// Beyond this many client events waiting for verdicts, new ones get each
+// binding's on_unavailable verdict without asking (still in order): a stuck
+// logic costs latency, not memory.
 constexpr std::size_t max_pending_client_events = 1024;
 
-// A hook got no usable answer: the default applies. An actor that does not
-// handle this hook answers unexpected_message: that is its choice, not a
-// fault, and is not counted.
-void count_default(const logic_binding& b, const caf::error& err) {
-  if (err == caf::sec::unexpected_message)
-    return;
-  ++b.stats->passthrough;
-  component_logger("logic")->debug("hook default actor={} error={}", b.actor,
+// The binding could not answer (no instance in time, timeout, error): its
+// on_unavailable verdict applies, counted.
+void count_unavailable(const logic_binding& b, const caf::error& err) {
+  ++b.stats->unavailable;
+  component_logger("logic")->debug("hook unavailable actor={} verdict={} "
+                                   "error={}",
+                                   b.actor,
+                                   b.pass_when_unavailable ? "pass" : "closed",
                                    to_string(err));
+}
+
+// The instance died under the question (it was gone, threw, or ended
+// while answering): its successor is asked.
+bool crashed_under(const caf::error& err, const caf::actor& target) {
+  if (err == caf::sec::request_receiver_down
+      || err == caf::sec::runtime_error) // A throwing handler's reason.
+    return true;
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(target);
+  return ptr != nullptr && ptr->getf(caf::abstract_actor::is_terminated_flag);
+}
+
+subscribe_verdict unavailable_refusal(const logic_binding& b) {
+  return subscribe_verdict::refused(b.actor + " is unavailable", 503);
 }
 
 bool reserved_name(const std::string& event) {
@@ -67,16 +82,22 @@ std::unique_ptr<owner_hooks> owner_hooks::make(owner_self self,
   hooks->table_ = table;
   hooks->relay_ = std::move(relay);
   if (!own.empty())
-    hooks->own_ = logic_instances::start(self, table, own, std::move(base));
+    hooks->own_ = logic_instances::start(
+      self, table, own, std::move(base),
+      [h = hooks.get()] { h->wake(); }); // Questions wait for restarts.
   return hooks;
 }
 
 owner_hooks::~owner_hooks() {
-  // nop: the instances end through the functor attached to the owner.
+  // The instances end through the functor attached to the owner; no
+  // restart may call back into hooks that are gone.
+  if (own_)
+    own_->stop_all();
 }
 
 void owner_hooks::set_app_bound(std::vector<caf::actor> handles) {
   app_bound_ = std::move(handles);
+  wake();
 }
 
 caf::actor owner_hooks::instance_for(std::size_t b) const {
@@ -85,20 +106,74 @@ caf::actor owner_hooks::instance_for(std::size_t b) const {
   return b < app_bound_.size() ? app_bound_[b] : caf::actor{};
 }
 
+bool owner_hooks::restarting(std::size_t b) const {
+  auto& binding = table_->bindings[b];
+  if (binding.channel_bound())
+    return own_ && own_->restarting(b);
+  // The app restarts its own; failed ones are marked without a channel.
+  return !app_bound_.empty() && binding.stats->failed() == 0;
+}
+
+caf::actor_clock::time_point owner_hooks::deadline_for(std::size_t b) const {
+  return self_->clock().now() + table_->bindings[b].unavailable_wait;
+}
+
+// Runs `go` with binding b's instance; while it restarts (or `dead`, the
+// one that crashed under the question, is not yet replaced), waits for it
+// until `deadline`; then `go` gets an invalid handle.
+void owner_hooks::with_instance(std::size_t b,
+                                caf::actor_clock::time_point deadline,
+                                caf::actor_addr dead, go_fn go) {
+  auto target = instance_for(b);
+  if (target && target.address() != dead) {
+    go(std::move(target));
+    return;
+  }
+  auto now = self_->clock().now();
+  if (now >= deadline || (!target && !restarting(b))) {
+    go(caf::actor{});
+    return;
+  }
+  waiters_.push_back(waiter{b, deadline, std::move(dead), std::move(go)});
+  self_->delayed_send(self_, deadline - now, logic_wait_atom::value);
+}
+
+void owner_hooks::wake() {
+  auto waiting = std::move(waiters_);
+  waiters_.clear();
+  for (auto& w : waiting)
+    with_instance(w.binding, w.deadline, std::move(w.dead), std::move(w.go));
+}
+
 // Asks the bindings in order; the first refusal wins, all-allow allows.
 void owner_hooks::subscribe_step(std::shared_ptr<join_question> q,
                                  std::size_t k) {
-  for (; k < applicable_.size(); ++k) {
-    auto& b = table_->bindings[applicable_[k]];
-    ++b.stats->calls;
-    auto target = instance_for(applicable_[k]);
+  if (k >= applicable_.size()) {
+    q->done(subscribe_verdict::allowed());
+    return;
+  }
+  auto index = applicable_[k];
+  ++table_->bindings[index].stats->calls;
+  subscribe_ask(std::move(q), k, deadline_for(index), {});
+}
+
+void owner_hooks::subscribe_ask(std::shared_ptr<join_question> q,
+                                std::size_t k,
+                                caf::actor_clock::time_point deadline,
+                                caf::actor_addr dead) {
+  auto index = applicable_[k];
+  auto bp = &table_->bindings[index]; // The table outlives every owner.
+  with_instance(index, deadline, std::move(dead), [=](caf::actor target) {
     if (!target) {
-      ++b.stats->passthrough; // Restarting or failed: the default.
-      continue;
+      count_unavailable(*bp, caf::make_error(errc::not_available));
+      if (bp->pass_when_unavailable)
+        subscribe_step(q, k + 1);
+      else
+        q->done(unavailable_refusal(*bp));
+      return;
     }
-    auto bp = &b; // The table outlives every owner of the app.
     self_
-      ->request(target, b.timeout, logic_subscribe_atom::value, q->channel,
+      ->request(target, bp->timeout, logic_subscribe_atom::value, q->channel,
                 q->socket_id, q->user_id)
       .then(
         [this, q, k, bp](subscribe_verdict& v) {
@@ -109,13 +184,23 @@ void owner_hooks::subscribe_step(std::shared_ptr<join_question> q,
           }
           subscribe_step(q, k + 1);
         },
-        [this, q, k, bp](caf::error& err) {
-          count_default(*bp, err);
-          subscribe_step(q, k + 1);
+        [this, q, k, bp, deadline, target](caf::error& err) {
+          if (err == caf::sec::unexpected_message) {
+            subscribe_step(q, k + 1); // Not handled: its choice.
+            return;
+          }
+          if (crashed_under(err, target)) {
+            // Crashed under the question: ask its successor.
+            subscribe_ask(q, k, deadline, target.address());
+            return;
+          }
+          count_unavailable(*bp, err);
+          if (bp->pass_when_unavailable)
+            subscribe_step(q, k + 1);
+          else
+            q->done(unavailable_refusal(*bp));
         });
-    return;
-  }
-  q->done(subscribe_verdict::allowed());
+  });
 }
 
 void owner_hooks::ask_subscribe(const owner_join& join,
@@ -181,17 +266,37 @@ void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
   auto p = find(id);
   if (p == nullptr)
     return;
-  for (; k < applicable_.size() && !p->drop; ++k) {
-    auto& b = table_->bindings[applicable_[k]];
-    ++b.stats->calls;
-    auto target = instance_for(applicable_[k]);
+  if (k >= applicable_.size() || p->drop) {
+    p->decided = true;
+    flush();
+    return;
+  }
+  auto index = applicable_[k];
+  ++table_->bindings[index].stats->calls;
+  client_event_ask(id, k, deadline_for(index), {});
+}
+
+void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
+                                   caf::actor_clock::time_point deadline,
+                                   caf::actor_addr dead) {
+  auto index = applicable_[k];
+  auto bp = &table_->bindings[index];
+  auto unavailable = [this, id, k, bp](const caf::error& err) {
+    count_unavailable(*bp, err);
+    if (auto p = find(id); p && !bp->pass_when_unavailable)
+      p->drop = true;
+    client_event_step(id, k + 1);
+  };
+  with_instance(index, deadline, std::move(dead), [=](caf::actor target) {
+    auto p = find(id);
+    if (p == nullptr)
+      return;
     if (!target) {
-      ++b.stats->passthrough;
-      continue;
+      unavailable(caf::make_error(errc::not_available));
+      return;
     }
-    auto bp = &b;
     self_
-      ->request(target, b.timeout, logic_client_event_atom::value, channel_,
+      ->request(target, bp->timeout, logic_client_event_atom::value, channel_,
                 p->ev)
       .then(
         [this, id, k, bp](client_event_verdict& v) {
@@ -199,14 +304,18 @@ void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
             apply_verdict(*bp, *q, v);
           client_event_step(id, k + 1);
         },
-        [this, id, k, bp](caf::error& err) {
-          count_default(*bp, err);
-          client_event_step(id, k + 1);
+        [this, id, k, deadline, target, unavailable](caf::error& err) {
+          if (err == caf::sec::unexpected_message) {
+            client_event_step(id, k + 1); // Not handled: its choice.
+            return;
+          }
+          if (crashed_under(err, target)) {
+            client_event_ask(id, k, deadline, target.address());
+            return;
+          }
+          unavailable(err);
         });
-    return;
-  }
-  p->decided = true;
-  flush();
+  });
 }
 
 void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
@@ -215,8 +324,13 @@ void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
   p.ev = std::move(ev);
   p.via = std::move(via);
   if (applicable_.empty() || queue_.size() >= max_pending_client_events) {
-    for (auto b : applicable_)
-      ++table_->bindings[b].stats->passthrough;
+    // Too many waiting: nobody is asked, each binding's on_unavailable
+    // verdict applies.
+    for (auto b : applicable_) {
+      auto& binding = table_->bindings[b];
+      ++binding.stats->unavailable;
+      p.drop = p.drop || !binding.pass_when_unavailable;
+    }
     p.decided = true;
     queue_.push_back(std::move(p));
     flush();
@@ -244,6 +358,9 @@ void owner_hooks::stop() {
     own_->stop_all();
   applicable_.clear();
   app_bound_.clear();
+  // Joins waiting for an instance time out at their channel (503); waiting
+  // client events go on undecided below.
+  waiters_.clear();
   for (auto& p : queue_)
     p.decided = true;
   flush();

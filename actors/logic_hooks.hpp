@@ -2,8 +2,10 @@
 // the channel, the channel-bound instances beside the owner, and the
 // questions the owner asks them — subscribe gates in binding order (the
 // first refusal wins), client events through every filter with their order
-// kept, and member change notifications. Every question has the binding's
-// deadline; no answer, an error or a crash means the default (allow/pass).
+// kept, and member change notifications. Fail closed: while an instance
+// restarts, questions wait for it (up to the binding's unavailable_wait);
+// no instance by then, a failed one, a timeout or an error gets the
+// binding's on_unavailable verdict (refuse / drop unless configured "pass").
 // Only owners of channels some binding applies to have one.
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 
 #include "actors/logic_instances.hpp"
 #include "actors/messages.hpp"
@@ -61,6 +64,10 @@ public:
   /// undecided (the successor asks its own instances).
   void stop();
 
+  /// An instance came back or failed, or a wait deadline passed: questions
+  /// waiting for an instance go on.
+  void wake();
+
   /// Handles a down message of an own instance; false when not ours.
   bool on_down(const caf::down_msg& dm);
 
@@ -83,12 +90,34 @@ private:
     bool drop = false;    // A hook dropped it.
   };
 
+  /// Goes on with the live instance, or with an invalid handle when the
+  /// binding is unavailable.
+  using go_fn = std::function<void(caf::actor)>;
+
+  /// A question waiting for a restarting instance.
+  struct waiter {
+    std::size_t binding = 0;              // Index into the table.
+    caf::actor_clock::time_point deadline; // Then: unavailable.
+    caf::actor_addr dead;                 // Crashed under the question.
+    go_fn go;                             // What to do next.
+  };
+
   owner_hooks() = default;
 
   caf::actor instance_for(std::size_t binding) const;
+  bool restarting(std::size_t binding) const;
+  void with_instance(std::size_t binding, caf::actor_clock::time_point deadline,
+                     caf::actor_addr dead, go_fn go);
+  caf::actor_clock::time_point deadline_for(std::size_t binding) const;
   pending_event* find(uint64_t id);
   void subscribe_step(std::shared_ptr<struct join_question> q, std::size_t k);
+  void subscribe_ask(std::shared_ptr<struct join_question> q, std::size_t k,
+                     caf::actor_clock::time_point deadline,
+                     caf::actor_addr dead);
   void client_event_step(uint64_t id, std::size_t k);
+  void client_event_ask(uint64_t id, std::size_t k,
+                        caf::actor_clock::time_point deadline,
+                        caf::actor_addr dead);
   void apply_verdict(const logic_binding& b, pending_event& p,
                      client_event_verdict& v);
   void flush();
@@ -102,6 +131,7 @@ private:
   std::deque<pending_event> queue_;     // Client events in order.
   relay_fn relay_;                      // Where decided events go.
   uint64_t next_id_ = 0;                // Last queue key.
+  std::vector<waiter> waiters_;         // Questions waiting for instances.
 };
 
 } // namespace starling

@@ -93,6 +93,7 @@ void logic_instances::instance_ended(std::size_t index,
   }
   inst.ending = false;
   if (reason == caf::exit_reason::normal) {
+    inst.quit = true;
     log->info("logic instance quit actor={} app={} channel={}", b.actor,
               base_.app_id, base_.channel);
   } else if (auto d = inst.tracker.child_failed(self_->clock().now());
@@ -166,6 +167,13 @@ caf::actor logic_instances::instance_for(std::size_t binding) const {
     if (inst.binding == binding)
       return inst.actor;
   return nullptr;
+}
+
+bool logic_instances::restarting(std::size_t binding) const {
+  for (auto& inst : instances_)
+    if (inst.binding == binding)
+      return !inst.actor && !inst.quit && !inst.tracker.failed();
+  return false;
 }
 
 std::vector<caf::actor> logic_instances::handles() const {

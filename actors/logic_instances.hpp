@@ -46,6 +46,10 @@ public:
   /// Returns the live instance of binding `binding`, or an invalid handle.
   caf::actor instance_for(std::size_t binding) const;
 
+  /// Returns whether binding `binding`'s instance is down but due to come
+  /// back (a restart is scheduled): hooks wait for it.
+  bool restarting(std::size_t binding) const;
+
   /// Returns the live handles indexed by binding (invalid elsewhere).
   std::vector<caf::actor> handles() const;
 
@@ -59,6 +63,7 @@ private:
     caf::actor actor;        // Live instance; null while restarting or failed.
     restart_tracker tracker; // Restart history under the binding's policy.
     bool ending = false;     // Told to crash; its down_msg is on its way.
+    bool quit = false;       // Ended normally: stays gone.
   };
 
   logic_instances() = default;

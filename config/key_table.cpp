@@ -364,7 +364,17 @@ std::vector<key> make_keys() {
                  "whole app"),
     entry<&lb::timeout_ms>("apps[].logic[].timeout_ms")
       .at_least(1).at_most(5000)
-      .with_help("deadline of each hook; then allow / pass"),
+      .with_help("deadline of each hook; then the on_unavailable verdict"),
+    entry<&lb::on_unavailable>("apps[].logic[].on_unavailable")
+      .within({"closed", "pass"})
+      .with_help("verdict when no instance answers (restarting past "
+                 "unavailable_wait_ms, failed, timed out): closed refuses "
+                 "the subscription and drops the event; pass allows and "
+                 "relays"),
+    entry<&lb::unavailable_wait_ms>("apps[].logic[].unavailable_wait_ms")
+      .at_most(10000)
+      .with_help("how long a hook waits for a restarting instance before "
+                 "the on_unavailable verdict"),
     entry<&lb::max_restarts>("apps[].logic[].max_restarts")
       .with_help("restarts allowed within restart_window_s before the "
                  "instance is marked failed"),

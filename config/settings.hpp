@@ -50,7 +50,13 @@ struct logic_binding_settings {
   /// Empty: app-bound, one instance per node that sees every channel of the
   /// app that this node owns.
   std::string channels;
-  uint32_t timeout_ms = 200;       ///< Hook answer deadline; then pass-through.
+  uint32_t timeout_ms = 200;       ///< Hook answer deadline; then on_unavailable.
+  /// Verdict when no instance can answer (restarting past
+  /// unavailable_wait_ms, failed, timed out, erred): "closed" refuses the
+  /// subscription and drops the event; "pass" allows and relays.
+  std::string on_unavailable = "closed";
+  /// How long a hook waits for a restarting instance before on_unavailable.
+  uint32_t unavailable_wait_ms = 1000;
   uint32_t max_restarts = 5;       ///< Restarts allowed within restart_window_s ...
   uint32_t restart_window_s = 10;  ///< ... before the instance is marked failed.
   uint32_t max_backoff_ms = 1000;  ///< Cap of the doubling restart back-off.

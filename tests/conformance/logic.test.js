@@ -23,6 +23,8 @@ const CRASHES = 100;
 const res = h.resources();
 let node;
 let app;
+// Only vip_gate, on public channels: the leak test counts its owners.
+let gated;
 
 before(async () => {
   assert.ok(fs.existsSync(EXAMPLES_BIN), `starling_examples binary at ${EXAMPLES_BIN}`);
@@ -34,11 +36,15 @@ before(async () => {
       { actor: 'chat_filter', channels: 'private-chat-*',
         max_restarts: 1000, restart_window_s: 10, max_backoff_ms: 20 },
       { actor: 'vip_gate', channels: 'private-vip-*', timeout_ms: 500 },
+      // Crashed past their limit below: closed (the default) and pass.
+      { actor: 'vip_gate', channels: 'private-closed-*', max_restarts: 0 },
+      { actor: 'vip_gate', channels: 'private-open-*', max_restarts: 0, on_unavailable: 'pass' },
       // Crashed past its limit below.
       { actor: 'ticker', channels: 'ticker-*', max_restarts: 2, max_backoff_ms: 20 },
     ],
   });
-  node = await res.node({ admin: { fault_injection: true }, apps: [app] }, { bin: EXAMPLES_BIN });
+  gated = h.makeApp({ logic: [{ actor: 'vip_gate', channels: 'vip-*' }] });
+  node = await res.node({ admin: { fault_injection: true }, apps: [app, gated] }, { bin: EXAMPLES_BIN });
 });
 after(() => res.cleanup());
 
@@ -85,6 +91,38 @@ test('the gate refuses non-VIP subscriptions with subscription_error', async () 
   }
   const vip = await client('vip-ann');
   await h.subscribe(vip, channel);
+});
+
+test('1,000 refused subscriptions leave no owner or logic instance behind', async () => {
+  const CONNECTIONS = 10;
+  const PER_CONNECTION = 100;
+  const clients = [];
+  for (let c = 0; c < CONNECTIONS; ++c) {
+    const raw = h.rawClient(node, { key: gated.key });
+    clients.push(raw);
+    await raw.established();
+  }
+  clients.forEach((raw, c) => {
+    for (let i = 0; i < PER_CONNECTION; ++i)
+      raw.send({ event: 'pusher:subscribe', data: { channel: `vip-${process.pid}-${c}-${i}` } });
+  });
+  const refusals = (raw) => raw.frames.filter((x) => x.event === 'pusher:subscription_error');
+  await h.waitFor(() => clients.every((raw) => refusals(raw).length >= PER_CONNECTION), 20000,
+    `${CONNECTIONS * PER_CONNECTION} refusals`);
+  for (const raw of clients)
+    for (const e of refusals(raw)) assert.equal(e.parsed.status, 403);
+  // Abandoned too: half the connections go away.
+  await Promise.all(clients.slice(0, CONNECTIONS / 2).map((raw) => raw.close()));
+  const owners = `starling_app_owners{app="${gated.id}"}`;
+  const instances = `starling_logic_instances{app="${gated.id}",actor="vip_gate",channels="vip-*"}`;
+  const channels = `starling_app_channels{app="${gated.id}"}`;
+  const m = await f.poll(async () => {
+    const x = await f.metrics(node);
+    return x[owners] === 0 && x[instances] === 0 && x[channels] === 0 ? x : null;
+  }, 10000, 'owners, logic instances and channels of refused subscriptions end');
+  assert.equal(m[owners], 0);
+  await Promise.all(clients.map((raw) => raw.close()));
+  await healthy();
 });
 
 test('client events are rewritten or dropped and the sender gets an ack', async () => {
@@ -140,7 +178,8 @@ test(`${CRASHES} crashes of a chat filter under traffic lose no event`, async ()
   let sending = true;
   const sender = (async () => {
     for (let n = 1; sending; ++n) {
-      if (chA.trigger('client-message', { text: `message ${n}`, n })) sent.push(n);
+      // Every one needs the filter: one passing unfiltered would show.
+      if (chA.trigger('client-message', { text: `darn ${n}`, n })) sent.push(n);
       await f.sleep(20);
     }
   })();
@@ -166,6 +205,8 @@ test(`${CRASHES} crashes of a chat filter under traffic lose no event`, async ()
     `bob got all ${publisher.published.length} published events`);
   const got = logB.filter((e) => e.event === 'client-message').map((e) => e.data.n);
   assert.deepEqual(got, sent, 'every client event arrived once, in order');
+  const unfiltered = logB.filter((e) => e.event === 'client-message' && e.data.text !== `**** ${e.data.n}`);
+  assert.deepEqual(unfiltered, [], 'fail closed: no event passed the restarting filter unfiltered');
   const diff = f.seqDiff(publisher.published, f.logSeqs(logB));
   assert.ok(diff.ok, f.describeDiff('bob (HTTP publishes)', diff));
   assert.deepEqual(publisher.failures, []);
@@ -222,5 +263,39 @@ test('a logic actor crashed past its restart limit is marked failed and the app 
   const got = h.nextEvent(chO, 'client-message');
   chC.trigger('client-message', { text: 'frak' });
   assert.deepEqual((await got).data, { text: '****' });
+  await healthy();
+});
+
+test('a failed gate denies subscriptions (closed by default) unless its binding says pass', async () => {
+  const vip = await client('vip-ann');
+  const closed = unique('private-closed-');
+  const open = unique('private-open-');
+  await h.subscribe(vip, closed);
+  await h.subscribe(vip, open);
+  for (const channel of [closed, open])
+    await f.poll(async () => (await f.crash(node, { kind: 'logic', name: `vip_gate/${channel}` })).status === 200,
+      3000, `crash vip_gate/${channel}`);
+  await f.poll(async () => {
+    const topo = await f.topology(node);
+    return logicEntry(topo, 'vip_gate', 'private-closed-*').failed_on.includes(closed)
+      && logicEntry(topo, 'vip_gate', 'private-open-*').failed_on.includes(open);
+  }, 3000, 'both gates marked failed');
+  // Even a VIP: nobody can say yes.
+  const other = await client('vip-bob');
+  await assert.rejects(h.subscribe(other, closed), (err) => {
+    assert.equal(err.data.status, 503);
+    assert.match(err.data.error, /vip_gate is unavailable/);
+    return true;
+  });
+  // on_unavailable "pass": anyone gets in.
+  const anon = await client();
+  await h.subscribe(anon, open);
+  const entry = logicEntry(await f.topology(node), 'vip_gate', 'private-closed-*');
+  assert.equal(entry.on_unavailable, 'closed');
+  assert.equal(logicEntry(await f.topology(node), 'vip_gate', 'private-open-*').on_unavailable, 'pass');
+  const m = await f.metrics(node);
+  assert.ok(m[metricKey('starling_logic_unavailable_total', 'vip_gate', 'private-closed-*')] >= 1);
+  assert.ok(m[metricKey('starling_logic_unavailable_total', 'vip_gate', 'private-open-*')] >= 1);
+  assert.equal(m[metricKey('starling_logic_failed', 'vip_gate', 'private-closed-*')], 1);
   await healthy();
 });

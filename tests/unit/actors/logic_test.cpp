@@ -1,8 +1,9 @@
 // Unit tests for app logic (actors/logic, logic_bindings, logic_instances,
 // logic_hooks) through a real app, channels and owners: globs, verdict
 // helpers, the registry, which channels a binding sees, subscribe gates,
-// rewritten / dropped / answered client events in order, the pass-through
-// default on timeouts and crashes, member notifications, restarts with
+// rewritten / dropped / answered client events in order, the fail-closed
+// on_unavailable verdict (and "pass") on timeouts and failures, questions
+// that wait for a restarting instance, member notifications, restarts with
 // back-off, the failed mark past the restart limit (topology, /metrics).
 #define CAF_SUITE actors_logic
 #include "tests/support/actor_fixture.hpp"
@@ -92,6 +93,20 @@ caf::behavior thrower(caf::event_based_actor*, logic_handle) {
   };
 }
 
+/// Throws on the first client event of the process whose data says "boom"
+/// (a crash under a question), then rewrites such events to "ok".
+caf::behavior flaky(caf::event_based_actor*, logic_handle) {
+  return {
+    [](logic_client_event_atom, const std::string&,
+       const client_event& ev) -> client_event_verdict {
+      static int booms = 0;
+      if (ev.data.find("boom") != std::string::npos && booms++ == 0)
+        throw std::runtime_error("logic bug");
+      return client_event_verdict::rewrite({}, R"("ok")");
+    },
+  };
+}
+
 /// What the recorder saw.
 struct recorded {
   std::vector<member_change> members;
@@ -124,11 +139,13 @@ using spawn_log = std::vector<spawned_instance>;
 // -- fixture ------------------------------------------------------------------
 
 config::logic_binding_settings binding(std::string actor, std::string channels,
-                                       uint32_t max_restarts = 5) {
+                                       uint32_t max_restarts = 5,
+                                       std::string on_unavailable = "closed") {
   config::logic_binding_settings b;
   b.actor = std::move(actor);
   b.channels = std::move(channels);
   b.max_restarts = max_restarts;
+  b.on_unavailable = std::move(on_unavailable);
   return b;
 }
 
@@ -159,6 +176,7 @@ struct fixture : test::actor_fixture {
       .add("rewriter", rewriter)
       .add("silent", silent)
       .add("thrower", thrower)
+      .add("flaky", flaky)
       .add_factory("recorder", [log = rec](caf::local_actor* parent,
                                            const logic_handle& h) {
         return caf::actor{parent->spawn(recorder, h, log)};
@@ -485,7 +503,7 @@ CAF_TEST(client events are rewritten and dropped and answered) {
   CAF_CHECK_EQUAL(stats(0).rewritten.load(), 1u);
   CAF_CHECK_EQUAL(stats(0).dropped.load(), 1u);
   CAF_CHECK_EQUAL(stats(0).answered.load(), 3u);
-  CAF_CHECK_EQUAL(stats(0).passthrough.load(), 0u);
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
 }
 
 CAF_TEST(client events keep their order through the hooks) {
@@ -506,23 +524,55 @@ CAF_TEST(client events keep their order through the hooks) {
   CAF_CHECK_EQUAL(other->texts(), want);
 }
 
-CAF_TEST(a silent logic times out into allow and pass) {
-  start({binding("silent", "private-slow-*")});
+CAF_TEST(a silent logic times out into refuse and drop by default) {
+  start({binding("silent", "private-slow-*"), binding("rewriter", "private-*")});
+  auto l1 = make_fake_link();
+  // run() fires the request timers once nothing else is left to do.
+  auto c1 = join("private-slow-1", "1.1", l1);
+  CAF_CHECK(seen(c1).joined.empty());
+  CAF_CHECK_EQUAL(l1->texts(), strings({pusher::encode_subscription_error(
+                                 "private-slow-1", "AuthError",
+                                 "silent is unavailable", 503)}));
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 1u);
+  // The owner of the refused channel ended with its instances.
+  CAF_CHECK_EQUAL(stats(0).running.load(), 0);
+}
+
+CAF_TEST(a silent logic with on_unavailable pass times out into allow and pass) {
+  start({binding("silent", "private-slow-*", 5, "pass")});
   auto l1 = make_fake_link();
   auto l2 = make_fake_link();
-  // run() fires the request timers once nothing else is left to do.
   auto c1 = join("private-slow-1", "1.1", l1);
   join("private-slow-1", "1.2", l2);
   CAF_CHECK_EQUAL(seen(c1).joined.size(), 1u);
-  CAF_CHECK_EQUAL(stats(0).passthrough.load(), 2u);
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 2u);
   l2->clear_frames();
   client_send("private-slow-1", "1.1", "client-msg", "{}");
   CAF_CHECK_EQUAL(l2->texts(),
                   strings({event_frame("client-msg", "private-slow-1", "{}")}));
-  CAF_CHECK_EQUAL(stats(0).passthrough.load(), 3u);
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 3u);
 }
 
-CAF_TEST(a logic that throws passes the event and is restarted) {
+CAF_TEST(an event whose logic crashed under it waits for the restart) {
+  start({binding("flaky", "private-chat-*")});
+  auto l1 = make_fake_link();
+  auto l2 = make_fake_link();
+  join("private-chat-1", "1.1", l1);
+  join("private-chat-1", "1.2", l2);
+  auto first = latest("flaky", "private-chat-1");
+  l2->clear_frames();
+  client_send("private-chat-1", "1.1", "client-msg", R"("boom")");
+  // The restarted instance decided it: nothing passed undecided.
+  CAF_CHECK_EQUAL(l2->texts(),
+                  strings({event_frame("client-msg", "private-chat-1",
+                                       R"("ok")")}));
+  CAF_CHECK_EQUAL(stats(0).restarts.load(), 1u);
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
+  CAF_CHECK(terminated(first));
+  CAF_CHECK(latest("flaky", "private-chat-1") != first);
+}
+
+CAF_TEST(a logic that always throws is restarted then the event dropped) {
   start({binding("thrower", "private-chat-*")});
   auto l1 = make_fake_link();
   auto l2 = make_fake_link();
@@ -531,14 +581,17 @@ CAF_TEST(a logic that throws passes the event and is restarted) {
   auto first = latest("thrower", "private-chat-1");
   l2->clear_frames();
   client_send("private-chat-1", "1.1", "client-msg", "{}");
-  CAF_CHECK_EQUAL(l2->texts(),
-                  strings({event_frame("client-msg", "private-chat-1", "{}")}));
-  CAF_CHECK_EQUAL(stats(0).passthrough.load(), 1u);
-  CAF_CHECK_EQUAL(stats(0).restarts.load(), 1u);
-  auto second = latest("thrower", "private-chat-1");
-  CAF_CHECK(second && second != first);
+  // Asked again after each restart, up to the limit; then failed: dropped.
+  CAF_CHECK(l2->texts().empty());
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 1u);
+  CAF_CHECK_EQUAL(stats(0).restarts.load(), 5u);
+  CAF_CHECK_EQUAL(stats(0).failed(), 1u);
   CAF_CHECK(terminated(first));
-  CAF_CHECK_EQUAL(stats(0).running.load(), 1);
+  CAF_CHECK_EQUAL(stats(0).running.load(), 0);
+  // Failed: later events are dropped at once.
+  client_send("private-chat-1", "1.1", "client-msg", "{}");
+  CAF_CHECK(l2->texts().empty());
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 2u);
 }
 
 CAF_TEST(crashes past the restart limit mark the instance failed) {
@@ -576,10 +629,10 @@ CAF_TEST(crashes past the restart limit mark the instance failed) {
   other->clear_frames();
   sender->clear_frames();
   client_send("private-chat-1", "1.1", "client-msg", R"({"text":"bad"})");
-  CAF_CHECK_EQUAL(other->texts(),
-                  strings({event_frame("client-msg", "private-chat-1",
-                                       R"({"text":"bad"})")}));
+  // Fail closed: a failed filter drops.
+  CAF_CHECK(other->texts().empty());
   CAF_CHECK(sender->texts().empty());
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 1u);
   // The failed mark goes with its owner; the rebuilt owner starts afresh.
   caf::anon_send_exit(owner("private-chat-1"), caf::exit_reason::user_shutdown);
   run();
@@ -633,14 +686,14 @@ CAF_TEST(hooks of several bindings run in config order) {
   join("private-x", "1.3", make_fake_link(), "nobody");
   CAF_CHECK_EQUAL(stats(0).refused.load(), 1u);
   // The rewriter has no subscribe hook: asked, not handled, no fault.
-  CAF_CHECK_EQUAL(stats(1).passthrough.load(), 0u);
+  CAF_CHECK_EQUAL(stats(1).unavailable.load(), 0u);
   other->clear_frames();
   client_send("private-x", "1.1", "client-msg", R"("bad")");
   CAF_CHECK_EQUAL(other->texts(),
                   strings({event_frame("client-clean", "private-x",
                                        R"({"text":"***"})")}));
   // The gate has no client-event hook: not handled is no fault.
-  CAF_CHECK_EQUAL(stats(0).passthrough.load(), 0u);
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
