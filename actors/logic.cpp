@@ -53,23 +53,24 @@ caf::error logic_exception_reason(std::exception_ptr& ep) {
 }
 
 logic_registry& logic_registry::add_factory(std::string name,
-                                            logic_factory factory) {
+                                            logic_factory factory,
+                                            hook_set hooks) {
   if (!factory)
     throw std::invalid_argument("logic actor \"" + name + "\" has no factory");
-  if (!factories_.emplace(name, std::move(factory)).second)
+  if (!entries_.emplace(name, logic_entry{std::move(factory), hooks}).second)
     throw std::invalid_argument("logic actor \"" + name
                                 + "\" is registered twice");
   return *this;
 }
 
-const logic_factory* logic_registry::find(const std::string& name) const {
-  auto i = factories_.find(name);
-  return i == factories_.end() ? nullptr : &i->second;
+const logic_entry* logic_registry::find(const std::string& name) const {
+  auto i = entries_.find(name);
+  return i == entries_.end() ? nullptr : &i->second;
 }
 
 std::set<std::string> logic_registry::names() const {
   std::set<std::string> result;
-  for (auto& entry : factories_)
+  for (auto& entry : entries_)
     result.insert(entry.first);
   return result;
 }

@@ -1,19 +1,27 @@
 // App logic: custom CAF actors that steer an app's subscriptions and client
-// events. Everything a logic author needs is here: the messages a logic
-// actor receives and what it answers, the handle it gets at spawn, and the
+// events. Everything a logic author needs is here: the hooks a logic actor
+// handles and what it answers, the handle it gets at spawn, and the
 // registry a binary fills before calling starling::run_node (run_node.hpp).
 //
-// A logic actor is an ordinary dynamically typed CAF actor. Bound in the
-// config (apps[].logic[]) to a channel glob, one instance runs beside the
-// owner of each matching channel (on the owner's node, so it moves with
-// the channel in a cluster); bound without a pattern, one instance per node
-// sees every channel of the app that the node owns. The runtime asks it:
+// A logic actor is a typed CAF actor whose interface lists the hooks it
+// handles (and any messages of its own, e.g. a timer):
 //
-//   (logic_subscribe_atom, std::string channel, std::string socket_id,
-//    std::string user_id)                       -> subscribe_verdict
-//   (logic_client_event_atom, std::string channel, client_event)
-//                                               -> client_event_verdict
-//   (logic_member_atom, member_change)          -> no reply (notification)
+//   using my_gate = logic_actor<subscribe_hook>;
+//   my_gate::behavior_type gate(my_gate::pointer self, logic_handle h);
+//
+// so a handler with a wrong signature or a verdict of the wrong kind does
+// not compile, and the runtime asks an instance only the hooks it lists
+// (nothing costs a round trip it does not handle). Bound in the config
+// (apps[].logic[]) to a channel glob, one instance runs beside the owner of
+// each matching channel (on the owner's node, so it moves with the channel
+// in a cluster); bound without a pattern, one instance per node sees every
+// channel of the app that the node owns. The hooks:
+//
+//   subscribe_hook:    (logic_subscribe_atom, channel, socket_id, user_id)
+//                      -> subscribe_verdict
+//   client_event_hook: (logic_client_event_atom, channel, client_event)
+//                      -> client_event_verdict
+//   member_hook:       (logic_member_atom, member_change), no reply
 //
 // Hooks fail closed. A crashed instance is restarted with back-off, and
 // questions wait for it (unavailable_wait_ms, default 1000; a question it
@@ -22,8 +30,7 @@
 // error get the binding's on_unavailable verdict: refuse / drop by default,
 // allow / pass with on_unavailable "pass" (counted in /metrics). Messages
 // the actor does not handle are answered with an error, which means allow /
-// pass: a logic actor handles only what it cares about (actors registered
-// with logic_registry::add drop unhandled messages silently).
+// pass (only actors registered with add_factory can get a hook they lack).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +39,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <type_traits>
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -40,6 +48,9 @@
 #include <caf/local_actor.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_behavior.hpp>
 
 #include "actors/messages.hpp"
 
@@ -158,6 +169,79 @@ typename Inspector::result_type inspect(Inspector& f, member_change& x) {
            x.added);
 }
 
+// -- the hooks, as typed actor signatures ----------------------------------------
+
+/// May a socket subscribe? Args: channel, socket_id, user_id (presence
+/// member or signed-in user, else empty).
+using subscribe_hook =
+  caf::replies_to<logic_subscribe_atom, std::string, std::string,
+                  std::string>::with<subscribe_verdict>;
+/// A client event before it is relayed. Args: channel, the event.
+using client_event_hook =
+  caf::replies_to<logic_client_event_atom, std::string,
+                  client_event>::with<client_event_verdict>;
+/// A presence member joined or left (notification, no reply).
+using member_hook = caf::reacts_to<logic_member_atom, member_change>;
+
+/// A logic actor handling the hooks among `Sigs` (plus its own messages).
+template <class... Sigs>
+using logic_actor = caf::typed_actor<Sigs...>;
+
+/// Which hooks an instance handles (bits of hook_bit).
+using hook_set = uint32_t;
+
+/// One bit per hook.
+enum hook_bit : hook_set {
+  hook_subscribe = 1,
+  hook_client_event = 2,
+  hook_member = 4,
+  all_hooks = 7,
+};
+
+namespace detail {
+
+template <class Sig>
+struct hook_of : std::integral_constant<hook_set, 0> {};
+template <>
+struct hook_of<subscribe_hook>
+  : std::integral_constant<hook_set, hook_subscribe> {};
+template <>
+struct hook_of<client_event_hook>
+  : std::integral_constant<hook_set, hook_client_event> {};
+template <>
+struct hook_of<member_hook> : std::integral_constant<hook_set, hook_member> {};
+
+template <class T>
+constexpr bool is_hook_atom = std::is_same<T, logic_subscribe_atom>::value
+                              || std::is_same<T, logic_client_event_atom>::value
+                              || std::is_same<T, logic_member_atom>::value;
+
+// A signature that starts with a hook atom but is not exactly that hook
+// would never be called: refused at compile time.
+template <class Sig>
+struct bad_hook : std::false_type {};
+template <class In0, class... Ins, class Out>
+struct bad_hook<caf::typed_mpi<caf::detail::type_list<In0, Ins...>, Out>>
+  : std::integral_constant<bool,
+                           is_hook_atom<In0>
+                             && hook_of<caf::typed_mpi<
+                                  caf::detail::type_list<In0, Ins...>,
+                                  Out>>::value
+                                  == 0> {};
+
+template <class Behavior>
+struct hooks_of {
+  static constexpr bool typed = false;
+};
+template <class... Sigs>
+struct hooks_of<caf::typed_behavior<Sigs...>> {
+  static constexpr bool typed = true;
+  static constexpr hook_set value = (hook_set{0} | ... | hook_of<Sigs>::value);
+  static constexpr bool any_bad = (false || ... || bad_hook<Sigs>::value);
+};
+
+} // namespace detail
+
 // -- what a logic actor gets at spawn -------------------------------------------
 
 /// Where a logic instance runs and how it publishes. Passed to the
@@ -188,45 +272,65 @@ caf::error logic_exception_reason(std::exception_ptr& ep);
 using logic_factory =
   std::function<caf::actor(caf::local_actor* parent, const logic_handle& handle)>;
 
-/// Name -> factory: the logic actors a binary offers to its config. Filled
-/// before run_node() and copied by it.
+/// A registered logic actor: how to spawn it and which hooks it handles.
+struct logic_entry {
+  logic_factory factory; ///< Spawns an instance.
+  hook_set hooks = 0;    ///< The hooks the runtime sends it.
+};
+
+/// Name -> logic actor: the logic actors a binary offers to its config.
+/// Filled before run_node() and copied by it.
 class logic_registry {
 public:
-  /// Registers `fun`, a CAF behavior function taking the actor pointer and
-  /// a `logic_handle` (like `caf::behavior f(caf::event_based_actor*,
-  /// logic_handle)` or with a `caf::stateful_actor<S>*`), under `name`.
-  /// Unhandled messages are dropped without the "unexpected message"
-  /// printout (the hook then takes its default). Throws
-  /// std::invalid_argument when the name is taken.
+  /// Registers `fun` under `name`: a function taking the typed actor
+  /// pointer and a `logic_handle` and returning the typed behavior, e.g.
+  /// `logic_actor<subscribe_hook>::behavior_type f(
+  ///    logic_actor<subscribe_hook>::pointer, logic_handle)` (or a
+  /// `stateful_pointer<S>`). The hooks its type lists are the ones the
+  /// runtime sends it. Throws std::invalid_argument when the name is taken.
   template <class F>
   logic_registry& add(std::string name, F fun) {
-    using args = typename caf::detail::get_callable_trait<F>::arg_types;
-    using self_ptr = typename caf::detail::tl_head<args>::type;
-    return add_factory(
-      std::move(name), [fun](caf::local_actor* parent, const logic_handle& h) {
+    using trait = caf::detail::get_callable_trait<F>;
+    using self_ptr = typename caf::detail::tl_head<typename trait::arg_types>::type;
+    using hooks = detail::hooks_of<typename trait::result_type>;
+    static_assert(hooks::typed,
+                  "a logic actor returns logic_actor<hooks...>::behavior_type: "
+                  "its type lists the hooks it handles, so the compiler "
+                  "checks every handler (a dynamically typed caf::behavior "
+                  "would ignore a wrong handler silently)");
+    if constexpr (hooks::typed) {
+      static_assert(!hooks::any_bad,
+                    "a signature starts with a logic hook atom but is not "
+                    "that hook: use subscribe_hook, client_event_hook or "
+                    "member_hook as declared in actors/logic.hpp");
+      auto factory = [fun](caf::local_actor* parent, const logic_handle& h) {
         auto init = [fun](self_ptr self, logic_handle handle) {
-          self->set_default_handler(caf::drop);
           // A throwing handler ends the instance (the runtime restarts it
           // and logs the reason); no raw "unhandled exception" printout.
           self->set_exception_handler(logic_exception_reason);
           return fun(self, std::move(handle));
         };
-        return caf::actor{parent->spawn(init, h)};
-      });
+        return caf::actor_cast<caf::actor>(parent->spawn(init, h));
+      };
+      return add_factory(std::move(name), std::move(factory), hooks::value);
+    }
+    return *this;
   }
 
-  /// Registers a factory under `name` (for spawn options, e.g. detached).
+  /// Registers a factory under `name` (for spawn options, e.g. detached)
+  /// whose instances handle `hooks` (the runtime sends them only those).
   /// Throws std::invalid_argument when the name is taken.
-  logic_registry& add_factory(std::string name, logic_factory factory);
+  logic_registry& add_factory(std::string name, logic_factory factory,
+                              hook_set hooks);
 
-  /// Returns the factory of `name`, or null.
-  const logic_factory* find(const std::string& name) const;
+  /// Returns the entry of `name`, or null.
+  const logic_entry* find(const std::string& name) const;
 
   /// Returns every registered name.
   std::set<std::string> names() const;
 
 private:
-  std::map<std::string, logic_factory> factories_;
+  std::map<std::string, logic_entry> entries_;
 };
 
 } // namespace starling

@@ -68,8 +68,8 @@ logic_table_ptr make_logic_table(const config::app_settings& app,
     return nullptr;
   auto table = std::make_shared<logic_table>();
   for (auto& cfg : app.logic) {
-    auto factory = registry.find(cfg.actor);
-    if (factory == nullptr) {
+    auto entry = registry.find(cfg.actor);
+    if (entry == nullptr) {
       component_logger("logic")->error(
         "app={} binds unknown logic actor {}; skipped", app.id, cfg.actor);
       continue;
@@ -77,7 +77,8 @@ logic_table_ptr make_logic_table(const config::app_settings& app,
     logic_binding b;
     b.actor = cfg.actor;
     b.pattern = cfg.channels;
-    b.factory = *factory;
+    b.factory = entry->factory;
+    b.hooks = entry->hooks;
     b.timeout = std::chrono::milliseconds(cfg.timeout_ms);
     b.pass_when_unavailable = cfg.on_unavailable == "pass";
     b.unavailable_wait = std::chrono::milliseconds(cfg.unavailable_wait_ms);

@@ -56,6 +56,7 @@ struct logic_binding {
   std::string actor;              ///< Registered name.
   std::string pattern;            ///< Channel glob; empty = app-bound.
   logic_factory factory;          ///< Spawns an instance.
+  hook_set hooks = all_hooks;     ///< The hooks its instances handle.
   caf::timespan timeout;          ///< Hook deadline.
   /// on_unavailable "pass": allow / relay when no instance answers; else
   /// (the default, "closed") refuse / drop.
@@ -67,6 +68,11 @@ struct logic_binding {
   /// Whether instances run per channel (beside its owner).
   bool channel_bound() const {
     return !pattern.empty();
+  }
+
+  /// Whether its instances handle `hook`.
+  bool handles(hook_bit hook) const {
+    return (hooks & hook) != 0;
   }
 
   /// Whether this binding sees `channel`.

@@ -148,6 +148,10 @@ void owner_hooks::wake() {
 // Asks the bindings in order; the first refusal wins, all-allow allows.
 void owner_hooks::subscribe_step(std::shared_ptr<join_question> q,
                                  std::size_t k) {
+  // Bindings without the hook are not asked at all.
+  while (k < applicable_.size()
+         && !table_->bindings[applicable_[k]].handles(hook_subscribe))
+    ++k;
   if (k >= applicable_.size()) {
     q->done(subscribe_verdict::allowed());
     return;
@@ -266,6 +270,9 @@ void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
   auto p = find(id);
   if (p == nullptr)
     return;
+  while (k < applicable_.size()
+         && !table_->bindings[applicable_[k]].handles(hook_client_event))
+    ++k;
   if (k >= applicable_.size() || p->drop) {
     p->decided = true;
     flush();
@@ -328,6 +335,8 @@ void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
     // verdict applies.
     for (auto b : applicable_) {
       auto& binding = table_->bindings[b];
+      if (!binding.handles(hook_client_event))
+        continue;
       ++binding.stats->unavailable;
       p.drop = p.drop || !binding.pass_when_unavailable;
     }
@@ -343,6 +352,8 @@ void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
 
 void owner_hooks::notify_member(const std::string& user_id, bool added) {
   for (auto b : applicable_) {
+    if (!table_->bindings[b].handles(hook_member))
+      continue;
     auto target = instance_for(b);
     if (!target)
       continue;

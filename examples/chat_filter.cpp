@@ -1,5 +1,5 @@
 // Example logic "chat_filter": rewrites, drops and answers client events.
-#include "examples/logic_examples.hpp"
+#include "logic_examples.hpp"
 
 #include <algorithm>
 #include <array>
@@ -46,7 +46,8 @@ std::string ack(const char* verdict, int replaced = 0) {
 
 } // namespace
 
-caf::behavior chat_filter(caf::event_based_actor* self, logic_handle handle) {
+chat_filter_actor::behavior_type chat_filter(chat_filter_actor::pointer self,
+                                             logic_handle handle) {
   auto log = component_logger("logic");
   log->info("chat_filter up app={} channel={}", handle.app_id, handle.channel);
   return {

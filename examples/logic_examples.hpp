@@ -13,15 +13,25 @@ namespace starling::examples {
 /// words starred out (rewrite), messages with "spam" are dropped, and the
 /// sender gets a `logic-ack` answer either way. On presence channels it
 /// publishes `logic-members` with the member count after every change.
-caf::behavior chat_filter(caf::event_based_actor* self, logic_handle handle);
+using chat_filter_actor = logic_actor<client_event_hook, member_hook>;
+chat_filter_actor::behavior_type chat_filter(chat_filter_actor::pointer self,
+                                             logic_handle handle);
 
 /// "vip_gate": refuses subscriptions unless the user id (presence member or
 /// signed-in user) starts with "vip".
-caf::behavior vip_gate(caf::event_based_actor* self, logic_handle handle);
+using vip_gate_actor = logic_actor<subscribe_hook>;
+vip_gate_actor::behavior_type vip_gate(vip_gate_actor::pointer self,
+                                       logic_handle handle);
+
+/// Ticker timer (its own message, no hook).
+using tick_atom = caf::atom_constant<caf::atom("ex_tick")>;
 
 /// "ticker": publishes `tick` with {"seq":N} every 200 ms on its channel
 /// (channel-bound) or on "ticker" (app-bound), from a delayed_send timer.
-caf::behavior ticker(caf::event_based_actor* self, logic_handle handle);
+/// It handles no hook: the runtime never asks it anything.
+using ticker_actor = logic_actor<caf::reacts_to<tick_atom>>;
+ticker_actor::behavior_type ticker(ticker_actor::pointer self,
+                                   logic_handle handle);
 
 /// Registers the three under their names.
 void register_examples(logic_registry& registry);

@@ -1,7 +1,7 @@
 // `starling_examples`: the Starling node with the example logic actors
 // registered. A binary of your own looks the same: fill a logic_registry,
 // call run_node (run_node.hpp), bind the names in apps[].logic.
-#include "examples/logic_examples.hpp"
+#include "logic_examples.hpp"
 #include "run_node.hpp"
 
 int main(int argc, char** argv) {

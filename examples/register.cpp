@@ -1,5 +1,5 @@
 // The names examples/config/*.json binds the example logic actors under.
-#include "examples/logic_examples.hpp"
+#include "logic_examples.hpp"
 
 namespace starling::examples {
 

@@ -1,5 +1,5 @@
 // Example logic "ticker": a timer inside a logic actor that publishes.
-#include "examples/logic_examples.hpp"
+#include "logic_examples.hpp"
 
 #include <chrono>
 #include <memory>
@@ -8,13 +8,12 @@ namespace starling::examples {
 
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("ex_tick")>;
-
 constexpr auto tick_interval = std::chrono::milliseconds(200);
 
 } // namespace
 
-caf::behavior ticker(caf::event_based_actor* self, logic_handle handle) {
+ticker_actor::behavior_type ticker(ticker_actor::pointer self,
+                                   logic_handle handle) {
   // Channel-bound, it ticks on its channel while that channel has an owner
   // (someone subscribed): one ticker per channel in the whole cluster.
   // App-bound, every node runs one, so it ticks on "ticker" once per node.

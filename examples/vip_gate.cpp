@@ -1,10 +1,10 @@
 // Example logic "vip_gate": refuses subscriptions of users whose id does
 // not start with "vip".
-#include "examples/logic_examples.hpp"
+#include "logic_examples.hpp"
 
 namespace starling::examples {
 
-caf::behavior vip_gate(caf::event_based_actor*, logic_handle) {
+vip_gate_actor::behavior_type vip_gate(vip_gate_actor::pointer, logic_handle) {
   return {
     [](logic_subscribe_atom, const std::string& channel,
        const std::string& socket_id, const std::string& user_id) {

@@ -39,7 +39,8 @@ using strings = std::vector<std::string>;
 // -- logic actors under test --------------------------------------------------
 
 /// Allows user ids starting with "vip".
-caf::behavior gate(caf::event_based_actor*, logic_handle) {
+using gate_actor = logic_actor<subscribe_hook>;
+gate_actor::behavior_type gate(gate_actor::pointer, logic_handle) {
   return {
     [](logic_subscribe_atom, const std::string&, const std::string&,
        const std::string& user_id) {
@@ -52,7 +53,8 @@ caf::behavior gate(caf::event_based_actor*, logic_handle) {
 
 /// client-drop: dropped; data with "bad": rewritten to {"text":"***"} and
 /// renamed client-clean; everything is answered with `ack`.
-caf::behavior rewriter(caf::event_based_actor*, logic_handle) {
+using filter_actor = logic_actor<client_event_hook>;
+filter_actor::behavior_type rewriter(filter_actor::pointer, logic_handle) {
   return {
     [](logic_client_event_atom, const std::string&, const client_event& ev) {
       if (ev.event == "client-drop")
@@ -67,24 +69,31 @@ caf::behavior rewriter(caf::event_based_actor*, logic_handle) {
 }
 
 /// Never answers: every question runs into its timeout.
-caf::behavior silent(caf::event_based_actor* self, logic_handle) {
-  auto held = std::make_shared<std::vector<caf::response_promise>>();
+using silent_actor = logic_actor<subscribe_hook, client_event_hook>;
+silent_actor::behavior_type silent(silent_actor::pointer self, logic_handle) {
+  struct held_promises {
+    std::vector<caf::typed_response_promise<subscribe_verdict>> joins;
+    std::vector<caf::typed_response_promise<client_event_verdict>> events;
+  };
+  auto held = std::make_shared<held_promises>();
   return {
     [self, held](logic_subscribe_atom, const std::string&, const std::string&,
-                 const std::string&) -> caf::result<subscribe_verdict> {
-      held->push_back(self->make_response_promise());
-      return caf::delegated<subscribe_verdict>{};
+                 const std::string&) {
+      auto rp = self->make_response_promise<subscribe_verdict>();
+      held->joins.push_back(rp);
+      return rp;
     },
     [self, held](logic_client_event_atom, const std::string&,
-                 const client_event&) -> caf::result<client_event_verdict> {
-      held->push_back(self->make_response_promise());
-      return caf::delegated<client_event_verdict>{};
+                 const client_event&) {
+      auto rp = self->make_response_promise<client_event_verdict>();
+      held->events.push_back(rp);
+      return rp;
     },
   };
 }
 
 /// Throws on every client event (a logic bug).
-caf::behavior thrower(caf::event_based_actor*, logic_handle) {
+filter_actor::behavior_type thrower(filter_actor::pointer, logic_handle) {
   return {
     [](logic_client_event_atom, const std::string&,
        const client_event&) -> client_event_verdict {
@@ -95,7 +104,7 @@ caf::behavior thrower(caf::event_based_actor*, logic_handle) {
 
 /// Throws on the first client event of the process whose data says "boom"
 /// (a crash under a question), then rewrites such events to "ok".
-caf::behavior flaky(caf::event_based_actor*, logic_handle) {
+filter_actor::behavior_type flaky(filter_actor::pointer, logic_handle) {
   return {
     [](logic_client_event_atom, const std::string&,
        const client_event& ev) -> client_event_verdict {
@@ -177,19 +186,23 @@ struct fixture : test::actor_fixture {
       .add("silent", silent)
       .add("thrower", thrower)
       .add("flaky", flaky)
-      .add_factory("recorder", [log = rec](caf::local_actor* parent,
-                                           const logic_handle& h) {
-        return caf::actor{parent->spawn(recorder, h, log)};
-      });
+      .add_factory("recorder",
+                   [log = rec](caf::local_actor* parent,
+                               const logic_handle& h) {
+                     return caf::actor{parent->spawn(recorder, h, log)};
+                   },
+                   hook_member);
     for (auto& name : plain.names()) {
-      auto factory = *plain.find(name);
-      registry.add_factory(name, [factory, name, log = spawns](
-                                   caf::local_actor* parent,
-                                   const logic_handle& h) {
-        auto hdl = factory(parent, h);
-        log->push_back(spawned_instance{name, h.channel, hdl});
-        return hdl;
-      });
+      auto entry = *plain.find(name);
+      registry.add_factory(name,
+                           [factory = entry.factory, name, log = spawns](
+                             caf::local_actor* parent, const logic_handle& h) {
+                             auto hdl = factory(parent, h);
+                             log->push_back(
+                               spawned_instance{name, h.channel, hdl});
+                             return hdl;
+                           },
+                           entry.hooks);
     }
   }
 
@@ -342,8 +355,12 @@ CAF_TEST(verdict helpers say what they do) {
 
 CAF_TEST(the registry refuses duplicate names and lists what it has) {
   logic_registry r;
-  r.add("gate", gate);
-  CAF_CHECK(r.find("gate") != nullptr);
+  r.add("gate", gate).add("silent", silent);
+  CAF_REQUIRE(r.find("gate") != nullptr);
+  // The hooks come from the actor's type.
+  CAF_CHECK_EQUAL(r.find("gate")->hooks, hook_set{hook_subscribe});
+  CAF_CHECK_EQUAL(r.find("silent")->hooks,
+                  hook_set{hook_subscribe | hook_client_event});
   CAF_CHECK(r.find("nope") == nullptr);
   bool threw = false;
   try {
@@ -354,12 +371,12 @@ CAF_TEST(the registry refuses duplicate names and lists what it has) {
   CAF_CHECK(threw);
   threw = false;
   try {
-    r.add_factory("empty", logic_factory{});
+    r.add_factory("empty", logic_factory{}, all_hooks);
   } catch (const std::invalid_argument&) {
     threw = true;
   }
   CAF_CHECK(threw);
-  CAF_CHECK_EQUAL(r.names().size(), 1u);
+  CAF_CHECK_EQUAL(r.names().size(), 2u);
 }
 
 CAF_TEST(bindings resolve against the registry) {
@@ -685,14 +702,18 @@ CAF_TEST(hooks of several bindings run in config order) {
   join("private-x", "1.2", other, "vip-2");
   join("private-x", "1.3", make_fake_link(), "nobody");
   CAF_CHECK_EQUAL(stats(0).refused.load(), 1u);
-  // The rewriter has no subscribe hook: asked, not handled, no fault.
+  CAF_CHECK_EQUAL(stats(0).calls.load(), 3u);
+  // The rewriter has no subscribe hook: it is not asked at all.
+  CAF_CHECK_EQUAL(stats(1).calls.load(), 0u);
   CAF_CHECK_EQUAL(stats(1).unavailable.load(), 0u);
   other->clear_frames();
   client_send("private-x", "1.1", "client-msg", R"("bad")");
   CAF_CHECK_EQUAL(other->texts(),
                   strings({event_frame("client-clean", "private-x",
                                        R"({"text":"***"})")}));
-  // The gate has no client-event hook: not handled is no fault.
+  // The gate has no client-event hook: not asked either.
+  CAF_CHECK_EQUAL(stats(0).calls.load(), 3u);
+  CAF_CHECK_EQUAL(stats(1).calls.load(), 1u);
   CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
 }
 
