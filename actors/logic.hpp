@@ -22,6 +22,8 @@
 //   client_event_hook: (logic_client_event_atom, channel, client_event)
 //                      -> client_event_verdict
 //   member_hook:       (logic_member_atom, member_change), no reply
+//   unsubscribe_hook:  (logic_unsubscribe_atom, unsubscription), no reply
+//   occupancy_hook:    (logic_occupancy_atom, occupancy_change), no reply
 //
 // Hooks fail closed. A crashed instance is restarted with back-off, and
 // questions wait for it (unavailable_wait_ms, default 1000; a question it
@@ -66,6 +68,10 @@ using logic_subscribe_atom = caf::atom_constant<caf::atom("lg_sub")>;
 using logic_client_event_atom = caf::atom_constant<caf::atom("lg_client")>;
 /// Runtime -> logic: a presence member joined or left `channel`; no reply.
 using logic_member_atom = caf::atom_constant<caf::atom("lg_member")>;
+/// Runtime -> logic: a subscriber left a channel; no reply.
+using logic_unsubscribe_atom = caf::atom_constant<caf::atom("lg_unsub")>;
+/// Runtime -> logic: a channel became occupied or vacated; no reply.
+using logic_occupancy_atom = caf::atom_constant<caf::atom("lg_occ")>;
 /// Runtime-internal control of logic supervision (restarts, handles).
 using logic_atom = caf::atom_constant<caf::atom("logic")>;
 
@@ -169,6 +175,33 @@ typename Inspector::result_type inspect(Inspector& f, member_change& x) {
            x.added);
 }
 
+/// Notification: a subscriber left `channel` (it unsubscribed or its
+/// connection closed; not sent for connections lost with a crashed node).
+struct unsubscription {
+  std::string channel;   ///< The channel.
+  std::string socket_id; ///< The subscriber.
+  std::string user_id;   ///< Presence member id, else empty.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unsubscription& x) {
+  return f(caf::meta::type_name("unsubscription"), x.channel, x.socket_id,
+           x.user_id);
+}
+
+/// Notification: `channel` got its first subscriber cluster-wide
+/// (occupied) or lost its last (vacated), exactly when the
+/// channel_occupied / channel_vacated webhooks go out.
+struct occupancy_change {
+  std::string channel;   ///< The channel.
+  bool occupied = true;  ///< True: occupied; false: vacated.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, occupancy_change& x) {
+  return f(caf::meta::type_name("occupancy_change"), x.channel, x.occupied);
+}
+
 // -- the hooks, as typed actor signatures ----------------------------------------
 
 /// May a socket subscribe? Args: channel, socket_id, user_id (presence
@@ -182,6 +215,10 @@ using client_event_hook =
                   client_event>::with<client_event_verdict>;
 /// A presence member joined or left (notification, no reply).
 using member_hook = caf::reacts_to<logic_member_atom, member_change>;
+/// A subscriber left a channel (notification, no reply).
+using unsubscribe_hook = caf::reacts_to<logic_unsubscribe_atom, unsubscription>;
+/// A channel became occupied or vacated (notification, no reply).
+using occupancy_hook = caf::reacts_to<logic_occupancy_atom, occupancy_change>;
 
 /// A logic actor handling the hooks among `Sigs` (plus its own messages).
 template <class... Sigs>
@@ -195,7 +232,9 @@ enum hook_bit : hook_set {
   hook_subscribe = 1,
   hook_client_event = 2,
   hook_member = 4,
-  all_hooks = 7,
+  hook_unsubscribe = 8,
+  hook_occupancy = 16,
+  all_hooks = 31,
 };
 
 namespace detail {
@@ -210,11 +249,19 @@ struct hook_of<client_event_hook>
   : std::integral_constant<hook_set, hook_client_event> {};
 template <>
 struct hook_of<member_hook> : std::integral_constant<hook_set, hook_member> {};
+template <>
+struct hook_of<unsubscribe_hook>
+  : std::integral_constant<hook_set, hook_unsubscribe> {};
+template <>
+struct hook_of<occupancy_hook>
+  : std::integral_constant<hook_set, hook_occupancy> {};
 
 template <class T>
 constexpr bool is_hook_atom = std::is_same<T, logic_subscribe_atom>::value
                               || std::is_same<T, logic_client_event_atom>::value
-                              || std::is_same<T, logic_member_atom>::value;
+                              || std::is_same<T, logic_member_atom>::value
+                              || std::is_same<T, logic_unsubscribe_atom>::value
+                              || std::is_same<T, logic_occupancy_atom>::value;
 
 // A signature that starts with a hook atom but is not exactly that hook
 // would never be called: refused at compile time.
@@ -301,8 +348,8 @@ public:
     if constexpr (hooks::typed) {
       static_assert(!hooks::any_bad,
                     "a signature starts with a logic hook atom but is not "
-                    "that hook: use subscribe_hook, client_event_hook or "
-                    "member_hook as declared in actors/logic.hpp");
+                    "that hook: use the *_hook types declared in "
+                    "actors/logic.hpp");
       auto factory = [fun](caf::local_actor* parent, const logic_handle& h) {
         auto init = [fun](self_ptr self, logic_handle handle) {
           // A throwing handler ends the instance (the runtime restarts it

@@ -350,18 +350,37 @@ void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
   client_event_step(id, 0);
 }
 
-void owner_hooks::notify_member(const std::string& user_id, bool added) {
+// Notifications go to live instances that handle `hook`, anonymously
+// (whatever a handler returns goes nowhere); one a restarting instance
+// misses is not repeated.
+template <class... Ts>
+void owner_hooks::notify(hook_bit hook, Ts&&... xs) {
   for (auto b : applicable_) {
-    if (!table_->bindings[b].handles(hook_member))
+    auto& binding = table_->bindings[b];
+    if (!binding.handles(hook))
       continue;
     auto target = instance_for(b);
     if (!target)
       continue;
-    ++table_->bindings[b].stats->calls;
-    // Anonymous: whatever the handler returns goes nowhere.
-    caf::anon_send(target, logic_member_atom::value,
-                   member_change{channel_, user_id, added});
+    ++binding.stats->calls;
+    caf::anon_send(target, xs...);
   }
+}
+
+void owner_hooks::notify_member(const std::string& user_id, bool added) {
+  notify(hook_member, logic_member_atom::value,
+         member_change{channel_, user_id, added});
+}
+
+void owner_hooks::notify_unsubscribe(const std::string& socket_id,
+                                     const std::string& user_id) {
+  notify(hook_unsubscribe, logic_unsubscribe_atom::value,
+         unsubscription{channel_, socket_id, user_id});
+}
+
+void owner_hooks::notify_occupancy(bool occupied) {
+  notify(hook_occupancy, logic_occupancy_atom::value,
+         occupancy_change{channel_, occupied});
 }
 
 void owner_hooks::stop() {

@@ -59,6 +59,13 @@ public:
   /// Tells the instances that see the channel: a member joined or left.
   void notify_member(const std::string& user_id, bool added);
 
+  /// Tells the instances that see the channel: a subscriber left.
+  void notify_unsubscribe(const std::string& socket_id,
+                          const std::string& user_id);
+
+  /// Tells the instances that see the channel: it is occupied or vacated.
+  void notify_occupancy(bool occupied);
+
   /// The owner hands its channel to another node: ends the channel-bound
   /// instances and turns the hooks off; client events still waiting go on
   /// undecided (the successor asks its own instances).
@@ -105,6 +112,8 @@ private:
   owner_hooks() = default;
 
   caf::actor instance_for(std::size_t binding) const;
+  template <class... Ts>
+  void notify(hook_bit hook, Ts&&... xs);
   bool restarting(std::size_t binding) const;
   void with_instance(std::size_t binding, caf::actor_clock::time_point deadline,
                      caf::actor_addr dead, go_fn go);

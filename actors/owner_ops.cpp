@@ -112,6 +112,13 @@ void member_removed(self_ptr self, const std::string& user_id) {
     self->state.hooks->notify_member(user_id, false);
 }
 
+// channel_occupied / channel_vacated: the webhook and the app logic.
+void occupancy(self_ptr self, bool occupied) {
+  webhook(self, occupied ? "channel_occupied" : "channel_vacated");
+  if (self->state.hooks)
+    self->state.hooks->notify_occupancy(occupied);
+}
+
 void send_subscription_count(self_ptr self, const std::string& exclude) {
   auto& st = self->state;
   // Pusher protocol §2.9: every kind but presence, when the app enables it.
@@ -362,7 +369,7 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
   if (join.rejoin)
     return; // Rebuilding after a crash: clients saw no change.
   if (st.subscribers == 1)
-    webhook(self, "channel_occupied");
+    occupancy(self, true);
   if (first_connection)
     member_added(self, join.user_id, join.user_info, join.socket_id);
   // The joiner got its count with the reply.
@@ -411,11 +418,13 @@ void on_leave(self_ptr self, const owner_leave& leave) {
     st.nodes.erase(i);
   }
   --st.subscribers;
+  if (st.hooks)
+    st.hooks->notify_unsubscribe(leave.socket_id, leave.user_id);
   if (leave.member && st.roster.remove(leave.user_id, leave.node))
     member_removed(self, leave.user_id);
   send_subscription_count(self);
   if (st.subscribers == 0)
-    webhook(self, "channel_vacated");
+    occupancy(self, false);
 }
 
 void lost_with_app(self_ptr self) {
@@ -542,7 +551,7 @@ void on_departed(self_ptr self) {
     return;
   send_subscription_count(self);
   if (st.subscribers == 0)
-    webhook(self, "channel_vacated");
+    occupancy(self, false);
 }
 
 void on_expire(self_ptr self) {

@@ -119,6 +119,8 @@ filter_actor::behavior_type flaky(filter_actor::pointer, logic_handle) {
 /// What the recorder saw.
 struct recorded {
   std::vector<member_change> members;
+  std::vector<unsubscription> unsubscribed;
+  std::vector<occupancy_change> occupancy;
   std::vector<logic_handle> spawned;
 };
 
@@ -132,6 +134,12 @@ caf::behavior recorder(caf::event_based_actor* self, logic_handle handle,
     [handle, log](logic_member_atom, const member_change& change) {
       log->members.push_back(change);
       handle.publish("news", "seen", change.user_id);
+    },
+    [log](logic_unsubscribe_atom, const unsubscription& x) {
+      log->unsubscribed.push_back(x);
+    },
+    [log](logic_occupancy_atom, const occupancy_change& x) {
+      log->occupancy.push_back(x);
     },
   };
 }
@@ -191,7 +199,7 @@ struct fixture : test::actor_fixture {
                                const logic_handle& h) {
                      return caf::actor{parent->spawn(recorder, h, log)};
                    },
-                   hook_member);
+                   hook_member | hook_unsubscribe | hook_occupancy);
     for (auto& name : plain.names()) {
       auto entry = *plain.find(name);
       registry.add_factory(name,
@@ -692,6 +700,26 @@ CAF_TEST(app-bound logic hears member changes of every channel) {
   // App-bound instances are no channel's: crashing one "beside" a channel
   // is an error.
   CAF_CHECK(crash("recorder/presence-room") == errc::not_available);
+}
+
+CAF_TEST(app-bound logic hears unsubscriptions and occupancy changes) {
+  start({binding("recorder", "")});
+  auto c1 = join("room", "1.1", make_fake_link());
+  auto c2 = join("room", "1.2", make_fake_link());
+  CAF_REQUIRE_EQUAL(rec->occupancy.size(), 1u);
+  CAF_CHECK_EQUAL(rec->occupancy[0].channel, "room");
+  CAF_CHECK(rec->occupancy[0].occupied);
+  caf::anon_send_exit(c1, caf::exit_reason::kill);
+  run();
+  CAF_REQUIRE_EQUAL(rec->unsubscribed.size(), 1u);
+  CAF_CHECK_EQUAL(rec->unsubscribed[0].channel, "room");
+  CAF_CHECK_EQUAL(rec->unsubscribed[0].socket_id, "1.1");
+  CAF_CHECK_EQUAL(rec->occupancy.size(), 1u);
+  caf::anon_send_exit(c2, caf::exit_reason::kill);
+  run();
+  CAF_CHECK_EQUAL(rec->unsubscribed.size(), 2u);
+  CAF_REQUIRE_EQUAL(rec->occupancy.size(), 2u);
+  CAF_CHECK(!rec->occupancy[1].occupied);
 }
 
 CAF_TEST(hooks of several bindings run in config order) {
