@@ -27,7 +27,9 @@ if(CCACHE)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
 endif()
 run("configure the template" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/template
-    -B ${WORK_DIR}/template -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
+    -B ${WORK_DIR}/template -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER} "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}"
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix ${launcher})
 run("build the template" ${CMAKE_COMMAND} --build ${WORK_DIR}/template)
 run("the template's --version"
