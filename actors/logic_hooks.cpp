@@ -30,14 +30,23 @@ void count_unavailable(const logic_binding& b, const caf::error& err) {
                                    to_string(err));
 }
 
-// The instance died under the question (it was gone, threw, or ended
-// while answering): its successor is asked.
-bool crashed_under(const caf::error& err, const caf::actor& target) {
+// What an error answer to a hook question means for it.
+enum class hook_error {
+  not_handled, // The actor does not handle the hook: its choice, go on.
+  crashed,     // It died under the question: ask its successor.
+  unavailable, // Timeout or a real error: the on_unavailable verdict.
+};
+
+hook_error classify(const caf::error& err, const caf::actor& target) {
+  if (err == caf::sec::unexpected_message)
+    return hook_error::not_handled;
   if (err == caf::sec::request_receiver_down
       || err == caf::sec::runtime_error) // A throwing handler's reason.
-    return true;
+    return hook_error::crashed;
   auto ptr = caf::actor_cast<caf::abstract_actor*>(target);
-  return ptr != nullptr && ptr->getf(caf::abstract_actor::is_terminated_flag);
+  if (ptr != nullptr && ptr->getf(caf::abstract_actor::is_terminated_flag))
+    return hook_error::crashed;
+  return hook_error::unavailable;
 }
 
 subscribe_verdict unavailable_refusal(const logic_binding& b) {
@@ -189,20 +198,20 @@ void owner_hooks::subscribe_ask(std::shared_ptr<join_question> q,
           subscribe_step(q, k + 1);
         },
         [this, q, k, bp, deadline, target](caf::error& err) {
-          if (err == caf::sec::unexpected_message) {
-            subscribe_step(q, k + 1); // Not handled: its choice.
-            return;
+          switch (classify(err, target)) {
+            case hook_error::not_handled:
+              subscribe_step(q, k + 1);
+              break;
+            case hook_error::crashed:
+              subscribe_ask(q, k, deadline, target.address());
+              break;
+            case hook_error::unavailable:
+              count_unavailable(*bp, err);
+              if (bp->pass_when_unavailable)
+                subscribe_step(q, k + 1);
+              else
+                q->done(unavailable_refusal(*bp));
           }
-          if (crashed_under(err, target)) {
-            // Crashed under the question: ask its successor.
-            subscribe_ask(q, k, deadline, target.address());
-            return;
-          }
-          count_unavailable(*bp, err);
-          if (bp->pass_when_unavailable)
-            subscribe_step(q, k + 1);
-          else
-            q->done(unavailable_refusal(*bp));
         });
   });
 }
@@ -312,15 +321,16 @@ void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
           client_event_step(id, k + 1);
         },
         [this, id, k, deadline, target, unavailable](caf::error& err) {
-          if (err == caf::sec::unexpected_message) {
-            client_event_step(id, k + 1); // Not handled: its choice.
-            return;
+          switch (classify(err, target)) {
+            case hook_error::not_handled:
+              client_event_step(id, k + 1);
+              break;
+            case hook_error::crashed:
+              client_event_ask(id, k, deadline, target.address());
+              break;
+            case hook_error::unavailable:
+              unavailable(err);
           }
-          if (crashed_under(err, target)) {
-            client_event_ask(id, k, deadline, target.address());
-            return;
-          }
-          unavailable(err);
         });
   });
 }
