@@ -14,6 +14,7 @@
 
 #include <caf/timespan.hpp>
 
+#include "actors/latency_histogram.hpp"
 #include "actors/logic.hpp"
 #include "actors/supervision.hpp"
 #include "config/settings.hpp"
@@ -24,6 +25,7 @@ namespace starling {
 class logic_stats {
 public:
   std::atomic<uint64_t> calls{0};       ///< Hook questions (and skips) made.
+  latency_histogram latency;            ///< Question to answer (or error).
   std::atomic<uint64_t> passthrough{0}; ///< Answered by the default: timeout,
                                         ///< crash, error, instance missing.
   std::atomic<uint64_t> refused{0};     ///< Subscriptions refused.

@@ -97,11 +97,13 @@ void owner_hooks::subscribe_step(std::shared_ptr<join_question> q,
       continue;
     }
     auto bp = &b; // The table outlives every owner of the app.
+    auto asked = std::chrono::steady_clock::now();
     self_
       ->request(target, b.timeout, logic_subscribe_atom::value, q->channel,
                 q->socket_id, q->user_id)
       .then(
-        [this, q, k, bp](subscribe_verdict& v) {
+        [this, q, k, bp, asked](subscribe_verdict& v) {
+          bp->stats->latency.record_since(asked);
           if (!v.allow) {
             ++bp->stats->refused;
             q->done(std::move(v));
@@ -109,7 +111,8 @@ void owner_hooks::subscribe_step(std::shared_ptr<join_question> q,
           }
           subscribe_step(q, k + 1);
         },
-        [this, q, k, bp](caf::error& err) {
+        [this, q, k, bp, asked](caf::error& err) {
+          bp->stats->latency.record_since(asked);
           count_default(*bp, err);
           subscribe_step(q, k + 1);
         });
@@ -190,16 +193,19 @@ void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
       continue;
     }
     auto bp = &b;
+    auto asked = std::chrono::steady_clock::now();
     self_
       ->request(target, b.timeout, logic_client_event_atom::value, channel_,
                 p->ev)
       .then(
-        [this, id, k, bp](client_event_verdict& v) {
+        [this, id, k, bp, asked](client_event_verdict& v) {
+          bp->stats->latency.record_since(asked);
           if (auto q = find(id))
             apply_verdict(*bp, *q, v);
           client_event_step(id, k + 1);
         },
-        [this, id, k, bp](caf::error& err) {
+        [this, id, k, bp, asked](caf::error& err) {
+          bp->stats->latency.record_since(asked);
           count_default(*bp, err);
           client_event_step(id, k + 1);
         });
