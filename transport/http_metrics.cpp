@@ -1,51 +1,44 @@
 // HTTP request counters by route (see http_metrics.hpp).
 #include "transport/http_metrics.hpp"
 
-#include <vector>
+#include "pusher/http_api.hpp"
 
 namespace starling::transport {
 
 namespace {
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    auto j = path.find('/', i);
-    if (j == std::string::npos)
-      j = path.size();
-    if (j > i)
-      out.push_back(path.substr(i, j - i));
-    i = j + 1;
+const char* route_name(pusher::api_route route) {
+  switch (route) {
+    case pusher::api_route::root:
+      return "root";
+    case pusher::api_route::events:
+      return "events";
+    case pusher::api_route::batch_events:
+      return "batch_events";
+    case pusher::api_route::channels:
+      return "channels";
+    case pusher::api_route::channel:
+      return "channel";
+    case pusher::api_route::channel_users:
+      return "channel_users";
+    case pusher::api_route::terminate_user:
+      return "terminate_connections";
   }
-  return out;
-}
-
-http_route api_route(const std::string& path) {
-  auto p = split_path(path);
-  if (p.size() < 3 || p[0] != "apps")
-    return {{}, "other"};
-  auto& app = p[1];
-  if (p.size() == 3 && p[2] == "events")
-    return {app, "events"};
-  if (p.size() == 3 && p[2] == "batch_events")
-    return {app, "batch_events"};
-  if (p.size() == 3 && p[2] == "channels")
-    return {app, "channels"};
-  if (p.size() == 4 && p[2] == "channels")
-    return {app, "channel"};
-  if (p.size() == 5 && p[2] == "channels" && p[4] == "users")
-    return {app, "channel_users"};
-  if (p.size() == 5 && p[2] == "users" && p[4] == "terminate_connections")
-    return {app, "terminate_connections"};
-  return {app, "other"};
+  return "other";
 }
 
 } // namespace
 
-http_route classify_http_route(bool admin, const std::string& path) {
-  if (!admin)
-    return api_route(path);
+http_route classify_http_route(bool admin, const std::string& target,
+                               std::string_view prefix) {
+  if (!admin) {
+    // The HTTP API's own router: the same routes it answers.
+    auto t = pusher::decode_target(target, prefix);
+    if (!t)
+      return {{}, "other"};
+    return {t->app_id, route_name(t->route)};
+  }
+  auto path = target.substr(0, target.find('?'));
   static const char* const known[] = {"/health", "/ready", "/metrics",
                                       "/topology", "/topology.html",
                                       "/topology/events"};

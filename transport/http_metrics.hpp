@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "actors/latency_histogram.hpp"
@@ -22,9 +23,10 @@ struct http_route {
   std::string route; ///< Route name: events, channels, metrics, ...
 };
 
-/// Names the route of `path` (the target without its query) on the public
-/// API (`admin` false) or the admin endpoint.
-http_route classify_http_route(bool admin, const std::string& path);
+/// Names the route of `target` (path and query as sent) on the public API
+/// (`admin` false; `prefix` is server.path_prefix) or the admin endpoint.
+http_route classify_http_route(bool admin, const std::string& target,
+                               std::string_view prefix = {});
 
 /// Request counts and durations for /metrics (any thread).
 class http_metrics {

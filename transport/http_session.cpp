@@ -108,13 +108,11 @@ private:
     }
     ++ctx_->metrics.http_requests;
     started_ = std::chrono::steady_clock::now();
-    {
-      auto target = std::string(req.target());
-      route_ = classify_http_route(role_ == http_role::admin,
-                                   target.substr(0, target.find('?')));
-      if (!route_.app.empty() && !ctx_->apps->by_id(route_.app))
-        route_.app.clear(); // Only configured apps become label values.
-    }
+    route_ = classify_http_route(role_ == http_role::admin,
+                                 std::string(req.target()),
+                                 ctx_->settings.server.path_prefix);
+    if (!route_.app.empty() && !ctx_->apps->by_id(route_.app))
+      route_.app.clear(); // Only configured apps become label values.
     cors_origin_.clear();
     if (role_ == http_role::public_api
         && !ctx_->settings.server.cors_origins.empty()) {

@@ -20,7 +20,8 @@ CAF_TEST(api paths map to fixed route names with their app) {
     {"/apps/1/channels/presence-x", "1", "channel"},
     {"/apps/1/channels/presence-x/users", "1", "channel_users"},
     {"/apps/1/users/u/terminate_connections", "1", "terminate_connections"},
-    {"/apps/1/whatever/else", "1", "other"},
+    {"/apps/1/events?auth_key=k&body_md5=x", "1", "events"},
+    {"/apps/1/whatever/else", "", "other"},
     {"/random", "", "other"},
   };
   for (auto& r : rows) {
