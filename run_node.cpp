@@ -4,6 +4,8 @@
 // (examples/) only differ in the logic registry they pass.
 #include "run_node.hpp"
 
+#include <string_view>
+
 #include <csignal>
 #include <cstdio>
 #include <random>
@@ -30,6 +32,7 @@
 #include "config/load.hpp"
 #include "config/environment.hpp"
 #include "config/reload.hpp"
+#include "transport/admin_top.hpp"
 #include "transport/sd_notify.hpp"
 #include "transport/server.hpp"
 
@@ -79,6 +82,9 @@ std::string random_node_id(std::mt19937_64& rng) {
 namespace starling {
 
 int run_node(int argc, char** argv, const logic_registry& logic) {
+  // `starling top ...`: the terminal view of a running cluster, no node.
+  if (argc > 1 && std::string_view{argv[1]} == "top")
+    return transport::run_top(argc - 1, argv + 1);
   // Until the server's handler is in place a SIGHUP (reload) must not end
   // the process, which is its default action.
   std::signal(SIGHUP, SIG_IGN);

@@ -1,9 +1,13 @@
 // Admin actor: topology as JSON and the actor side of /metrics.
 #include "actors/admin.hpp"
 
+#include <map>
+#include <set>
+
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/app_metrics.hpp"
 #include "actors/fan_in.hpp"
 #include "actors/logic_bindings.hpp"
 #include "actors/prometheus_text.hpp"
@@ -16,57 +20,182 @@ using self_ptr = admin_actor::stateful_pointer<admin_state>;
 using json = nlohmann::json;
 
 constexpr auto query_timeout = std::chrono::seconds(5);
+// A peer that does not answer this fast is shown unreachable.
+constexpr auto peer_timeout = std::chrono::seconds(2);
 
 // -- topology ------------------------------------------------------------------------
 
-struct topology_parts {
-  json node = json::object();
-  std::vector<json> apps;
+// scope=cluster: this node's tree and every peer's, by the peers' node
+// actors (CAF remote actors, from the bridge). A member of the view that
+// does not answer in time is marked unreachable.
+struct cluster_parts {
+  json local;                 // This node's tree.
+  std::vector<json> peers;    // Answers of the peers.
+  std::vector<std::string> failed; // Errors of the peers that did not.
 };
 
-// Delivers the assembled topology once every part is in.
-struct topology_answer {
+// Each channel of the cluster once: its owner node, subscribers per node.
+json merge_channels(const std::vector<const json*>& trees) {
+  std::map<std::pair<std::string, std::string>, json> out;
+  for (auto* t : trees) {
+    auto node = t->value("id", std::string{});
+    for (auto& app : (*t)["apps"]) {
+      auto app_id = app.value("id", std::string{});
+      if (app.contains("channel_list"))
+        for (auto& c : app["channel_list"]) {
+          auto& e = out[{app_id, c.value("name", std::string{})}];
+          e["subscribers_by_node"][node] = c.value("subscribers", 0);
+        }
+      if (app.contains("owner_list"))
+        for (auto& o : app["owner_list"]) {
+          auto& e = out[{app_id, o.value("channel", std::string{})}];
+          e["owner"] = node;
+          e["subscribers"] = o.value("subscribers", 0);
+          e["presence_members"] = o.value("presence_members", 0);
+          e["seq"] = o.value("seq", 0);
+        }
+    }
+  }
+  auto list = json::array();
+  for (auto& [key, e] : out) {
+    e["app"] = key.first;
+    e["name"] = key.second;
+    if (!e.contains("owner"))
+      e["owner"] = nullptr; // Owned by a node outside the page or gone.
+    list.push_back(std::move(e));
+  }
+  return list;
+}
+
+struct cluster_answer {
   caf::typed_response_promise<std::string> rp;
-  void deliver(topology_parts parts) {
-    auto out = parts.node;
-    out["apps"] = parts.apps;
-    rp.deliver(out.dump());
+  void deliver(cluster_parts p) {
+    auto nodes = json::array();
+    std::vector<const json*> trees;
+    std::set<std::string> answered;
+    auto add = [&](const json& t) {
+      answered.insert(t.value("id", std::string{}));
+      nodes.push_back(json{{"id", t.value("id", std::string{})},
+                           {"reachable", true},
+                           {"topology", t}});
+    };
+    if (p.local.is_object())
+      add(p.local);
+    for (auto& t : p.peers)
+      if (t.is_object())
+        add(t);
+    for (auto& n : nodes)
+      trees.push_back(&n["topology"]);
+    json cluster = p.local.is_object() ? p.local["cluster"] : json::object();
+    // Members of the view that did not answer, then nodes that left lately.
+    if (cluster.contains("members"))
+      for (auto& m : cluster["members"])
+        if (answered.insert(m.get<std::string>()).second)
+          nodes.push_back(json{{"id", m}, {"reachable", false},
+                               {"error", "did not answer"}});
+    if (cluster.contains("history"))
+      for (auto& h : cluster["history"])
+        for (auto& gone : h["left"])
+          if (answered.insert(gone.get<std::string>()).second)
+            nodes.push_back(json{{"id", gone}, {"reachable", false},
+                                 {"left", true}, {"reason", h["reason"]},
+                                 {"at_ms", h["at_ms"]}});
+    json out{{"scope", "cluster"},
+             {"node", p.local.value("id", std::string{})},
+             {"at_ms", p.local.value("at_ms", uint64_t{0})},
+             {"epoch", cluster.value("epoch", uint64_t{0})},
+             {"history", cluster.value("history", json::array())},
+             {"peer_errors", p.failed},
+             {"nodes", nodes},
+             {"channels", merge_channels(trees)}};
+    rp.deliver(out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 };
 
-caf::typed_response_promise<std::string> on_topology(self_ptr self) {
+caf::typed_response_promise<std::string>
+on_cluster_topology(self_ptr self, const topology_request& req) {
   auto rp = self->make_response_promise<std::string>();
-  auto& st = self->state;
-  auto apps = st.apps->all();
-  topology_parts initial;
-  for (auto& entry : apps)
-    initial.apps.push_back(json{{"id", entry.ctx->app.id},
-                                {"status", to_string(entry.status)}});
-  auto gather = fan_in<topology_parts, topology_answer>::make(
-    topology_answer{rp}, std::move(initial));
-  gather->expect();
-  self->request(st.node, query_timeout, topology_atom::value)
+  auto gather = fan_in<cluster_parts, cluster_answer>::make(cluster_answer{rp});
+  auto node = self->state.node;
+  gather->expect(2);
+  self->request(node, query_timeout, req)
     .then(
       [gather](std::string& text) {
-        gather->value().node = json::parse(text, nullptr, false);
+        gather->value().local = json::parse(text, nullptr, false);
         gather->done();
       },
       [gather](caf::error&) { gather->done(); });
-  for (std::size_t i = 0; i < apps.size(); ++i) {
-    if (apps[i].status != app_status::running)
-      continue;
-    gather->expect();
-    self->request(apps[i].actor, query_timeout, topology_atom::value)
-      .then(
-        [gather, i](std::string& text) {
-          auto part = json::parse(text, nullptr, false);
-          if (!part.is_discarded())
-            gather->value().apps[i] = std::move(part);
-          gather->done();
-        },
-        [gather](caf::error&) { gather->done(); });
-  }
+  self->request(node, query_timeout, peers_atom::value)
+    .then(
+      [self, gather, req](std::vector<caf::actor>& peers) {
+        for (auto& p : peers) {
+          auto peer = caf::actor_cast<node_actor>(p);
+          gather->expect();
+          self->request(peer, peer_timeout, req)
+            .then(
+              [gather](std::string& text) {
+                gather->value().peers.push_back(
+                  json::parse(text, nullptr, false));
+                gather->done();
+              },
+              [gather](caf::error& err) {
+                gather->value().failed.push_back(to_string(err));
+                gather->done();
+              });
+        }
+        gather->done();
+      },
+      [gather](caf::error&) { gather->done(); });
   gather->seal();
+  return rp;
+}
+
+caf::result<std::string> on_topology(self_ptr self, topology_request& req,
+                                     bool cluster) {
+  if (cluster)
+    return on_cluster_topology(self, req);
+  return self->delegate(self->state.node, std::move(req));
+}
+
+// Closes a connection on whichever node holds it: this node first, then
+// every peer.
+caf::typed_response_promise<bool> on_disconnect(self_ptr self,
+                                                disconnect_request& req) {
+  auto rp = self->make_response_promise<bool>();
+  auto node = self->state.node;
+  self->request(node, query_timeout, req)
+    .then(
+      [self, rp, node, req](bool here) mutable {
+        if (here) {
+          rp.deliver(true);
+          return;
+        }
+        self->request(node, query_timeout, peers_atom::value)
+          .then(
+            [self, rp, req](std::vector<caf::actor>& peers) mutable {
+              auto found = std::make_shared<bool>(false);
+              struct done_t {
+                caf::typed_response_promise<bool> rp;
+                std::shared_ptr<bool> found;
+                void deliver(caf::unit_t) { rp.deliver(*found); }
+              };
+              auto gather = fan_in<caf::unit_t, done_t>::make(
+                done_t{rp, found});
+              for (auto& p : peers) {
+                gather->expect();
+                self->request(caf::actor_cast<node_actor>(p), peer_timeout, req)
+                  .then(
+                    [gather, found](bool there) {
+                      *found = *found || there;
+                      gather->done();
+                    },
+                    [gather](caf::error&) { gather->done(); });
+              }
+              gather->seal();
+            },
+            [rp](caf::error&) mutable { rp.deliver(false); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -252,7 +381,13 @@ struct metrics_answer {
     for (auto& [reason, n] : p.node.view_reasons)
       out.sample("starling_cluster_view_changes_total", {{"reason", reason}},
                  n);
+    out.family("starling_cluster_members",
+               "Members of this node's latest membership view.",
+               metric_type::gauge);
+    out.sample("starling_cluster_members", {}, p.node.members);
     logic_families(out, p.apps);
+    write_app_traffic(out, p.apps);
+    write_logic_latency(out, p.apps);
     rp.deliver(out.str());
   }
 };
@@ -310,7 +445,10 @@ admin_actor::behavior_type admin_behavior(admin_actor::stateful_pointer<admin_st
   self->state.node = std::move(node);
   self->state.apps = std::move(apps);
   return {
-    [self](topology_atom) { return on_topology(self); },
+    [self](topology_request& req, bool cluster) {
+      return on_topology(self, req, cluster);
+    },
+    [self](disconnect_request& req) { return on_disconnect(self, req); },
     [self](metrics_atom) { return on_metrics(self); },
     [self](crash_request& req) {
       return self->delegate(self->state.node, std::move(req));

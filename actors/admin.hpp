@@ -19,7 +19,10 @@ struct admin_state {
 };
 
 /// Spawned by main. Messages: admin_actor in actors/fwd.hpp:
-/// - `topology_atom` -> `{"node", "cluster", "apps": [...]}` as JSON text;
+/// - `(topology_request, cluster)` -> this node's tree (node.hpp) or, with
+///   `cluster`, every node's tree gathered from the peers, unreachable ones
+///   marked, and each channel's owner node, as JSON text;
+/// - `disconnect_request` -> whether some node closed that connection;
 /// - `metrics_atom` -> Prometheus text of the actor side;
 /// - `crash_request` -> passed to the node (fault injection).
 admin_actor::behavior_type admin_behavior(admin_actor::stateful_pointer<admin_state> self,

@@ -9,7 +9,9 @@
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/logic_bindings.hpp"
+#include "actors/fan_in.hpp"
 #include "actors/owner_directory.hpp"
+#include "actors/topology_page.hpp"
 #include "pusher/error_code.hpp"
 
 #include <spdlog/spdlog.h>
@@ -168,28 +170,105 @@ json logic_json(const app_context& ctx) {
   return out;
 }
 
-caf::typed_response_promise<std::string> on_topology(self_ptr self) {
+// The page's channels with their local subscriber counts (each page
+// channel asked; a channel that does not answer shows no count).
+struct app_topology_answer {
+  caf::typed_response_promise<std::string> rp;
+  void deliver(json app) {
+    rp.deliver(app.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+};
+
+caf::typed_response_promise<std::string> on_topology(self_ptr self,
+                                                     const topology_request& req) {
   auto rp = self->make_response_promise<std::string>();
   auto& st = self->state;
-  auto channels = json::array();
+  std::vector<std::string> names;
+  names.reserve(st.channels.size());
   for (auto& [name, entry] : st.channels)
-    channels.push_back(name);
-  json app{{"id", st.ctx->app.id},
+    names.push_back(name);
+  auto channels = page_of(std::move(names), req);
+  std::vector<std::string> sockets;
+  sockets.reserve(st.by_socket.size());
+  for (auto& [sid, conn] : st.by_socket)
+    sockets.push_back(sid);
+  // Search finds a connection by its socket id or its user.
+  auto conn_req = req;
+  conn_req.search.clear();
+  auto conns = page_of(std::move(sockets), conn_req);
+  auto conn_list = json::array();
+  for (auto& sid : conns.names) {
+    auto user = st.users.user_of(sid);
+    if (!req.search.empty() && sid.find(req.search) == std::string::npos
+        && (!user || user->find(req.search) == std::string::npos))
+      continue;
+    conn_list.push_back(json{{"kind", "connection"}, {"socket_id", sid},
+                             {"user", user ? json(*user) : json(nullptr)}});
+  }
+  auto channel_list = json::array();
+  for (auto& name : channels.names)
+    channel_list.push_back(json{{"kind", "channel"}, {"name", name}});
+  json app{{"kind", "app"},
+           {"id", st.ctx->app.id},
            {"status", "running"},
+           {"state", "running"},
+           {"mailbox", self->mailbox().size()},
            {"connections", st.connections},
            {"signed_in_users", st.users.users()},
-           {"channels", channels},
+           {"channels", channels.names},
+           {"channel_count", channels.total},
+           {"channels_matched", channels.matched},
+           {"channels_more", channels.more},
+           {"channel_list", channel_list},
+           {"connection_list", conn_list},
+           {"connections_more", conns.more},
            {"owners", json::array()},
            {"webhooks", st.ctx->webhooks != nullptr},
            {"logic", logic_json(*st.ctx)}};
-  self->request(st.directory, query_timeout, topology_atom::value)
+  auto gather = fan_in<json, app_topology_answer>::make(
+    app_topology_answer{rp}, std::move(app));
+  gather->expect();
+  self->request(st.directory, query_timeout, req)
     .then(
-      [rp, app](std::string& owners) mutable {
-        app["owners"] = json::parse(owners, nullptr, false);
-        rp.deliver(app.dump());
+      [gather](std::string& text) {
+        auto dir = json::parse(text, nullptr, false);
+        if (!dir.is_discarded()) {
+          auto& app = gather->value();
+          app["owners"] = dir["owners"];
+          app["owner_count"] = dir["owner_count"];
+          app["owners_more"] = dir["owners_more"];
+          app["owner_list"] = dir["owner_list"];
+          app["directory"] = dir["directory"];
+        }
+        gather->done();
       },
-      [rp, app](caf::error&) mutable { rp.deliver(app.dump()); });
+      [gather](caf::error&) { gather->done(); });
+  for (std::size_t i = 0; i < channels.names.size(); ++i) {
+    auto& entry = st.channels[channels.names[i]];
+    gather->expect();
+    self->request(entry.actor, query_timeout, stats_atom::value)
+      .then(
+        [gather, i](channel_stats& cs) {
+          auto& c = gather->value()["channel_list"][i];
+          c["subscribers"] = cs.subscribers;
+          c["delivered"] = cs.delivered;
+          gather->done();
+        },
+        [gather](caf::error&) { gather->done(); });
+  }
+  gather->seal();
   return rp;
+}
+
+// An operator closes one connection of this node (4009, as a terminated
+// user's). Returns whether it was here.
+bool on_disconnect(self_ptr self, const disconnect_request& req) {
+  auto& st = self->state;
+  auto i = st.by_socket.find(req.socket_id);
+  if (i == st.by_socket.end())
+    return false;
+  self->send(i->second, terminate_atom::value);
+  return true;
 }
 
 void start_logic(self_ptr self) {
@@ -315,7 +394,8 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
         self->state.logic->restart(lr.index);
     },
     [self](crash_request& req) { return on_crash(self, req); },
-    [self](topology_atom) { return on_topology(self); },
+    [self](topology_request& req) { return on_topology(self, req); },
+    [self](disconnect_request& req) { return on_disconnect(self, req); },
     [self](stats_atom) -> caf::typed_response_promise<app_stats> {
       auto rp = self->make_response_promise<app_stats>();
       auto& st = self->state;

@@ -51,7 +51,9 @@ struct app_state {
 /// - the HTTP API and owner placement (`publish_request`, queries,
 ///   `local_owner_request`, `owner_handoff`, `cluster_changed`,
 ///   `leave_atom`) go to the owner directory;
-/// - `crash_request` (fault injection), `topology_atom`, `stats_atom`.
+/// - `crash_request` (fault injection), `topology_request` (its page of
+///   the tree), `disconnect_request` (an operator closes a connection),
+///   `stats_atom`.
 app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> self,
                                       app_context_ptr ctx);
 

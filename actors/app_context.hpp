@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/actor_slot.hpp"
+#include "actors/app_counters.hpp"
 #include "actors/fanout_sink.hpp"
 #include "actors/fwd.hpp"
 #include "actors/socket_ids.hpp"
@@ -17,16 +18,6 @@
 namespace starling {
 
 struct logic_table; // actors/logic_bindings.hpp
-
-/// Counters an app's actors bump on bad input (relaxed atomics).
-struct app_counters {
-  std::atomic<uint64_t> protocol_errors{0};     ///< pusher:error frames sent.
-  std::atomic<uint64_t> subscription_errors{0}; ///< pusher:subscription_error frames.
-  std::atomic<uint64_t> client_events{0};       ///< Client events accepted.
-  std::atomic<uint64_t> refused_connections{0}; ///< Refused at admission.
-  std::atomic<uint64_t> subscription_limit_hits{0}; ///< Subscribes past the per-connection cap.
-  std::atomic<uint64_t> rate_limited_requests{0};   ///< HTTP API requests answered 429.
-};
 
 /// Read-only facts an app's actors need.
 struct app_context {

@@ -58,6 +58,7 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
     st.index[st.subscribers[pos].connection.address()] = pos;
   }
   st.subscribers.pop_back();
+  st.subscribed.set(st.subscribers.size());
   st.links = nullptr;
   if (st.owner)
     self->send(st.owner, owner_leave{st.ctx->node_id, sub.socket_id,
@@ -426,6 +427,7 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         st.subscribers.push_back(
           channel_subscriber{conn, join.socket_id, join.member, join.silent,
                              join.user_id, join.user_info, join.link});
+        st.subscribed.set(st.subscribers.size());
         catch_up(self, st.subscribers.back(), r.seq);
         if (st.pending == 0)
           st.recent.clear();
@@ -556,6 +558,10 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
   st.traits = pusher::classify_channel(channel);
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
+  // Internal channels (#watchlist-..., #server-to-user-...) are not
+  // subscriptions a client asked for.
+  if (st.channel.empty() || st.channel[0] != '#')
+    st.subscribed.attach(&st.ctx->counters->subscriptions);
   st.app = std::move(app);
   st.directory = std::move(directory);
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -64,6 +64,7 @@ struct channel_state {
   uint64_t resolve_generation = 0; ///< Only the latest lookup's answer counts.
   bool resolving = false;          ///< A lookup is under way.
   std::vector<channel_subscriber> subscribers; ///< Delivery list.
+  gauge_share subscribed; ///< Its size, in the app's subscriptions gauge.
   std::unordered_map<caf::actor_addr, std::size_t> index; ///< connection -> position.
   uint64_t joins = 0;     ///< Joins received (the app compares it before stopping us).
   uint32_t pending = 0;   ///< Joins not answered yet.

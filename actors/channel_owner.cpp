@@ -337,6 +337,9 @@ channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
   st.traits = pusher::classify_channel(start.channel);
   st.channel = std::move(start.channel);
   st.ctx = std::move(start.ctx);
+  // Only presence channels: other roster kinds (watchlists) are internal.
+  if (st.channel.rfind("presence-", 0) == 0)
+    st.roster.count_members_in(&st.ctx->counters->presence_members);
   st.directory = std::move(start.directory);
   st.bridge = std::move(start.bridge);
   st.seq = start.seq_base;

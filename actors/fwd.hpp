@@ -124,6 +124,8 @@ struct bridge_stats;
 struct webhook_event;
 struct webhook_stats;
 struct crash_request;
+struct topology_request;
+struct disconnect_request;
 struct app_stats;
 struct node_stats;
 struct restart_child;
@@ -201,7 +203,9 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<restart_child>,
   caf::replies_to<drain_atom>::with<caf::ok_atom>,
   caf::replies_to<crash_request>::with<caf::ok_atom>,
-  caf::replies_to<topology_atom>::with<std::string>,
+  caf::replies_to<topology_request>::with<std::string>,
+  caf::replies_to<disconnect_request>::with<bool>,
+  caf::replies_to<peers_atom>::with<std::vector<caf::actor>>,
   caf::replies_to<stats_atom>::with<node_stats>>;
 
 /// The cluster bridge: interest per node, fan-out of owner events to other
@@ -240,7 +244,7 @@ using owner_directory_actor = caf::typed_actor<
   caf::reacts_to<logic_handles>,
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::replies_to<crash_request>::with<caf::ok_atom>,
-  caf::replies_to<topology_atom>::with<std::string>,
+  caf::replies_to<topology_request>::with<std::string>,
   caf::replies_to<stats_atom>::with<uint64_t>>;
 
 /// One app on this node: admission and its local registries
@@ -261,7 +265,8 @@ using app_actor = caf::typed_actor<
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::reacts_to<logic_restart>,
   caf::replies_to<crash_request>::with<caf::ok_atom>,
-  caf::replies_to<topology_atom>::with<std::string>,
+  caf::replies_to<topology_request>::with<std::string>,
+  caf::replies_to<disconnect_request>::with<bool>,
   caf::replies_to<stats_atom>::with<app_stats>>;
 
 /// Webhooks of one app: grace, batching, signing, retries
@@ -277,7 +282,8 @@ using webhook_actor = caf::typed_actor<
 /// The admin endpoint's actor: gathers topology and metrics from the node,
 /// its apps and their helpers (actors/admin.hpp).
 using admin_actor = caf::typed_actor<
-  caf::replies_to<topology_atom>::with<std::string>,
+  caf::replies_to<topology_request, bool>::with<std::string>,
+  caf::replies_to<disconnect_request>::with<bool>,
   caf::replies_to<metrics_atom>::with<std::string>,
   caf::replies_to<crash_request>::with<caf::ok_atom>>;
 

@@ -14,6 +14,7 @@
 
 #include <caf/timespan.hpp>
 
+#include "actors/latency_histogram.hpp"
 #include "actors/logic.hpp"
 #include "actors/supervision.hpp"
 #include "config/settings.hpp"
@@ -27,6 +28,7 @@ public:
   /// Answered by the binding's on_unavailable verdict: no instance in
   /// time (restarting, failed, quit), timeout, error.
   std::atomic<uint64_t> unavailable{0};
+  latency_histogram latency;            ///< Question to answer (or error).
   std::atomic<uint64_t> refused{0};     ///< Subscriptions refused.
   std::atomic<uint64_t> dropped{0};     ///< Client events dropped.
   std::atomic<uint64_t> rewritten{0};   ///< Client events rewritten.

@@ -185,11 +185,13 @@ void owner_hooks::subscribe_ask(std::shared_ptr<join_question> q,
         q->done(unavailable_refusal(*bp));
       return;
     }
+    auto asked = std::chrono::steady_clock::now();
     self_
       ->request(target, bp->timeout, logic_subscribe_atom::value, q->channel,
                 q->socket_id, q->user_id)
       .then(
-        [this, q, k, bp](subscribe_verdict& v) {
+        [this, q, k, bp, asked](subscribe_verdict& v) {
+          bp->stats->latency.record_since(asked);
           if (!v.allow) {
             ++bp->stats->refused;
             q->done(std::move(v));
@@ -197,7 +199,8 @@ void owner_hooks::subscribe_ask(std::shared_ptr<join_question> q,
           }
           subscribe_step(q, k + 1);
         },
-        [this, q, k, bp, deadline, target](caf::error& err) {
+        [this, q, k, bp, deadline, target, asked](caf::error& err) {
+          bp->stats->latency.record_since(asked);
           switch (classify(err, target)) {
             case hook_error::not_handled:
               subscribe_step(q, k + 1);
@@ -311,16 +314,19 @@ void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
       unavailable(caf::make_error(errc::not_available));
       return;
     }
+    auto asked = std::chrono::steady_clock::now();
     self_
       ->request(target, bp->timeout, logic_client_event_atom::value, channel_,
                 p->ev)
       .then(
-        [this, id, k, bp](client_event_verdict& v) {
+        [this, id, k, bp, asked](client_event_verdict& v) {
+          bp->stats->latency.record_since(asked);
           if (auto q = find(id))
             apply_verdict(*bp, *q, v);
           client_event_step(id, k + 1);
         },
-        [this, id, k, deadline, target, unavailable](caf::error& err) {
+        [this, id, k, bp, deadline, target, unavailable, asked](caf::error& err) {
+          bp->stats->latency.record_since(asked);
           switch (classify(err, target)) {
             case hook_error::not_handled:
               client_event_step(id, k + 1);

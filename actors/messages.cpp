@@ -41,6 +41,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<terminate_request>("starling::terminate_request");
   cfg.add_message_type<publish_request>("starling::publish_request");
   cfg.add_message_type<crash_request>("starling::crash_request");
+  // Admin (scope=cluster asks every node).
+  cfg.add_message_type<topology_request>("starling::topology_request");
+  cfg.add_message_type<disconnect_request>("starling::disconnect_request");
   // Membership.
   cfg.add_message_type<cluster_member>("starling::cluster_member");
   cfg.add_message_type<cluster_view>("starling::cluster_view");

@@ -42,7 +42,7 @@ void start_webhooks(self_ptr self, std::size_t index) {
   auto& slot = st.webhooks[index];
   auto& ctx = st.apps[slot.app].ctx;
   slot.actor = self->spawn<caf::linked>(webhook_behavior, ctx->app, st.poster,
-                                        webhook_timing{});
+                                        webhook_timing{}, ctx->counters);
   ctx->webhooks->set(slot.actor);
 }
 
@@ -251,7 +251,9 @@ caf::typed_response_promise<node_stats> on_stats(self_ptr self) {
   auto& st = self->state;
   auto rp = self->make_response_promise<node_stats>();
   node_stats out{static_cast<bool>(st.bridge), st.bridge_restarts,
-                 st.view_changes, st.view_reasons, bridge_stats{}};
+                 st.view_changes,
+                 std::max<uint64_t>(1, st.view.members.size()),
+                 st.view_reasons, bridge_stats{}};
   if (!st.bridge) {
     rp.deliver(std::move(out));
     return rp;
@@ -289,7 +291,34 @@ caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
   return self->delegate(slot->actor, std::move(req));
 }
 
-std::string topology_json(self_ptr self) {
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
+
+// Keeps who joined and left with each view (bounded).
+void remember_view(node_state& st, const cluster_view& next) {
+  view_change c{now_ms(), next.epoch, next.reason, {}, {}};
+  auto has = [](const cluster_view& v, const std::string& id) {
+    for (auto& m : v.members)
+      if (m.node_id == id)
+        return true;
+    return false;
+  };
+  for (auto& m : next.members)
+    if (!has(st.view, m.node_id))
+      c.joined.push_back(m.node_id);
+  for (auto& m : st.view.members)
+    if (!has(next, m.node_id))
+      c.left.push_back(m.node_id);
+  st.history.push_back(std::move(c));
+  while (st.history.size() > 20)
+    st.history.pop_front();
+}
+
+json node_json(self_ptr self) {
   auto& st = self->state;
   auto members = json::array();
   auto nodes = json::array();
@@ -297,6 +326,11 @@ std::string topology_json(self_ptr self) {
     members.push_back(m.node_id);
     nodes.push_back(json{{"id", m.node_id}, {"start_epoch", m.start_epoch}});
   }
+  auto history = json::array();
+  for (auto& c : st.history)
+    history.push_back(json{{"at_ms", c.at_ms}, {"epoch", c.epoch},
+                           {"reason", c.reason}, {"joined", c.joined},
+                           {"left", c.left}});
   // start_epoch tells the incarnations apart: after a bridge restart a
   // peer's view has taken this node back once it lists the new one.
   json cluster{{"bridge", st.bridge ? "running" : "down"},
@@ -304,8 +338,83 @@ std::string topology_json(self_ptr self) {
                {"start_epoch", st.self_member.start_epoch},
                {"epoch", st.view.epoch},
                {"members", members},
-               {"nodes", nodes}};
-  return json{{"node", st.node_id}, {"cluster", cluster}}.dump();
+               {"nodes", nodes},
+               {"history", history}};
+  auto webhooks = json::array();
+  for (auto& w : st.webhooks)
+    webhooks.push_back(json{{"kind", "webhooks"},
+                            {"app", st.apps[w.app].ctx->app.id},
+                            {"state", w.actor ? "running" : "restarting"},
+                            {"restarts", w.tracker.restarts()}});
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now() - st.started)
+                  .count();
+  return json{{"kind", "node"},
+              {"id", st.node_id},
+              {"node", st.node_id},
+              {"state", "running"},
+              {"mailbox", self->mailbox().size()},
+              {"uptime_s", uptime},
+              {"at_ms", now_ms()},
+              {"bridge", json{{"kind", "bridge"},
+                              {"state", st.bridge ? "running" : "down"},
+                              {"restarts", st.bridge_restarts}}},
+              {"webhooks", webhooks},
+              {"cluster", cluster}};
+}
+
+// This node's part of /topology: the node, then each app's answer (an app
+// that does not answer in time is listed with its state only).
+struct topology_parts {
+  json node;
+  std::vector<json> apps;
+};
+
+struct topology_answer {
+  caf::typed_response_promise<std::string> rp;
+  void deliver(topology_parts parts) {
+    parts.node["apps"] = std::move(parts.apps);
+    rp.deliver(parts.node.dump(-1, ' ', false,
+                               json::error_handler_t::replace));
+  }
+};
+
+caf::typed_response_promise<std::string> on_topology(self_ptr self,
+                                                     topology_request& req) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::string>();
+  topology_parts initial{node_json(self), {}};
+  std::vector<std::pair<std::size_t, app_actor>> asked;
+  for (auto& slot : st.apps) {
+    if (!req.app.empty() && slot.ctx->app.id != req.app)
+      continue;
+    auto status = slot.actor ? "running"
+                  : slot.tracker.failed() ? "failed" : "restarting";
+    initial.apps.push_back(json{{"kind", "app"}, {"id", slot.ctx->app.id},
+                                {"status", status}, {"state", status},
+                                {"restarts", slot.tracker.restarts()}});
+    if (slot.actor)
+      asked.emplace_back(initial.apps.size() - 1, slot.actor);
+  }
+  auto gather = fan_in<topology_parts, topology_answer>::make(
+    topology_answer{rp}, std::move(initial));
+  for (auto& [i, actor] : asked) {
+    gather->expect();
+    self->request(actor, call_timeout, req)
+      .then(
+        [gather, i = i](std::string& text) {
+          auto part = json::parse(text, nullptr, false);
+          if (!part.is_discarded()) {
+            auto& slot = gather->value().apps[i];
+            part["restarts"] = slot["restarts"];
+            slot = std::move(part);
+          }
+          gather->done();
+        },
+        [gather](caf::error&) { gather->done(); });
+  }
+  gather->seal();
+  return rp;
 }
 
 } // namespace
@@ -315,6 +424,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
   auto& st = self->state;
   st.poster = init.poster;
   st.node_id = init.node_id;
+  st.started = std::chrono::system_clock::now();
   st.make_bridge = std::move(init.make_bridge);
   st.directory = init.apps_out ? init.apps_out
                                : std::make_shared<app_directory>();
@@ -346,6 +456,30 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     route<owner_handoff, owner_ref>(self),
     route<channels_request, std::vector<channel_report>>(self),
     route<terminate_request, caf::ok_atom>(self),
+    [self](disconnect_request& req) -> caf::result<bool> {
+      auto slot = find_app(self, req.app_id);
+      if (slot == nullptr)
+        return false;
+      return self->delegate(slot->actor, std::move(req));
+    },
+    [self](peers_atom x) -> caf::typed_response_promise<std::vector<caf::actor>> {
+      // Untyped handles: node_actor cannot name itself in its interface.
+      auto rp = self->make_response_promise<std::vector<caf::actor>>();
+      if (!self->state.bridge) {
+        rp.deliver(std::vector<caf::actor>{});
+        return rp;
+      }
+      self->request(self->state.bridge, call_timeout, x)
+        .then(
+          [rp](std::vector<node_actor>& peers) mutable {
+            std::vector<caf::actor> out;
+            for (auto& p : peers)
+              out.push_back(caf::actor_cast<caf::actor>(p));
+            rp.deliver(std::move(out));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
     [self](cluster_view& view) {
       auto& st = self->state;
       std::string ids;
@@ -355,6 +489,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
                                      "reason={}",
                                      view.epoch, ids, view.reason);
       ++st.view_changes;
+      remember_view(st, view);
       ++st.view_reasons[view.reason.empty() ? "unknown" : view.reason];
       st.view = std::move(view);
       tell_apps(self);
@@ -366,7 +501,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     [self](restart_child& rc) { on_restart(self, rc); },
     [self](drain_atom) { return on_drain(self); },
     [self](crash_request& req) { return on_crash(self, req); },
-    [self](topology_atom) { return topology_json(self); },
+    [self](topology_request& req) { return on_topology(self, req); },
     [self](stats_atom) { return on_stats(self); },
   };
 }

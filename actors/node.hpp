@@ -5,7 +5,9 @@
 // middleman).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,6 +61,15 @@ struct webhook_slot {
   restart_tracker tracker; ///< policies::webhooks().
 };
 
+/// One membership change as the node saw it (for /topology).
+struct view_change {
+  uint64_t at_ms = 0;              ///< System clock, ms since the epoch.
+  uint64_t epoch = 0;              ///< The new view's epoch.
+  std::string reason;              ///< Why the view came.
+  std::vector<std::string> joined; ///< Members new in this view.
+  std::vector<std::string> left;   ///< Members gone from the last view.
+};
+
 /// State of the node actor.
 struct node_state {
   static inline const char* name = "node";
@@ -77,6 +88,10 @@ struct node_state {
   uint64_t view_changes = 0;          ///< Views seen.
   std::map<std::string, uint64_t> view_reasons; ///< Views seen by reason.
   bool handed_over = false;           ///< Owners went to other nodes (leaving).
+  /// The latest membership changes (oldest first, at most 20): when, epoch,
+  /// reason, who joined and who left. Shown by /topology.
+  std::deque<view_change> history;
+  std::chrono::system_clock::time_point started; ///< For uptime.
 };
 
 /// Spawned by main. Messages: node_actor in actors/fwd.hpp:
@@ -86,8 +101,11 @@ struct node_state {
 ///   `owner_handoff`, `channels_request`, `terminate_request`;
 /// - `drain_atom` (shutdown): leave the cluster (owners hand over first),
 ///   flush webhooks;
-/// - `crash_request` (fault injection), `topology_atom` (the node and
-///   cluster part of /topology), `stats_atom`.
+/// - `crash_request` (fault injection), `topology_request` (this node's
+///   tree for /topology: node, bridge, webhooks, cluster view and history,
+///   each app asked), `disconnect_request` (routed to the app),
+///   `peers_atom` (the other members' node actors, from the bridge),
+///   `stats_atom`.
 node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state> self,
                                         node_init init);
 

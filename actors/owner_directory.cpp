@@ -381,6 +381,7 @@ caf::typed_response_promise<owner_ref> on_handoff(self_ptr self,
                                                   owner_handoff& h) {
   auto& st = self->state;
   auto rp = self->make_response_promise<owner_ref>();
+  st.ctx->counters->handoffs_in.fetch_add(1, std::memory_order_relaxed);
   if (!clustered(self) || h.hops >= 2) {
     rp.delegate(owner_for(self, h.channel), std::move(h));
     return rp;
@@ -479,14 +480,6 @@ caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
   return self->delegate(i->second, std::move(fwd));
 }
 
-std::string topology_json(self_ptr self) {
-  auto& st = self->state;
-  auto owners = nlohmann::json::array();
-  for (auto& [name, owner] : st.owners)
-    owners.push_back(name);
-  return owners.dump();
-}
-
 } // namespace starling::directory_detail
 
 namespace starling {
@@ -551,6 +544,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
         return;
       st.forwarders[msg.channel] = std::move(i->second);
       st.owners.erase(i);
+      st.ctx->counters->handoffs_out.fetch_add(1, std::memory_order_relaxed);
     },
     [self](publish_request& req) { return on_publish(self, req); },
     [self](channel_request& req) {
@@ -587,7 +581,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
       return rp;
     },
     [self](crash_request& req) { return on_crash(self, req); },
-    [self](topology_atom) { return topology_json(self); },
+    [self](topology_request& req) { return on_topology(self, req); },
     [self](stats_atom) {
       return static_cast<uint64_t>(self->state.owners.size());
     },

@@ -37,4 +37,9 @@ void park(self_ptr self, std::function<void()> f);
 caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
                                                      publish_request& req);
 
+/// The app's owners part of /topology: one page of the owners living here,
+/// each asked for its counts (owner_topology.cpp).
+caf::typed_response_promise<std::string>
+on_topology(self_ptr self, const topology_request& req);
+
 } // namespace starling::directory_detail

@@ -10,6 +10,7 @@ bool presence_roster::add(const std::string& user_id,
   if (inserted)
     i->second.info = user_info;
   ++i->second.per_node[node];
+  share_.set(users_.size());
   return inserted;
 }
 
@@ -27,6 +28,7 @@ bool presence_roster::remove(const std::string& user_id,
   if (!per_node.empty())
     return false;
   users_.erase(i);
+  share_.set(users_.size());
   return true;
 }
 
@@ -41,6 +43,7 @@ std::vector<std::string> presence_roster::remove_node(const std::string& node) {
       ++i;
     }
   }
+  share_.set(users_.size());
   return gone;
 }
 

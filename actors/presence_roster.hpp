@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/app_counters.hpp"
 #include "pusher/frame.hpp"
 
 namespace starling {
@@ -43,12 +44,20 @@ public:
   /// Returns every member with its info, ordered by user id.
   std::vector<pusher::presence_member> members() const;
 
+  /// Keeps `gauge` counting this roster's members (the app's presence
+  /// members gauge) until the roster ends.
+  void count_members_in(std::atomic<uint64_t>* gauge) {
+    share_.attach(gauge);
+    share_.set(users_.size());
+  }
+
 private:
   struct entry {
     std::string info;
     std::map<std::string, std::size_t> per_node;
   };
   std::map<std::string, entry> users_;
+  gauge_share share_;
 };
 
 } // namespace starling

@@ -69,12 +69,13 @@ void prometheus_text::family(std::string_view name, std::string_view help,
   out_ += '\n';
 }
 
-void prometheus_text::labels(std::initializer_list<metric_label> labels) {
-  if (labels.size() == 0)
+void prometheus_text::labels(std::initializer_list<metric_label> labels,
+                             std::string_view le) {
+  if (labels.size() == 0 && le.empty())
     return;
   out_ += '{';
   bool first = true;
-  for (auto& [key, value] : labels) {
+  auto one = [&](std::string_view key, std::string_view value) {
     if (!first)
       out_ += ',';
     first = false;
@@ -82,8 +83,44 @@ void prometheus_text::labels(std::initializer_list<metric_label> labels) {
     out_ += "=\"";
     out_ += escape_label(value);
     out_ += '"';
-  }
+  };
+  for (auto& [key, value] : labels)
+    one(key, value);
+  if (!le.empty())
+    one("le", le);
   out_ += '}';
+}
+
+void prometheus_text::histogram(std::string_view name,
+                                std::initializer_list<metric_label> labels,
+                                const latency_histogram& h) {
+  uint64_t total = 0;
+  char le[32];
+  for (std::size_t i = 0; i <= latency_histogram::bounds.size(); ++i) {
+    total += h.bucket(i);
+    if (i < latency_histogram::bounds.size())
+      std::snprintf(le, sizeof(le), "%g", latency_histogram::bounds[i]);
+    else
+      std::snprintf(le, sizeof(le), "+Inf");
+    out_ += name;
+    out_ += "_bucket";
+    this->labels(labels, le);
+    out_ += ' ';
+    out_ += std::to_string(total);
+    out_ += '\n';
+  }
+  out_ += name;
+  out_ += "_sum";
+  this->labels(labels);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), " %.9g\n", h.sum_seconds());
+  out_ += buf;
+  out_ += name;
+  out_ += "_count";
+  this->labels(labels);
+  out_ += ' ';
+  out_ += std::to_string(total);
+  out_ += '\n';
 }
 
 void prometheus_text::sample(std::string_view name,

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "actors/latency_histogram.hpp"
+
 namespace starling {
 
 /// The type line of a family.
@@ -32,6 +34,12 @@ public:
   void sample(std::string_view name,
               std::initializer_list<metric_label> labels, double value);
 
+  /// Writes the `_bucket` (cumulative, `le` label last), `_sum` and
+  /// `_count` samples of histogram family `name`.
+  void histogram(std::string_view name,
+                 std::initializer_list<metric_label> labels,
+                 const latency_histogram& h);
+
   /// Appends text written elsewhere by this writer.
   void append(const std::string& text) { out_ += text; }
 
@@ -42,7 +50,8 @@ public:
   static std::string escape_label(std::string_view value);
 
 private:
-  void labels(std::initializer_list<metric_label> labels);
+  void labels(std::initializer_list<metric_label> labels,
+              std::string_view le = {});
 
   std::string out_;
 };

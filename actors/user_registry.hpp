@@ -26,6 +26,12 @@ public:
   /// Returns the socket ids signed in as `user_id` on this node.
   std::vector<std::string> connections_of(const std::string& user_id) const;
 
+  /// Returns the user `socket_id` signed in as, or nullptr.
+  const std::string* user_of(const std::string& socket_id) const {
+    auto i = by_socket_.find(socket_id);
+    return i == by_socket_.end() ? nullptr : &i->second;
+  }
+
   /// Returns the number of distinct signed-in users.
   std::size_t users() const { return users_.size(); }
 

@@ -76,8 +76,11 @@ void post(self_ptr self, uint64_t id, webhook_request& req) {
     {"X-Pusher-Signature", pusher::hmac_sha256_hex(st.app.secret, req.body)}});
   tls_options tls{hook.tls_ca_file, hook.tls_skip_verify};
   auto me = webhook_actor{self};
+  auto started = clock_type::now();
   st.poster->post(req.url, std::move(headers), req.body, tls,
-                  [me, id](int status) {
+                  [me, id, started, counters = st.counters](int status) {
+    if (counters)
+      counters->webhook_latency.record_since(started);
     // Called on an I/O thread: only anon_send from here.
     caf::anon_send(me, posted_atom::value, id, status);
   });
@@ -153,9 +156,10 @@ void send_ready(self_ptr self, const webhook_timing& timing) {
 webhook_actor::behavior_type
 webhook_behavior(webhook_actor::stateful_pointer<webhook_state> self,
                  config::app_settings app, http_poster_ptr poster,
-                 webhook_timing timing) {
+                 webhook_timing timing, std::shared_ptr<app_counters> counters) {
   self->state.app = std::move(app);
   self->state.poster = std::move(poster);
+  self->state.counters = std::move(counters);
   return {
     [self, timing](webhook_event& ev) {
       auto& st = self->state;

@@ -13,6 +13,7 @@
 
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/app_counters.hpp"
 #include "actors/http_poster.hpp"
 #include "actors/messages.hpp"
 #include "config/settings.hpp"
@@ -40,6 +41,7 @@ struct webhook_state {
   static inline const char* name = "webhooks";
   config::app_settings app;  ///< Targets, secret, batching.
   http_poster_ptr poster;    ///< HTTP client.
+  std::shared_ptr<app_counters> counters; ///< Delivery latency goes here.
   std::deque<pending_webhook> ready; ///< Due now.
   /// channel_vacated / member_removed held for the grace period, by key.
   std::map<std::string, std::pair<pending_webhook,
@@ -73,6 +75,6 @@ struct webhook_timing {
 webhook_actor::behavior_type
 webhook_behavior(webhook_actor::stateful_pointer<webhook_state> self,
                  config::app_settings app, http_poster_ptr poster,
-                 webhook_timing timing);
+                 webhook_timing timing, std::shared_ptr<app_counters> counters);
 
 } // namespace starling

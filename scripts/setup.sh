@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build pkg-config ccache make
           libcaf-dev libboost-dev libboost-system-dev libnats-dev nats-server
           libmsgpack-cxx-dev libspdlog-dev nlohmann-json3-dev libssl-dev
-          nginx openssl)
+          nginx openssl
+          chromium) # headless, for the admin page test (admin_page.test.js)
 # clang only for `make fuzz` (libFuzzer); its runtime is only recommended,
 # and we install without recommends.
 if [ -n "${STARLING_SETUP_CLANG:-}" ]; then

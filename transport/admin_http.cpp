@@ -1,9 +1,16 @@
 // Admin endpoint routes.
 #include "transport/admin_http.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "actors/messages.hpp"
 #include "actors/prometheus_text.hpp"
+#include "actors/topology_page.hpp"
+#include "transport/admin_actions.hpp"
+#include "transport/admin_events.hpp"
 #include "transport/ask.hpp"
+#include "transport/process_metrics.hpp"
 #include "pusher/signature.hpp"
 #include "transport/server_context.hpp"
 
@@ -13,28 +20,59 @@ admin_http::admin_http(server_context& ctx) : ctx_(ctx) {
   // nop
 }
 
+namespace {
+
+// ?scope=cluster&app=&q=&after=&limit= of /topology and /topology/events.
+std::pair<topology_request, bool> topology_query(const pusher::query_params& q) {
+  topology_request req;
+  auto get = [&](const char* key) {
+    auto v = pusher::find_param(q, key);
+    return v ? *v : std::string{};
+  };
+  req.app = get("app");
+  req.search = get("q");
+  req.after = get("after");
+  if (auto limit = get("limit"); !limit.empty()) {
+    char* end = nullptr;
+    auto n = std::strtoul(limit.c_str(), &end, 10);
+    req.limit = static_cast<uint32_t>(
+      std::min<unsigned long>(n, max_topology_page));
+  }
+  return {std::move(req), get("scope") == "cluster"};
+}
+
+http_reply json_body(std::string body) {
+  http_reply reply;
+  reply.body = std::move(body);
+  return reply;
+}
+
+} // namespace
+
 void admin_http::handle(const http_request_view& req, const reply_fn& done) {
-  auto path = req.target.substr(0, req.target.find('?'));
+  auto qpos = req.target.find('?');
+  auto path = req.target.substr(0, qpos);
+  auto query = pusher::parse_query(
+    qpos == std::string::npos ? std::string_view{}
+                              : std::string_view{req.target}.substr(qpos + 1));
   // Liveness and readiness stay open so orchestrators can probe them.
   if (path == "/health" || path == "/") {
-    http_reply ok;
-    ok.body = "{\"status\":\"ok\"}";
-    return done(ok);
+    return done(json_body("{\"status\":\"ok\"}"));
   }
   if (path == "/ready") {
-    if (ctx_.ready) {
-      http_reply ok;
-      ok.body = "{\"ready\":true}";
-      return done(ok);
-    }
+    if (ctx_.ready)
+      return done(json_body("{\"ready\":true}"));
     return done(json_error(503, "not ready"));
   }
-  // The page holds no data; it asks for the token and fetches /topology
-  // with it in a header.
+  // The page holds no data; it asks for the token and sends it in a header.
   if (path == "/topology.html") {
     http_reply page;
     page.content_type = "text/html; charset=utf-8";
     page.body = topology_page();
+    page.headers = {{"Cache-Control", "no-store"},
+                    {"Content-Security-Policy",
+                     "default-src 'self'; script-src 'unsafe-inline'; "
+                     "style-src 'unsafe-inline'; connect-src 'self'"}};
     return done(page);
   }
   auto& token = ctx_.settings.admin.token;
@@ -53,12 +91,34 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
                             });
   }
   if (path == "/topology") {
-    return ask<std::string>(ctx_, ctx_.admin, topology_atom::value, done,
-                            [](std::string& json) -> std::optional<http_reply> {
-                              http_reply reply;
-                              reply.body = std::move(json);
-                              return reply;
-                            });
+    auto [treq, cluster] = topology_query(query);
+    auto job = [admin = ctx_.admin, treq = treq, cluster = cluster,
+                done](caf::event_based_actor* self) {
+      self->request(admin, std::chrono::seconds(5), treq, cluster)
+        .then([done](std::string& json) { done(json_body(std::move(json))); },
+              [done](caf::error& err) {
+                done(unavailable("Not taken: " + caf::to_string(err)));
+              });
+    };
+    caf::anon_send(ctx_.gateway, gateway_job{std::move(job)});
+    return;
+  }
+  if (path == "/topology/events") {
+    auto [treq, cluster] = topology_query(query);
+    http_reply stream;
+    stream.events = make_topology_events(ctx_, std::move(treq), cluster);
+    return done(std::move(stream));
+  }
+  if (path.rfind("/actions/", 0) == 0) {
+    if (req.method != "POST")
+      return done(json_error(405, "Use POST for " + path));
+    if (path == "/actions/disconnect")
+      return admin_disconnect(ctx_, query, done);
+    if (path == "/actions/terminate")
+      return admin_terminate(ctx_, query, done);
+    if (path == "/actions/publish")
+      return admin_publish(ctx_, query, req.body, done);
+    return done(json_error(404, "Not found: " + path));
   }
   if (path == "/faults/crash") {
     // Fault injection for tests; off unless admin.fault_injection is set.
@@ -67,12 +127,8 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
                                   "(admin.fault_injection)"));
     if (req.method != "POST")
       return done(json_error(405, "Use POST for /faults/crash"));
-    auto params = pusher::parse_query(
-      req.target.find('?') == std::string::npos
-        ? std::string{}
-        : req.target.substr(req.target.find('?') + 1));
     crash_request crash;
-    for (auto& [k, v] : params) {
+    for (auto& [k, v] : query) {
       if (k == "app")
         crash.app_id = v;
       else if (k == "kind")
@@ -82,56 +138,10 @@ void admin_http::handle(const http_request_view& req, const reply_fn& done) {
     }
     return ask<caf::ok_atom>(ctx_, ctx_.admin, std::move(crash), done,
                              [](caf::ok_atom) -> std::optional<http_reply> {
-                               http_reply ok;
-                               ok.body = "{}";
-                               return ok;
+                               return json_body("{}");
                              });
   }
   done(json_error(404, "Not found: " + path));
-}
-
-std::string admin_http::topology_page() {
-  // A self-contained page that draws /topology as a tree, refreshed every
-  // two seconds.
-  return R"(<!doctype html><html><head><meta charset="utf-8"><title>Starling topology</title>
-<style>body{font:14px sans-serif;margin:2em}ul{list-style:none;padding-left:1.2em;border-left:1px solid #ccc}
-.n{font-weight:bold}.f{color:#b00}.c{color:#555}</style></head><body><h1>Starling topology</h1><div id="t">loading...</div>
-<form id="login" hidden>Admin token: <input id="tok" type="password" autocomplete="off"> <button>Show</button></form>
-<script>
-// The token stays in this tab's sessionStorage and goes in a header: never
-// in a URL, where history and proxy logs would keep it.
-document.getElementById('login').onsubmit = e => { e.preventDefault();
-  sessionStorage.setItem('starlingToken', document.getElementById('tok').value); draw(); };
-async function draw(){
-  const headers = {}; const tok = sessionStorage.getItem('starlingToken');
-  if (tok) headers.Authorization = 'Bearer ' + tok;
-  let r;
-  try { r = await fetch('/topology', {headers}); } catch (e) {
-    document.getElementById('t').textContent = 'node unreachable: ' + e.message; return; }
-  document.getElementById('login').hidden = r.status !== 401;
-  if (!r.ok) { document.getElementById('t').textContent = r.status === 401
-    ? 'admin token required' : 'error ' + r.status; return; }
-  const t = await r.json();
-  const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
-  let h = '<ul><li><span class="n">node ' + esc(t.node) + '</span><ul>';
-  for (const a of t.apps) {
-    h += '<li><span class="n ' + (a.status === 'failed' ? 'f' : '') + '">app ' + esc(a.id) + ' (' + esc(a.status) + ')</span>';
-    if (a.status !== 'failed') {
-      h += ' <span class="c">' + a.connections + ' connections, ' + a.signed_in_users + ' signed-in users</span><ul>';
-      for (const c of a.channels) h += '<li>channel ' + esc(c) + '</li>';
-      for (const o of a.owners) h += '<li>owner ' + esc(o) + '</li>';
-      if (a.webhooks) h += '<li>webhooks</li>';
-      for (const l of (a.logic || [])) h += '<li><span class="' + (l.status === 'failed' ? 'f' : '') + '">logic ' + esc(l.actor)
-        + (l.channels ? ' [' + esc(l.channels) + ']' : ' [app]') + ' (' + esc(l.status) + ')</span> <span class="c">'
-        + l.instances + ' running, ' + l.restarts + ' restarts' + (l.failed ? ', failed on ' + esc(l.failed_on.join(' ') || 'app') : '') + '</span></li>';
-      h += '</ul>';
-    }
-    h += '</li>';
-  }
-  document.getElementById('t').innerHTML = h + '</ul></li></ul>';
-}
-draw(); setInterval(draw, 2000);
-</script></body></html>)";
 }
 
 http_reply admin_http::metrics() const {
@@ -169,6 +179,8 @@ http_reply admin_http::metrics() const {
              m.fragment_timeouts.load());
   out.sample("starling_node_limit_hits_total", {{"limit", "origin"}},
              m.origin_refusals.load());
+  ctx_.http.write(out);
+  write_process_metrics(out);
   http_reply reply;
   reply.content_type = "text/plain; version=0.0.4";
   reply.body = out.str();

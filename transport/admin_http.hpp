@@ -1,5 +1,6 @@
-// The admin endpoint: health, readiness, Prometheus metrics; bearer-token
-// protected when a token is configured.
+// The admin endpoint: health, readiness, Prometheus metrics, the topology
+// (JSON, live event stream, page) and operator actions; bearer-token
+// protected when a token is configured (docs/admin.md).
 #pragma once
 
 #include <string>
@@ -21,6 +22,8 @@ public:
 
 private:
   http_reply metrics() const;
+
+  /// The self-contained /topology.html (admin_page.cpp).
   static std::string topology_page();
 
   server_context& ctx_;

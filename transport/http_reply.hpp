@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,19 @@ struct http_request_view {
   std::string authorization; ///< Authorization header, if any.
 };
 
+/// The source of a response that stays open as server-sent events
+/// (text/event-stream): the admin page's live updates.
+class event_source {
+public:
+  virtual ~event_source() = default;
+
+  /// Called on the I/O thread once the header is out. `send` queues one
+  /// chunk of the stream (I/O thread only) and returns false once the
+  /// client is gone; the source then drops `send` (which holds the
+  /// session) and stops.
+  virtual void start(std::function<bool(std::string)> send) = 0;
+};
+
 /// One HTTP response.
 struct http_reply {
   unsigned status = 200;                        ///< HTTP status.
@@ -24,6 +38,9 @@ struct http_reply {
   std::string body;                              ///< Response body.
   /// Extra headers (e.g. Retry-After on 503).
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Set: the response is an event stream from this source (status,
+  /// content type and body are not used).
+  std::shared_ptr<event_source> events;
 };
 
 /// Completion of a request; may be called on any thread, exactly once.

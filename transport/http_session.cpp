@@ -3,9 +3,11 @@
 #include "transport/http_session.hpp"
 
 #include <array>
+#include <deque>
 #include <optional>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/error.hpp>
 
 #include "transport/admin_http.hpp"
@@ -105,6 +107,12 @@ private:
       return;
     }
     ++ctx_->metrics.http_requests;
+    started_ = std::chrono::steady_clock::now();
+    route_ = classify_http_route(role_ == http_role::admin,
+                                 std::string(req.target()),
+                                 ctx_->settings.server.path_prefix);
+    if (!route_.app.empty() && !ctx_->apps->by_id(route_.app))
+      route_.app.clear(); // Only configured apps become label values.
     cors_origin_.clear();
     if (role_ == http_role::public_api
         && !ctx_->settings.server.cors_origins.empty()) {
@@ -161,8 +169,14 @@ private:
   }
 
   void write(http_reply reply) {
+    if (reply.events)
+      return start_events(std::move(reply));
     if (reply.status >= 400)
       ++ctx_->metrics.http_errors;
+    ctx_->http.record(route_, reply.status,
+                      std::chrono::steady_clock::now() - started_);
+    route_ = {{}, "unparsed"};
+    started_ = std::chrono::steady_clock::now();
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(reply.status), version_);
     res->set(http::field::server, "starling");
@@ -187,6 +201,52 @@ private:
                                                        std::size_t) {
                         self->on_write(ec, res->need_eof());
                       });
+  }
+
+  // Server-sent events: the header, then each chunk the source sends, one
+  // write at a time, until the client goes (the next write fails) or is too
+  // slow to take them.
+  void start_events(http_reply reply) {
+    ctx_->http.record(route_, 200, std::chrono::steady_clock::now() - started_);
+    stream_.expires_never();
+    events_ = std::move(reply.events);
+    send_event("HTTP/1.1 200 OK\r\nServer: starling\r\n"
+               "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+               "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
+    // The source keeps the session alive (nothing else is pending between
+    // events) until a send fails; then it drops this function.
+    events_->start([self = shared_from_this()](std::string chunk) {
+      return self->send_event(std::move(chunk));
+    });
+  }
+
+  bool send_event(std::string chunk) {
+    if (events_closed_)
+      return false;
+    if (event_queue_.size() >= max_queued_events) {
+      events_closed_ = true;
+      do_shutdown();
+      return false;
+    }
+    event_queue_.push_back(std::move(chunk));
+    if (event_queue_.size() == 1)
+      write_event();
+    return true;
+  }
+
+  void write_event() {
+    net::async_write(stream_, net::buffer(event_queue_.front()),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
+                       if (ec) {
+                         self->events_closed_ = true;
+                         self->event_queue_.clear();
+                         return self->do_shutdown();
+                       }
+                       self->event_queue_.pop_front();
+                       if (!self->event_queue_.empty())
+                         self->write_event();
+                     });
   }
 
   void on_write(beast::error_code ec, bool close) {
@@ -234,8 +294,15 @@ private:
   std::string cors_origin_; // Access-Control-Allow-Origin of this request.
   std::size_t drained_ = 0; // Bytes dropped while lingering.
   bool refused_ = false;    // Answered a request it could not read.
+  http_route route_{{}, "unparsed"}; // What the request is counted as.
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool keep_alive_ = true;
   unsigned version_ = 11;
+  // Event streams: chunks waiting (the front is being written).
+  static constexpr std::size_t max_queued_events = 16;
+  std::shared_ptr<event_source> events_;
+  std::deque<std::string> event_queue_;
+  bool events_closed_ = false;
 };
 
 } // namespace

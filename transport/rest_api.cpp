@@ -70,6 +70,13 @@ std::optional<app_actor> running_app(server_context& ctx,
   return entry->actor;
 }
 
+// The app's counters (configured apps only: the caller found it running).
+std::shared_ptr<app_counters> counters_of(server_context& ctx,
+                                          const std::string& app_id) {
+  auto entry = ctx.apps->by_id(app_id);
+  return entry ? entry->ctx->counters : nullptr;
+}
+
 const char* unavailable_text = "Application is unavailable; retry later";
 
 } // namespace
@@ -159,6 +166,10 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
   if (!target)
     return done(unavailable(unavailable_text));
   ++ctx_.metrics.publishes;
+  auto counters = counters_of(ctx_, app.id);
+  if (counters)
+    counters->publishes.fetch_add(1, std::memory_order_relaxed);
+  auto started = std::chrono::steady_clock::now();
   auto channels = ev->channels;
   auto info = ev->info;
   auto sdk_target = *target;
@@ -169,8 +180,10 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
   // broadcast).
   ask<caf::ok_atom>(
     ctx_, *target, to_publish(app.id, *ev), done,
-    [&ctx, done, channels, info, sdk_target,
-     app_id](caf::ok_atom) -> std::optional<http_reply> {
+    [&ctx, done, channels, info, sdk_target, app_id, counters,
+     started](caf::ok_atom) -> std::optional<http_reply> {
+      if (counters)
+        counters->publish_latency.record_since(started);
       if (!info.any())
         return ok_json("{}");
       auto g = std::make_shared<gather<pusher::channel_report>>();
@@ -221,8 +234,11 @@ void rest_api::batch(const config::app_settings& app, const std::string& body,
   auto& ctx = ctx_;
   auto app_id = app.id;
   auto app_actor_hdl = *target;
+  auto counters = counters_of(ctx_, app.id);
   for (std::size_t k = 0; k < events->size(); ++k) {
     ++ctx_.metrics.publishes;
+    if (counters)
+      counters->publishes.fetch_add(1, std::memory_order_relaxed);
     auto& ev = (*events)[k];
     auto channel = ev.channels[0];
     auto wants = ev.info.any();

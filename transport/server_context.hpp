@@ -11,6 +11,7 @@
 #include "actors/app_directory.hpp"
 #include "actors/fwd.hpp"
 #include "config/settings.hpp"
+#include "transport/http_metrics.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net.hpp"
 #include "transport/rate_limiter.hpp"
@@ -49,6 +50,7 @@ struct server_context {
   caf::actor gateway;            ///< Asks actors on behalf of HTTP requests.
   config::settings settings;     ///< Read-only after start.
   transport_metrics metrics;     ///< Counters for /metrics.
+  http_metrics http;             ///< Requests by route, code and duration.
   rate_limiter new_connections;  ///< Per client address (I/O thread).
   session_registry sessions;     ///< Open WebSockets (I/O thread only).
   dirty_sessions dirty;          ///< Fan-out frames waiting for one flush.

@@ -31,6 +31,35 @@ typename Inspector::result_type inspect(Inspector& f, crash_request& x) {
   return f(caf::meta::type_name("crash_request"), x.app_id, x.kind, x.name);
 }
 
+/// Admin (or a peer's admin) -> node -> apps: the live actor tree of one
+/// node as JSON text. Lists are sorted by name and paged: at most `limit`
+/// entries after `after` in each list, so a node with 100,000 connections
+/// answers small. Crosses nodes (scope=cluster).
+struct topology_request {
+  std::string app;    ///< Only this app; empty: every app.
+  std::string search; ///< Only names (channel, socket id, user) containing it.
+  std::string after;  ///< Paging cursor: names greater than this.
+  uint32_t limit = 100; ///< Entries per list at most.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topology_request& x) {
+  return f(caf::meta::type_name("topology_request"), x.app, x.search,
+           x.after, x.limit);
+}
+
+/// Admin -> node -> app: close connection `socket_id` of this node (4009,
+/// like a terminated user). Reply: whether it was here. Crosses nodes.
+struct disconnect_request {
+  std::string app_id;    ///< App.
+  std::string socket_id; ///< The connection.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, disconnect_request& x) {
+  return f(caf::meta::type_name("disconnect_request"), x.app_id, x.socket_id);
+}
+
 /// What a supervisor restarts after a back-off.
 enum class child_kind : uint8_t {
   app,      ///< The app at `index`.
@@ -60,6 +89,7 @@ struct node_stats {
   bool bridge_up = false;       ///< The cluster bridge runs.
   uint64_t bridge_restarts = 0; ///< Bridges started after the first.
   uint64_t view_changes = 0;    ///< Membership views seen.
+  uint64_t members = 1;         ///< Members of the latest view (1 alone).
   /// Views seen by why they came (cluster_view::reason).
   std::map<std::string, uint64_t> view_reasons;
   bridge_stats bus; ///< The running bridge's counters (zero without one).

@@ -131,6 +131,7 @@ void websocket_session::run(const http::request<http::string_body>& req) {
                     "Origin not allowed");
     }
   }
+  counters_ = app->ctx->counters;
   caf::anon_send(app->actor,
                  ws_opened{std::move(target->query), shared_from_this()});
 }
@@ -256,6 +257,8 @@ bool websocket_session::request_close(uint16_t code, std::string reason,
   if (phase_ != phase::open)
     return false;
   closing_since_s_ = ctx_->now_s();
+  if (close_code_ == 0)
+    close_code_ = code;
   if (final_frame)
     outq_.push(ws_opcode::text, std::move(final_frame), false);
   outq_.push(ws_opcode::close, close_payload(code, clip_reason(std::move(reason))),
@@ -376,6 +379,10 @@ void websocket_session::flush() {
       ctx_->metrics.bytes_out += written;
       auto r = outq_.consume(written);
       ctx_->metrics.frames_out += r.frames;
+      if (counters_) {
+        counters_->bytes_out.fetch_add(written, std::memory_order_relaxed);
+        counters_->messages_out.fetch_add(r.frames, std::memory_order_relaxed);
+      }
       release(r);
     }
     if (ec == net::error::would_block || ec == net::error::try_again) {
@@ -431,6 +438,8 @@ void websocket_session::on_flushed() {
 
 void websocket_session::on_slow_consumer() {
   ++ctx_->metrics.slow_consumer_drops;
+  if (counters_)
+    counters_->slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
   // Drop whatever has not started to leave; a client that does not read
   // cannot take it. Pusher: 4100 = over capacity, reconnect with back-off.
   release(outq_.drop_unstarted());
@@ -443,6 +452,10 @@ void websocket_session::shutdown() {
     return;
   if (phase_ != phase::handshake)
     --ctx_->metrics.connections_open;
+  if (counters_)
+    // No close frame either way: the connection was lost (1006).
+    counters_->disconnects[close_code_index(close_code_ ? close_code_ : 1006)]
+      .fetch_add(1, std::memory_order_relaxed);
   phase_ = phase::closed;
   link_out();
   if (tls_)

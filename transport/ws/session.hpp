@@ -29,6 +29,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/app_counters.hpp"
 #include "actors/session_link.hpp"
 #include "transport/net.hpp"
 #include "transport/ws/framing.hpp"
@@ -136,6 +137,9 @@ private:
   std::atomic<int> inflight_{0};      // Inbound frames at the actor.
   std::atomic<bool> dropping_{false}; // Over the bound: refuse further sends.
   caf::actor actor_;                  // The connection; null once closed.
+  // The app's counters, found once at the handshake (null before).
+  std::shared_ptr<app_counters> counters_;
+  uint16_t close_code_ = 0;           // First close code sent or received.
   uint32_t last_seen_s_ = 0;          // Last inbound message.
   uint32_t ping_sent_s_ = 0;          // When the unanswered ping left.
   uint32_t closing_since_s_ = 0;      // When our close was asked for.

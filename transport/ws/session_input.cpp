@@ -131,6 +131,10 @@ void websocket_session::on_message(ws_message& m) {
   if (phase_ != phase::open)
     return;
   ++ctx_->metrics.frames_in;
+  if (counters_) {
+    counters_->messages_in.fetch_add(1, std::memory_order_relaxed);
+    counters_->bytes_in.fetch_add(m.payload.size(), std::memory_order_relaxed);
+  }
   inflight_.fetch_add(1);
   caf::anon_send(actor_, ws_frame_atom::value, std::move(m.payload),
                  m.opcode == ws_opcode::binary);
@@ -157,6 +161,8 @@ void websocket_session::on_close_frame(const std::string& payload) {
                    || (code >= 3000 && code <= 4999));
   if (!valid)
     code = ws_protocol_error;
+  if (close_code_ == 0)
+    close_code_ = code;
   closing_since_s_ = ctx_->now_s();
   phase_ = phase::shutting_down;
   outq_.push(ws_opcode::close, close_payload(code, {}), false);

@@ -480,7 +480,7 @@ CAF_TEST(the topology lists connections channels owners and users) {
   sign_in(link, "4711.1", "u1");
   self->send(connection(), join_of("room", "1.9", make_fake_link()));
   sched.run();
-  auto json = ask<std::string>(app, topology_atom::value);
+  auto json = ask<std::string>(app, topology_request{});
   CAF_MESSAGE(json);
   CAF_CHECK(json.find(R"("id":"app-1")") != std::string::npos);
   CAF_CHECK(json.find(R"("connections":1)") != std::string::npos);

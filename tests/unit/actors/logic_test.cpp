@@ -307,7 +307,7 @@ struct fixture : test::actor_fixture {
   }
 
   std::string topology() {
-    return ask<std::string>(app, topology_atom::value);
+    return ask<std::string>(app, topology_request{});
   }
 
   /// Returns the actor side of /metrics, through an admin actor.

@@ -127,7 +127,7 @@ struct fixture : test::actor_fixture {
   }
 
   std::string topology() {
-    return ask<std::string>(node, topology_atom::value);
+    return ask<std::string>(node, topology_request{});
   }
 
   node_stats stats() {

@@ -108,7 +108,7 @@ CAF_TEST(a resolve spawns one owner per channel) {
   auto o2 = resolve(dir, "other", ch);
   CAF_CHECK(o2 && o2 != o1);
   CAF_CHECK_EQUAL(owner_count(dir), 2u);
-  auto topology = ask<std::string>(dir, topology_atom::value);
+  auto topology = ask<std::string>(dir, topology_request{});
   CAF_CHECK(topology.find("\"room\"") != std::string::npos);
   CAF_CHECK(topology.find("\"other\"") != std::string::npos);
   // Alone, nothing goes on a bus.

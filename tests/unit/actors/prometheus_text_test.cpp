@@ -4,6 +4,10 @@
 #include <caf/test/unit_test.hpp>
 
 #include "actors/prometheus_text.hpp"
+#include "actors/app_counters.hpp"
+
+#include <atomic>
+#include <chrono>
 
 #include <string>
 
@@ -81,4 +85,37 @@ CAF_TEST(appended text lands where it is appended) {
   b.family("b", "B.", metric_type::counter);
   b.append(a.str());
   CAF_CHECK_EQUAL(b.str(), "# HELP b B.\n# TYPE b counter\na 1\n");
+}
+
+CAF_TEST(a histogram writes cumulative buckets with le last then sum and count) {
+  starling::latency_histogram h;
+  h.record(std::chrono::microseconds(100)); // first bucket (0.0005)
+  h.record(std::chrono::milliseconds(3));   // 0.005
+  h.record(std::chrono::seconds(10));       // +Inf
+  prometheus_text out;
+  out.histogram("lat", {{"app", "a\"b"}}, h);
+  auto text = out.str();
+  CAF_CHECK(text.find("lat_bucket{app=\"a\\\"b\",le=\"0.0005\"} 1\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_bucket{app=\"a\\\"b\",le=\"0.0025\"} 1\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_bucket{app=\"a\\\"b\",le=\"0.005\"} 2\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_bucket{app=\"a\\\"b\",le=\"2.5\"} 2\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_bucket{app=\"a\\\"b\",le=\"+Inf\"} 3\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_count{app=\"a\\\"b\"} 3\n") != std::string::npos);
+  CAF_CHECK(text.find("lat_sum{app=\"a\\\"b\"} 10.0031") != std::string::npos);
+}
+
+CAF_TEST(a gauge share moves the shared gauge and gives its part back at the end) {
+  std::atomic<uint64_t> gauge{5};
+  {
+    starling::gauge_share a;
+    a.attach(&gauge);
+    a.set(3);
+    CAF_CHECK_EQUAL(gauge.load(), 8u);
+    a.set(1);
+    CAF_CHECK_EQUAL(gauge.load(), 6u);
+    starling::gauge_share copy = a; // A copy is not attached.
+    copy.set(7);
+    CAF_CHECK_EQUAL(gauge.load(), 6u);
+  }
+  CAF_CHECK_EQUAL(gauge.load(), 5u);
 }

@@ -124,7 +124,7 @@ strings node_ids(const cluster_view& view) {
 // -- nodes under test ---------------------------------------------------------
 
 /// Stands in for a node actor that peers reach through the middleman: it
-/// answers topology_atom with its node id, which is how the checks tell
+/// answers topology_request with its node id, which is how the checks tell
 /// nodes apart behind remote handles.
 node_actor::behavior_type node_stub(node_actor::pointer, std::string id) {
   return {
@@ -147,7 +147,9 @@ node_actor::behavior_type node_stub(node_actor::pointer, std::string id) {
     },
     [](drain_atom) { return caf::ok_atom::value; },
     [](crash_request&) { return caf::ok_atom::value; },
-    [id](topology_atom) { return id; },
+    [id](topology_request&) { return id; },
+    [](disconnect_request&) { return false; },
+    [](peers_atom) { return std::vector<caf::actor>{}; },
     [](stats_atom) { return node_stats{}; },
   };
 }
@@ -327,7 +329,7 @@ void check_quiet(std::vector<channel_probe*> probes) {
 std::optional<std::string> node_name(node_env& asker, const node_actor& node) {
   if (!node)
     return asker.member.node_id;
-  return request_value<std::string>(asker, node, topology_atom::value);
+  return request_value<std::string>(asker, node, topology_request{});
 }
 
 /// Returns the node that node `n` names as the owner of `ch`.
