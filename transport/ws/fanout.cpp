@@ -1,6 +1,8 @@
 // The transport's fan-out sink (fanout.hpp).
 #include "transport/ws/fanout.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "transport/server_context.hpp"
@@ -10,18 +12,19 @@ namespace starling::transport {
 
 namespace {
 
-// Queues `frame` on the sessions of `to` that run on `worker` (its thread).
-void enqueue_on(const io_worker& worker, const frame_ptr& frame,
-                const subscriber_list& to, const session_link* exclude,
-                bool all_here) {
-  // Every session_link an actor holds comes from this transport
-  // (start_websocket_session makes them all), hence the static cast.
-  for (auto& target : *to) {
-    if (target.get() == exclude)
+// Queues `frame` on sessions [first, last) of `to`, which all run on the
+// calling I/O thread.
+void enqueue_range(const frame_ptr& frame, const subscriber_list& to,
+                   std::size_t first, std::size_t last,
+                   const session_link* exclude) {
+  auto& links = *to;
+  for (auto i = first; i < last; ++i) {
+    auto* target = links[i].get();
+    if (target == exclude)
       continue;
-    auto* s = static_cast<websocket_session*>(target.get());
-    if (all_here || s->shard() == worker.index)
-      s->enqueue_deferred(frame);
+    // Every session_link an actor holds comes from this transport
+    // (start_websocket_session makes them all), hence the static cast.
+    static_cast<websocket_session*>(target)->enqueue_deferred(frame);
   }
 }
 
@@ -34,20 +37,26 @@ public:
 
   void deliver(const frame_ptr& frame, const subscriber_list& to,
                const session_link* exclude) override {
-    if (workers_.size() == 1) {
-      auto* w = workers_.front();
-      net::post(w->ioc, [w, frame, to, exclude] {
-        enqueue_on(*w, frame, to, exclude, true);
+    // The list is ordered by shard: each I/O thread holding subscribers
+    // gets one hand-off with its own range (found with a few binary-search
+    // probes here, no work per recipient) and writes its own sockets, in
+    // parallel with the others, without locks.
+    auto& links = *to;
+    std::size_t first = 0;
+    while (first < links.size()) {
+      auto shard = links[first]->shard();
+      auto last = static_cast<std::size_t>(
+        std::partition_point(links.begin() + first, links.end(),
+                             [shard](const session_link_ptr& l) {
+                               return l->shard() == shard;
+                             })
+        - links.begin());
+      auto* w = workers_[shard];
+      net::post(w->ioc, [frame, to, first, last, exclude] {
+        enqueue_range(frame, to, first, last, exclude);
       });
-      return;
+      first = last;
     }
-    // One hand-off per thread that holds sessions: each writes its own
-    // sockets, in parallel, without locks.
-    for (auto* w : workers_)
-      if (w->sessions.size.load(std::memory_order_relaxed) > 0)
-        net::post(w->ioc, [w, frame, to, exclude] {
-          enqueue_on(*w, frame, to, exclude, false);
-        });
   }
 
 private:

@@ -1,6 +1,6 @@
 // The transport's fan-out sink (actors/fanout_sink.hpp): a channel hands it
 // one encoded event and its subscribers' sessions; it posts one hand-off to
-// each I/O thread holding sessions, which queues the frame on its own
+// each I/O thread holding subscribers, which queues the frame on its own
 // sessions and writes them all in one pass.
 #pragma once
 

@@ -52,7 +52,8 @@ struct buffer_span {
 websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
                                      io_worker& worker, tcp::socket socket,
                                      std::unique_ptr<tls_channel> tls)
-  : ctx_(std::move(ctx)),
+  : session_link(worker.index),
+    ctx_(std::move(ctx)),
     worker_(worker),
     sock_(std::move(socket)),
     tls_(std::move(tls)),
@@ -349,10 +350,6 @@ void websocket_session::enqueue_deferred(const frame_ptr& frame) {
     // The worker outlives every handler of its context.
     net::post(worker_.ioc, [w = &worker_] { flush_dirty(*w); });
   }
-}
-
-uint16_t websocket_session::shard() const {
-  return worker_.index;
 }
 
 void websocket_session::flush_dirty(io_worker& worker) {

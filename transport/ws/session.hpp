@@ -101,10 +101,6 @@ public:
   /// Writes every session of `worker` that enqueue_deferred() marked.
   static void flush_dirty(io_worker& worker);
 
-  /// Returns the index of the I/O thread the session runs on (fixed at
-  /// construction, so any thread may read it).
-  uint16_t shard() const;
-
   websocket_session* prev_ = nullptr; ///< Registry list.
   websocket_session* next_ = nullptr; ///< Registry list.
 
