@@ -175,6 +175,7 @@ void deliver_now(self_ptr self, const channel_event& ev) {
     for (auto& sub : st.subscribers)
       if (!sub.silent && !sub.waiting)
         links->push_back(sub.link);
+    order_by_shard(*links);
     st.links = std::move(links);
   }
   const session_link* exclude = nullptr;

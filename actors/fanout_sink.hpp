@@ -12,9 +12,13 @@
 namespace starling {
 
 /// A channel's subscribers as the transport sees them: immutable and shared,
-/// rebuilt by the channel only when its membership changes.
+/// rebuilt by the channel only when its membership changes, and ordered by
+/// session_link::shard() (each I/O thread then takes its own range).
 using subscriber_list =
   std::shared_ptr<const std::vector<session_link_ptr>>;
+
+/// Orders `links` by I/O thread, as subscriber_list requires.
+void order_by_shard(std::vector<session_link_ptr>& links);
 
 /// Delivers one frame to many sessions.
 class fanout_sink {

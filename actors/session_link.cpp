@@ -1,6 +1,8 @@
 // Out-of-line parts of the interfaces actors see of the transport.
 #include "actors/session_link.hpp"
 
+#include <algorithm>
+
 #include "actors/fanout_sink.hpp"
 #include "actors/http_poster.hpp"
 #include "pusher/frame.hpp"
@@ -17,6 +19,13 @@ void session_link::close_with_error(uint16_t code, const std::string& message) {
 
 fanout_sink::~fanout_sink() {
   // nop
+}
+
+void order_by_shard(std::vector<session_link_ptr>& links) {
+  std::stable_sort(links.begin(), links.end(),
+                   [](const session_link_ptr& a, const session_link_ptr& b) {
+                     return a->shard() < b->shard();
+                   });
 }
 
 void direct_fanout_sink::deliver(const frame_ptr& frame,

@@ -25,7 +25,18 @@ enum class send_result : uint8_t {
 /// and never blocks; work is handed to the socket's I/O thread.
 class session_link {
 public:
+  /// A link whose socket runs on I/O thread `shard`.
+  explicit session_link(uint16_t shard = 0) : shard_(shard) {
+    // nop
+  }
+
   virtual ~session_link();
+
+  /// Returns the I/O thread the socket runs on; fixed for the link's life,
+  /// so channels can order their subscriber lists by it.
+  uint16_t shard() const {
+    return shard_;
+  }
 
   /// Queues one text frame. Over the outbound bound, the session closes with
   /// 4100 (Pusher: over capacity, reconnect after back-off) and drops it.
@@ -46,6 +57,9 @@ public:
   /// Tells the session one inbound frame was processed (inbound flow
   /// control: reading pauses while too many frames wait at the actor).
   virtual void consumed() = 0;
+
+private:
+  uint16_t shard_;
 };
 
 /// Shared handle to a session; actors hold it, transport implements it.

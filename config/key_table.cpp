@@ -82,6 +82,11 @@ std::vector<key> make_keys() {
       .with_env("STARLING_FRAGMENT_TIMEOUT_S").at_least(1)
       .with_help("time a client has to finish a fragmented (or partly "
                  "sent) WebSocket message; then close 1008"),
+    entry<&s::server, &srv::io_threads>("server.io_threads")
+      .with_flag("--io-threads", "N").with_env("STARLING_IO_THREADS")
+      .at_most(64)
+      .with_help("threads that read and write sockets, each with its own "
+                 "connections (0: one per core)"),
     entry<&s::server, &srv::cors_origins>("server.cors_origins")
       .with_flag("--cors-origins", "ORIGINS")
       .with_env("STARLING_CORS_ORIGINS")

@@ -109,6 +109,7 @@ struct server_settings {
   uint32_t max_connections = 0;            ///< WebSockets open on the node; past it 4100 (0 = unlimited).
   uint32_t max_new_connections_per_ip_per_s = 0; ///< WebSocket opens per client address and second; past it 4100 (0 = unlimited).
   uint32_t fragment_timeout_s = 10;        ///< Time to finish a fragmented or split message (then 1008).
+  uint32_t io_threads = 0;                 ///< Threads running sockets, each its own io_context (0 = one per core).
   /// Origins the HTTP API answers CORS requests from ("*" for any); empty:
   /// no CORS headers.
   std::vector<std::string> cors_origins;

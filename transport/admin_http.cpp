@@ -179,6 +179,12 @@ http_reply admin_http::metrics() const {
              m.fragment_timeouts.load());
   out.sample("starling_node_limit_hits_total", {{"limit", "origin"}},
              m.origin_refusals.load());
+  out.family("starling_io_thread_connections",
+             "WebSocket sessions on each I/O thread.", metric_type::gauge);
+  for (auto* w : ctx_.workers)
+    out.sample("starling_io_thread_connections",
+               {{"thread", std::to_string(w->index)}},
+               w->sessions.size.load(std::memory_order_relaxed));
   ctx_.http.write(out);
   write_process_metrics(out);
   http_reply reply;

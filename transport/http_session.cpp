@@ -35,15 +35,16 @@ thread_local std::array<char, 16384> drain_buffer;
 
 // What differs between a plain and a TLS connection: how the upgrade hands
 // the socket over and how the connection ends.
-void upgrade(const std::shared_ptr<server_context>& ctx,
+void upgrade(const std::shared_ptr<server_context>& ctx, io_worker& worker,
              beast::tcp_stream& stream, http::request<http::string_body> req) {
-  start_websocket_session(ctx, stream.release_socket(), std::move(req));
+  start_websocket_session(ctx, worker, stream.release_socket(),
+                          std::move(req));
 }
 
-void upgrade(const std::shared_ptr<server_context>& ctx, tls_stream& stream,
-             http::request<http::string_body> req) {
+void upgrade(const std::shared_ptr<server_context>& ctx, io_worker& worker,
+             tls_stream& stream, http::request<http::string_body> req) {
   auto [socket, tls] = stream.release();
-  start_websocket_session(ctx, std::move(socket), std::move(req),
+  start_websocket_session(ctx, worker, std::move(socket), std::move(req),
                           std::move(tls));
 }
 
@@ -61,9 +62,12 @@ void end(tls_stream& stream) {
 template <class Stream>
 class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 public:
-  http_session(std::shared_ptr<server_context> ctx, Stream stream,
-               http_role role)
-    : ctx_(std::move(ctx)), stream_(std::move(stream)), role_(role) {
+  http_session(std::shared_ptr<server_context> ctx, io_worker& worker,
+               Stream stream, http_role role)
+    : ctx_(std::move(ctx)),
+      worker_(worker),
+      stream_(std::move(stream)),
+      role_(role) {
     // nop
   }
 
@@ -103,7 +107,7 @@ private:
       if (role_ != http_role::public_api)
         return fail_request(json_error(404, "No WebSocket endpoint here"));
       stream_.expires_never();
-      upgrade(ctx_, stream_, parser_->release());
+      upgrade(ctx_, worker_, stream_, parser_->release());
       return;
     }
     ++ctx_->metrics.http_requests;
@@ -134,7 +138,7 @@ private:
     auto self = shared_from_this();
     reply_fn done = [self](http_reply reply) {
       // Handlers may answer from an actor thread: back to the I/O thread.
-      net::post(self->ctx_->ioc, [self, reply = std::move(reply)]() mutable {
+      net::post(self->worker_.ioc, [self, reply = std::move(reply)]() mutable {
         self->write(std::move(reply));
       });
     };
@@ -287,6 +291,7 @@ private:
   }
 
   std::shared_ptr<server_context> ctx_;
+  io_worker& worker_;
   Stream stream_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -308,16 +313,16 @@ private:
 } // namespace
 
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        tcp::socket socket, http_role role,
+                        io_worker& worker, tcp::socket socket, http_role role,
                         const tls_context* tls) {
   if (tls == nullptr) {
     std::make_shared<http_session<beast::tcp_stream>>(
-      ctx, beast::tcp_stream{std::move(socket)}, role)
+      ctx, worker, beast::tcp_stream{std::move(socket)}, role)
       ->run();
     return;
   }
   std::make_shared<http_session<tls_stream>>(
-    ctx, tls_stream{std::move(socket), tls->native()}, role)
+    ctx, worker, tls_stream{std::move(socket), tls->native()}, role)
     ->run();
 }
 

@@ -9,6 +9,7 @@
 namespace starling::transport {
 
 struct server_context;
+struct io_worker;
 class tls_context;
 
 /// Which handler answers non-upgrade requests on a port.
@@ -18,9 +19,10 @@ enum class http_role {
 };
 
 /// Runs one HTTP session on `socket`, in TLS from `tls` unless it is
-/// nullptr. Runs on the I/O thread.
+/// nullptr. Runs on `worker`'s thread, whose context owns the socket; an
+/// upgrade keeps the WebSocket there.
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        tcp::socket socket, http_role role,
+                        io_worker& worker, tcp::socket socket, http_role role,
                         const tls_context* tls = nullptr);
 
 } // namespace starling::transport

@@ -1,9 +1,12 @@
-// Server: listeners, the I/O loop, the liveness timer and signal handling.
+// Server: listeners, the I/O threads, the liveness timers and signal
+// handling.
 #include "transport/server.hpp"
 
 #include <algorithm>
 #include <csignal>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,10 +28,13 @@
 
 namespace starling::transport {
 
-server_context::server_context(net::io_context& ioc, caf::actor_system& sys,
+server_context::server_context(net::io_context& ioc,
+                               std::vector<io_worker*> workers,
+                               caf::actor_system& sys,
                                std::shared_ptr<app_directory> apps,
                                admin_actor admin, config::settings settings)
   : ioc(ioc),
+    workers(std::move(workers)),
     sys(sys),
     apps(std::move(apps)),
     admin(std::move(admin)),
@@ -44,8 +50,9 @@ server_context::~server_context() {
 
 namespace {
 
-/// Accepts connections on one port and starts an HTTP session for each,
-/// in TLS when it has a context.
+/// Accepts connections on one port (on the control thread) and deals them
+/// out to the I/O threads in turn; each starts an HTTP session there, in
+/// TLS when the listener has a context.
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(std::shared_ptr<server_context> ctx, http_role role)
@@ -120,11 +127,16 @@ public:
 
 private:
   void do_accept() {
-    acceptor_.async_accept(beast::bind_front_handler(&listener::on_accept,
-                                                     shared_from_this()));
+    // The socket belongs to the next thread's context from the start.
+    auto& workers = ctx_->workers;
+    auto* worker = workers[next_worker_++ % workers.size()];
+    acceptor_.async_accept(worker->ioc,
+                           beast::bind_front_handler(&listener::on_accept,
+                                                     shared_from_this(),
+                                                     worker));
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(io_worker* worker, beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open())
       return;
     if (ec) {
@@ -139,7 +151,12 @@ private:
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    start_http_session(ctx_, std::move(socket), role_, tls_.get());
+    // The session holds the TLS context it started with: a SIGHUP reload
+    // swaps tls_ on this thread meanwhile.
+    net::post(worker->ioc, [ctx = ctx_, worker, role = role_, tls = tls_,
+                            s = std::move(socket)]() mutable {
+      start_http_session(ctx, *worker, std::move(s), role, tls.get());
+    });
     do_accept();
   }
 
@@ -150,18 +167,30 @@ private:
   std::shared_ptr<tls_context> tls_; // nullptr: plain.
   config::tls_settings tls_settings_;
   std::string tls_name_;
+  std::size_t next_worker_ = 0; // Round-robin over the I/O threads.
 };
+
+/// Returns how many I/O threads `settings` asks for (0: one per core).
+std::size_t io_thread_count(const config::settings& settings) {
+  if (settings.server.io_threads > 0)
+    return settings.server.io_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 } // namespace
 
 struct server::impl {
-  net::io_context ioc{1};
+  // workers[0] runs on the thread that calls run(): it also takes signals,
+  // the listeners and the HTTP client; the others have their own threads.
+  std::vector<std::unique_ptr<io_worker>> workers;
+  net::io_context& ioc;
   config::settings settings;
   std::shared_ptr<server_context> ctx;
   std::shared_ptr<listener> public_listener;
   std::shared_ptr<listener> tls_listener; // nullptr without server.tls.
   std::shared_ptr<listener> admin_listener;
-  net::steady_timer sweep_timer{ioc};
+  std::vector<std::unique_ptr<net::steady_timer>> sweep_timers; // Per worker.
+  std::vector<std::thread> threads; // workers[1..].
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   // Its own set, so a SIGHUP never counts as the first or second stop.
   net::signal_set reload_signals{ioc, SIGHUP};
@@ -169,29 +198,83 @@ struct server::impl {
   std::function<void()> stopping_hook;
   bool stopping = false;
 
-  void schedule_sweep() {
-    sweep_timer.expires_after(std::chrono::seconds(1));
-    sweep_timer.async_wait([this](beast::error_code ec) {
+  explicit impl(config::settings s)
+    : workers(make_workers(io_thread_count(s))),
+      ioc(workers.front()->ioc),
+      settings(std::move(s)) {
+    for (auto& w : workers)
+      sweep_timers.push_back(std::make_unique<net::steady_timer>(w->ioc));
+  }
+
+  static std::vector<std::unique_ptr<io_worker>> make_workers(std::size_t n) {
+    std::vector<std::unique_ptr<io_worker>> out;
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(std::make_unique<io_worker>(static_cast<uint16_t>(i)));
+    return out;
+  }
+
+  std::vector<io_worker*> worker_ptrs() const {
+    std::vector<io_worker*> out;
+    for (auto& w : workers)
+      out.push_back(w.get());
+    return out;
+  }
+
+  // Each thread sweeps its own sessions once a second.
+  void schedule_sweep(std::size_t i) {
+    sweep_timers[i]->expires_after(std::chrono::seconds(1));
+    sweep_timers[i]->async_wait([this, i](beast::error_code ec) {
       if (ec)
         return;
-      sweep_websocket_sessions(*ctx);
-      schedule_sweep();
+      if (i == 0)
+        ctx->new_connections.prune();
+      sweep_websocket_sessions(*ctx, *workers[i]);
+      schedule_sweep(i);
     });
+  }
+
+  // Runs `f(worker)` on every I/O thread.
+  template <class F>
+  void on_each_worker(F f) {
+    for (auto& w : workers)
+      net::post(w->ioc, [f, w = w.get()] { f(*w); });
+  }
+
+  void start_threads() {
+    for (std::size_t i = 1; i < workers.size(); ++i)
+      threads.emplace_back([w = workers[i].get()] {
+        auto guard = net::make_work_guard(w->ioc);
+        w->ioc.run();
+      });
+  }
+
+  void stop_threads() {
+    for (auto& w : workers)
+      w->ioc.stop();
+    for (auto& t : threads)
+      t.join();
+    threads.clear();
   }
 };
 
-server::server(config::settings settings) : impl_(std::make_unique<impl>()) {
-  impl_->settings = std::move(settings);
+server::server(config::settings settings)
+  : impl_(std::make_unique<impl>(std::move(settings))) {
+  // nop
 }
 
 server::~server() {
-  // nop
+  // Queued handlers of one context may hold the last reference to a
+  // session of another: destroy every context's handlers (and so those
+  // sessions) while all contexts still exist.
+  for (auto& w : impl_->workers)
+    w->ioc.shutdown();
 }
 
 std::string server::listen(caf::actor_system& sys,
                            std::shared_ptr<app_directory> apps,
                            admin_actor admin) {
-  impl_->ctx = std::make_shared<server_context>(impl_->ioc, sys,
+  impl_->ctx = std::make_shared<server_context>(impl_->ioc,
+                                                impl_->worker_ptrs(), sys,
                                                 std::move(apps),
                                                 std::move(admin),
                                                 impl_->settings);
@@ -235,7 +318,7 @@ void server::stop_actors() {
 }
 
 fanout_sink_ptr server::make_fanout_sink() {
-  return transport::make_fanout_sink(impl_->ioc);
+  return transport::make_fanout_sink(impl_->worker_ptrs());
 }
 
 uint16_t server::port() const {
@@ -265,13 +348,14 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
   if (d.tls_listener)
     d.tls_listener->run();
   d.admin_listener->run();
-  d.schedule_sweep();
+  for (std::size_t i = 0; i < d.workers.size(); ++i)
+    net::post(d.workers[i]->ioc, [&d, i] { d.schedule_sweep(i); });
   d.ctx->ready = true;
   net::steady_timer drain_timer{d.ioc};
   std::function<void(beast::error_code)> drain_step;
   std::function<void(beast::error_code, int)> on_signal;
   auto finish = [&] {
-    d.sweep_timer.cancel();
+    // Stopping the contexts ends every thread; timers stay unrun.
     d.admin_listener->stop();
     d.ioc.stop();
   };
@@ -293,20 +377,26 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
       d.tls_listener->stop();
     auto grace = std::chrono::seconds(d.ctx->settings.server.shutdown_grace_s);
     auto start = std::chrono::steady_clock::now();
-    auto total = d.ctx->sessions.size;
+    auto total = d.ctx->session_count();
     log->info("signal {}: draining {} connections over {} s", sig, total,
               grace.count());
     // Clients reconnect (4200: at once) in batches, so a node's clients do
-    // not stampede the remaining nodes in the same millisecond.
+    // not stampede the remaining nodes in the same millisecond. Each I/O
+    // thread closes its share of a batch.
     auto step = std::chrono::milliseconds(50);
     auto steps = std::max<std::size_t>(1, grace / step);
     auto batch = std::max<std::size_t>(1, (total + steps - 1) / steps);
+    auto share = std::max<std::size_t>(1, (batch + d.workers.size() - 1)
+                                            / d.workers.size());
     auto code = pusher::to_int(pusher::pusher_error::reconnect_now);
-    drain_step = [&, start, grace, batch, code, step](beast::error_code) {
+    drain_step = [&, start, grace, share, code, step](beast::error_code) {
       auto now = std::chrono::steady_clock::now();
-      close_websocket_sessions(*d.ctx, code, "Server is closing", batch);
-      sweep_websocket_sessions(*d.ctx);
-      if (d.ctx->sessions.size > 0 && now - start < grace + std::chrono::seconds(3)) {
+      d.on_each_worker([&d, share, code](io_worker& w) {
+        close_websocket_sessions(w, code, "Server is closing", share);
+        sweep_websocket_sessions(*d.ctx, w);
+      });
+      if (d.ctx->session_count() > 0
+          && now - start < grace + std::chrono::seconds(3)) {
         drain_timer.expires_after(step);
         drain_timer.async_wait(drain_step);
         return;
@@ -336,12 +426,17 @@ void server::run(const std::function<void(std::function<void()>)>& on_drained) {
         d.reload_signals.async_wait(on_reload_signal);
       };
   d.reload_signals.async_wait(on_reload_signal);
+  d.start_threads();
   d.ioc.run();
-  // A second signal stops the loop with a fan-out flush still queued: the
-  // queue holds sessions and every session holds the context, a cycle that
-  // would outlive the server.
-  d.ctx->dirty.sessions.clear();
-  d.ctx->dirty.flush_posted = false;
+  // Actors may still post to sessions (the system ends after this): the
+  // contexts stay, their threads stop. A second signal stops the loops with
+  // fan-out flushes still queued: the queues hold sessions and every
+  // session holds the context, a cycle that would outlive the server.
+  d.stop_threads();
+  for (auto& w : d.workers) {
+    w->dirty.sessions.clear();
+    w->dirty.flush_posted = false;
+  }
 }
 
 } // namespace starling::transport

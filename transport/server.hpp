@@ -1,5 +1,6 @@
 // The transport's front door: binds the public and admin listeners, runs
-// the single I/O thread, sweeps liveness and drains on SIGINT/SIGTERM.
+// the I/O threads (server.io_threads, each its own io_context and sockets),
+// sweeps liveness and drains on SIGINT/SIGTERM.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +23,9 @@ namespace starling::transport {
 /// One node's network side. Beast stays behind this interface.
 class server {
 public:
-  /// Creates the I/O context. Construct the server before the actor system:
-  /// sessions released by actors during the system's shutdown post their
-  /// deletion to this context, so it must outlive the system.
+  /// Creates the I/O contexts. Construct the server before the actor
+  /// system: sessions released by actors during the system's shutdown post
+  /// their deletion to their context, so it must outlive the system.
   explicit server(config::settings settings);
   ~server();
 
@@ -34,15 +35,15 @@ public:
   std::string listen(caf::actor_system& sys, std::shared_ptr<app_directory> apps,
                      admin_actor admin);
 
-  /// Returns an HTTP client (for webhooks) running on this server's I/O
-  /// thread.
+  /// Returns an HTTP client (for webhooks) running on this server's first
+  /// I/O thread.
   http_poster_ptr make_http_poster();
 
   /// Ends the actors the transport spawned (before the actor system ends).
   void stop_actors();
 
   /// Returns the sink channels hand their events to: one hand-off per
-  /// event to the I/O thread, which writes each session.
+  /// event to each I/O thread holding sessions, which writes its own.
   fanout_sink_ptr make_fanout_sink();
 
   /// Returns the bound public port (after listen()).
@@ -54,20 +55,22 @@ public:
   /// Returns the bound admin port (after listen()).
   uint16_t admin_port() const;
 
-  /// Calls `handler` on the I/O thread for each SIGHUP while run() runs
+  /// Calls `handler` on the first I/O thread for each SIGHUP while run() runs
   /// (config reload), after the listeners re-read their TLS certificates.
   /// SIGHUP never ends the process once the server exists.
   void on_reload(std::function<void()> handler);
 
-  /// Calls `handler` on the I/O thread once, when the first SIGINT or
+  /// Calls `handler` on the first I/O thread once, when the first SIGINT or
   /// SIGTERM starts the drain (e.g. to tell systemd STOPPING=1).
   void on_stopping(std::function<void()> handler);
 
-  /// Runs the I/O loop on the calling thread until SIGINT or SIGTERM. Then
+  /// Runs the first I/O thread on the calling thread (and starts the
+  /// others) until SIGINT or SIGTERM. Then
   /// stops accepting, turns readiness off, tells clients to reconnect (4200)
   /// in batches spread over shutdown_grace_s, then calls `on_drained(done)`
   /// (flush webhooks, leave the cluster) and returns once `done` ran or a
-  /// deadline passed. A second signal returns at once.
+  /// deadline passed. A second signal returns at once. The other threads
+  /// are joined before it returns.
   void run(const std::function<void(std::function<void()>)>& on_drained);
 
 private:

@@ -22,6 +22,7 @@ namespace starling::test {
 /// coordinator runs everything on one thread.
 class fake_session_link : public session_link {
 public:
+  using session_link::session_link; // fake_session_link(shard)
   /// One call of close().
   struct close_call {
     uint16_t code = 0;     ///< WebSocket close code.
@@ -140,9 +141,9 @@ private:
 /// Shared handle to a fake link; converts to session_link_ptr.
 using fake_link_ptr = std::shared_ptr<fake_session_link>;
 
-/// Returns a fresh fake link.
-inline fake_link_ptr make_fake_link() {
-  return std::make_shared<fake_session_link>();
+/// Returns a fresh fake link on I/O thread `shard`.
+inline fake_link_ptr make_fake_link(uint16_t shard = 0) {
+  return std::make_shared<fake_session_link>(shard);
 }
 
 } // namespace starling::test

@@ -50,9 +50,11 @@ struct buffer_span {
 } // namespace
 
 websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
-                                     tcp::socket socket,
+                                     io_worker& worker, tcp::socket socket,
                                      std::unique_ptr<tls_channel> tls)
-  : ctx_(std::move(ctx)),
+  : session_link(worker.index),
+    ctx_(std::move(ctx)),
+    worker_(worker),
     sock_(std::move(socket)),
     tls_(std::move(tls)),
     parser_(ctx_->settings.server.max_frame_bytes),
@@ -62,7 +64,7 @@ websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
 }
 
 websocket_session::~websocket_session() {
-  // Runs on the I/O thread (see start_websocket_session).
+  // Runs on its I/O thread (see start_websocket_session).
   if (phase_ != phase::handshake && phase_ != phase::closed)
     --ctx_->metrics.connections_open;
   link_out();
@@ -179,12 +181,12 @@ send_result websocket_session::send(frame_ptr frame) {
   auto result = budget_.reserve(frame->size());
   if (result == send_result::dropped) {
     if (!dropping_.exchange(true))
-      net::post(ctx_->ioc, [self = shared_from_this()] {
+      net::post(worker_.ioc, [self = shared_from_this()] {
         self->on_slow_consumer();
       });
     return result;
   }
-  net::post(ctx_->ioc, [self = shared_from_this(), f = std::move(frame)]() mutable {
+  net::post(worker_.ioc, [self = shared_from_this(), f = std::move(frame)]() mutable {
     self->enqueue_reserved(std::move(f));
   });
   return result;
@@ -192,7 +194,7 @@ send_result websocket_session::send(frame_ptr frame) {
 
 void websocket_session::close(uint16_t code, std::string reason,
                               frame_ptr final_frame) {
-  net::post(ctx_->ioc, [self = shared_from_this(), code,
+  net::post(worker_.ioc, [self = shared_from_this(), code,
                         reason = std::move(reason),
                         f = std::move(final_frame)]() mutable {
     self->request_close(code, std::move(reason), std::move(f));
@@ -200,7 +202,7 @@ void websocket_session::close(uint16_t code, std::string reason,
 }
 
 void websocket_session::bind(caf::actor connection) {
-  net::post(ctx_->ioc, [self = shared_from_this(),
+  net::post(worker_.ioc, [self = shared_from_this(),
                         conn = std::move(connection)]() mutable {
     if (self->phase_ != phase::open)
       return; // Closing: the actor learns it from ws_closed.
@@ -211,7 +213,7 @@ void websocket_session::bind(caf::actor connection) {
 
 void websocket_session::consumed() {
   if (inflight_.fetch_sub(1) == max_inflight)
-    net::post(ctx_->ioc, [self = shared_from_this()] { self->wait_read(); });
+    net::post(worker_.ioc, [self = shared_from_this()] { self->wait_read(); });
 }
 
 // -- liveness --------------------------------------------------------------------
@@ -278,7 +280,7 @@ frame_ptr websocket_session::close_payload(uint16_t code,
 }
 
 void websocket_session::link_in() {
-  auto& reg = ctx_->sessions;
+  auto& reg = worker_.sessions;
   next_ = reg.head;
   if (reg.head != nullptr)
     reg.head->prev_ = this;
@@ -291,7 +293,7 @@ void websocket_session::link_out() {
   if (!linked_)
     return;
   linked_ = false;
-  auto& reg = ctx_->sessions;
+  auto& reg = worker_.sessions;
   if (prev_ != nullptr)
     prev_->next_ = next_;
   else
@@ -331,7 +333,7 @@ bool websocket_session::enqueue_counted(const frame_ptr& frame) {
     flush();
   if (budget_.reserve(frame->size()) == send_result::dropped) {
     if (!dropping_.exchange(true))
-      net::post(ctx_->ioc, [self = shared_from_this()] {
+      net::post(worker_.ioc, [self = shared_from_this()] {
         self->on_slow_consumer();
       });
     return false;
@@ -344,19 +346,19 @@ void websocket_session::enqueue_deferred(const frame_ptr& frame) {
   if (!enqueue_counted(frame) || dirty_ || writing_)
     return; // Not queued, or a flush is already due.
   dirty_ = true;
-  auto& d = ctx_->dirty;
+  auto& d = worker_.dirty;
   d.sessions.push_back(shared_from_this());
   if (!d.flush_posted) {
     d.flush_posted = true;
-    auto ctx = ctx_;
-    net::post(ctx_->ioc, [ctx] { flush_dirty(*ctx); });
+    // The worker outlives every handler of its context.
+    net::post(worker_.ioc, [w = &worker_] { flush_dirty(*w); });
   }
 }
 
-void websocket_session::flush_dirty(server_context& ctx) {
-  auto sessions = std::move(ctx.dirty.sessions);
-  ctx.dirty.sessions.clear();
-  ctx.dirty.flush_posted = false;
+void websocket_session::flush_dirty(io_worker& worker) {
+  auto sessions = std::move(worker.dirty.sessions);
+  worker.dirty.sessions.clear();
+  worker.dirty.flush_posted = false;
   for (auto& s : sessions) {
     s->dirty_ = false;
     s->flush();
@@ -473,39 +475,40 @@ void websocket_session::shutdown() {
 // -- entry points -------------------------------------------------------------------
 
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
-                             tcp::socket socket,
+                             io_worker& worker, tcp::socket socket,
                              http::request<http::string_body> req,
                              std::unique_ptr<tls_channel> tls) {
-  auto* raw = new websocket_session(ctx, std::move(socket), std::move(tls));
+  auto* raw = new websocket_session(ctx, worker, std::move(socket),
+                                    std::move(tls));
   // Actors may drop the last reference on a CAF thread; the socket must die
-  // on the I/O thread, so deletion is posted there. The handler owns the
+  // on its I/O thread, so deletion is posted there. The handler owns the
   // session: if the loop has stopped (a second SIGTERM), destroying the
   // unrun handler with the io_context still deletes it.
-  auto& ioc = ctx->ioc;
+  auto& ioc = worker.ioc;
   std::shared_ptr<websocket_session> session{raw, [&ioc](websocket_session* p) {
-    if (ioc.get_executor().running_in_this_thread())
+    if (ioc.get_executor().running_in_this_thread()) {
       delete p;
-    else
-      net::post(ioc, [owned = std::unique_ptr<websocket_session>(p)] {});
+      return;
+    }
+    net::post(ioc, [owned = std::unique_ptr<websocket_session>(p)] {});
   }};
   session->run(req);
 }
 
-void sweep_websocket_sessions(server_context& ctx) {
-  ctx.new_connections.prune();
+void sweep_websocket_sessions(server_context& ctx, io_worker& worker) {
   auto now = ctx.now_s();
-  for (auto* s = ctx.sessions.head; s != nullptr;) {
+  for (auto* s = worker.sessions.head; s != nullptr;) {
     auto* next = s->next_; // sweep() may unlink s.
     s->sweep(now);
     s = next;
   }
 }
 
-void close_websocket_sessions(server_context& ctx, uint16_t code,
+void close_websocket_sessions(io_worker& worker, uint16_t code,
                               const std::string& reason, std::size_t max) {
   auto frame = make_frame(pusher::encode_error(code, reason));
   std::size_t started = 0;
-  for (auto* s = ctx.sessions.head; s != nullptr && started < max;) {
+  for (auto* s = worker.sessions.head; s != nullptr && started < max;) {
     auto* next = s->next_;
     if (s->request_close(code, reason, frame))
       ++started;

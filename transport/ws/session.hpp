@@ -38,6 +38,7 @@
 namespace starling::transport {
 
 struct server_context;
+struct io_worker;
 class tls_channel;
 
 using ws::outbound_budget;
@@ -50,7 +51,7 @@ using ws::ws_opcode;
 
 /// One WebSocket connection: the socket side of a connection actor. The
 /// session_link entry points may be called on any thread; everything else
-/// runs on the I/O thread.
+/// runs on its I/O thread (`worker`).
 class websocket_session final
   : public session_link,
     public std::enable_shared_from_this<websocket_session> {
@@ -65,8 +66,10 @@ public:
     closed,        ///< The socket is closed.
   };
 
-  /// A session on `socket`, in TLS through `tls` unless it is nullptr.
-  websocket_session(std::shared_ptr<server_context> ctx, tcp::socket socket,
+  /// A session on `socket` (of `worker`'s context), in TLS through `tls`
+  /// unless it is nullptr.
+  websocket_session(std::shared_ptr<server_context> ctx, io_worker& worker,
+                    tcp::socket socket,
                     std::unique_ptr<tls_channel> tls = nullptr);
   ~websocket_session() override;
 
@@ -96,8 +99,8 @@ public:
   /// false when the session was not open.
   bool request_close(uint16_t code, std::string reason, frame_ptr final_frame);
 
-  /// Writes every session that enqueue_deferred() marked.
-  static void flush_dirty(server_context& ctx);
+  /// Writes every session of `worker` that enqueue_deferred() marked.
+  static void flush_dirty(io_worker& worker);
 
   websocket_session* prev_ = nullptr; ///< Registry list.
   websocket_session* next_ = nullptr; ///< Registry list.
@@ -129,6 +132,7 @@ private:
   void release(const released& r);
 
   std::shared_ptr<server_context> ctx_;
+  io_worker& worker_;
   tcp::socket sock_;
   std::unique_ptr<tls_channel> tls_; // nullptr: plain TCP.
   websocket_parser parser_;
@@ -153,18 +157,20 @@ private:
 };
 
 /// Completes the WebSocket handshake for `req` on `socket` (in TLS through
-/// `tls` unless nullptr) and runs the session. Runs on the I/O thread.
+/// `tls` unless nullptr) and runs the session. Runs on `worker`'s thread,
+/// which owns the socket.
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
-                             tcp::socket socket,
+                             io_worker& worker, tcp::socket socket,
                              http::request<http::string_body> req,
                              std::unique_ptr<tls_channel> tls = nullptr);
 
-/// Runs one liveness sweep over every session. I/O thread, once a second.
-void sweep_websocket_sessions(server_context& ctx);
+/// Runs one liveness sweep over every session of `worker`. On its thread,
+/// once a second.
+void sweep_websocket_sessions(server_context& ctx, io_worker& worker);
 
-/// Starts closing up to `max` open sessions with `code` and `reason`
-/// (graceful shutdown, in batches). Runs on the I/O thread.
-void close_websocket_sessions(server_context& ctx, uint16_t code,
+/// Starts closing up to `max` open sessions of `worker` with `code` and
+/// `reason` (graceful shutdown, in batches). Runs on its thread.
+void close_websocket_sessions(io_worker& worker, uint16_t code,
                               const std::string& reason, std::size_t max);
 
 } // namespace starling::transport

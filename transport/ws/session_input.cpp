@@ -55,7 +55,7 @@ void websocket_session::wait_read() {
   reading_ = true;
   if (tls_ && tls_->buffered()) {
     // Decrypted bytes wait inside OpenSSL: the socket will not wake us.
-    net::post(ctx_->ioc, [self = shared_from_this()] {
+    net::post(worker_.ioc, [self = shared_from_this()] {
       self->reading_ = false;
       if (self->phase_ != phase::closed)
         self->on_readable();

@@ -361,6 +361,22 @@ CAF_TEST(the subscriber list is shared until membership changes) {
   CAF_CHECK_EQUAL(batches[2].to->size(), 1u);
 }
 
+CAF_TEST(the subscriber list is ordered by I/O thread) {
+  // The transport hands each I/O thread its own range of the list.
+  start("room");
+  std::vector<uint16_t> joined{1, 0, 2, 1, 0};
+  for (std::size_t i = 0; i < joined.size(); ++i)
+    subscribe_ok(connection(), join_of("room", "1." + std::to_string(i),
+                                       make_fake_link(joined[i])));
+  deliver(event_of(1, "a", "x"));
+  auto batches = sink().deliveries();
+  CAF_REQUIRE_EQUAL(batches.size(), 1u);
+  std::vector<uint16_t> shards;
+  for (auto& link : *batches[0].to)
+    shards.push_back(link->shard());
+  CAF_CHECK_EQUAL(shards, std::vector<uint16_t>({0, 0, 1, 1, 2}));
+}
+
 CAF_TEST(an event after a gap waits for the missing one or 50 ms) {
   start("room");
   auto link = make_fake_link();
