@@ -299,15 +299,18 @@ test('flood: 500 subscribes on one connection: the first 100 succeed, the rest g
   await r.close();
 });
 
-test('flood: 500 forged private and presence subscribes are all refused', async () => {
+// 200 refusals (~52 KB) fit this node's 64 KB outbound bound even if the
+// socket's I/O thread writes none of them before the last is queued; 500
+// did not on a loaded 2-core CI machine (closed 4100 as a slow consumer).
+test('flood: 200 forged private and presence subscribes are all refused', async () => {
   const r = await raw();
-  for (let i = 0; i < 250; ++i) {
+  for (let i = 0; i < 100; ++i) {
     r.send({ event: 'pusher:subscribe', data: { channel: `private-forged-${i}`, auth: `${app.key}:${crypto.randomBytes(32).toString('hex')}` } });
     r.send({ event: 'pusher:subscribe', data: { channel: `presence-forged-${i}`, auth: `${app.key}:${crypto.randomBytes(32).toString('hex')}`, channel_data: '{"user_id":"x"}' } });
   }
   await r.roundTrip(10000);
   const refused = r.frames.filter((f) => f.event === 'pusher:subscription_error').length;
-  assert.equal(refused, 500);
+  assert.equal(refused, 200);
   assert.equal(r.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded').length, 0);
 });
 
