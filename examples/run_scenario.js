@@ -296,8 +296,15 @@ async function main() {
     if (opts.nodes === 1) {
       nodes.push(await h.startNode(config, { bin: opts.bin }));
     } else {
-      const natsPort = await cluster.freePort();
-      nats = await cluster.startNats(natsPort);
+      // A free port can be taken before nats-server binds it: try afresh.
+      let natsPort;
+      for (let attempt = 1; !nats; ++attempt) {
+        natsPort = await cluster.freePort();
+        nats = await cluster.startNats(natsPort).catch((err) => {
+          if (attempt >= 3) throw err;
+          return null;
+        });
+      }
       for (let i = 0; i < opts.nodes; ++i)
         nodes.push(await h.startNode({ ...config, ...cluster.clusterConfig(natsPort, `node-${i}`) }, { bin: opts.bin }));
       for (const n of nodes)
