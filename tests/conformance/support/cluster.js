@@ -28,11 +28,27 @@ function accepting(port) {
   });
 }
 
+// True when a NATS server answers on `port`: it greets with INFO at once.
+// A bare connect is not enough: between freePort() and nats-server's bind,
+// another process (a node on port 0) can take the port, and nats-server
+// then exits while that process accepts.
+function natsGreets(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const done = (ok) => { clearTimeout(timer); sock.destroy(); resolve(ok); };
+    const timer = setTimeout(() => done(false), 1000);
+    sock.once('data', (d) => done(d.toString('latin1').startsWith('INFO')));
+    sock.once('error', () => done(false));
+  });
+}
+
 async function startNats(port) {
   const child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let gone = false;
+  const exited = new Promise((resolve) => child.once('exit', (...a) => { gone = true; resolve(...a); }));
   const deadline = Date.now() + 5000;
-  while (!(await accepting(port))) {
+  while (!(await natsGreets(port))) {
+    if (gone) throw new Error(`nats-server exited (port ${port} taken?)`);
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('nats-server did not start'); }
     await new Promise((r) => setTimeout(r, 20));
   }
