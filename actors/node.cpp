@@ -353,7 +353,6 @@ json node_json(self_ptr self) {
               {"id", st.node_id},
               {"node", st.node_id},
               {"state", "running"},
-              {"mailbox", self->mailbox().size()},
               {"uptime_s", uptime},
               {"at_ms", now_ms()},
               {"bridge", json{{"kind", "bridge"},

@@ -45,7 +45,6 @@ on_topology(self_ptr self, const topology_request& req) {
            {"owner_list", list},
            {"directory", json{{"kind", "owner_directory"},
                               {"state", "running"},
-                              {"mailbox", self->mailbox().size()},
                               {"remote_owners", st.remote_owners.size()},
                               {"forwarders", st.forwarders.size()},
                               {"parked_publishes", st.parked.size()},
