@@ -57,12 +57,31 @@ channel_entry& channel_for(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto i = st.channels.find(name);
   if (i == st.channels.end()) {
+    uint64_t resume_seq = 0;
+    if (auto r = st.resume_after.find(name); r != st.resume_after.end()) {
+      resume_seq = r->second;
+      st.resume_after.erase(r);
+    }
     auto channel = self->spawn<caf::linked>(channel_behavior, name, st.ctx,
-                                            app_actor{self}, st.directory);
+                                            app_actor{self}, st.directory,
+                                            resume_seq);
     st.channel_names.emplace(channel.address(), name);
     i = st.channels.emplace(name, channel_entry{std::move(channel), 0}).first;
   }
   return i->second;
+}
+
+// Crashes are rare and their subscribers rejoin within milliseconds; the
+// bound only stops entries nobody came back for from piling up.
+constexpr std::size_t max_resume_entries = 4096;
+
+void on_channel_crashed(self_ptr self, const channel_crashed& c) {
+  auto& st = self->state;
+  if (c.last_seq == 0)
+    return;
+  if (st.resume_after.size() >= max_resume_entries)
+    st.resume_after.clear();
+  st.resume_after[c.channel] = c.last_seq;
 }
 
 void on_channel_idle(self_ptr self, const channel_idle& idle) {
@@ -353,6 +372,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
       return self->delegate(entry.actor, std::move(join));
     },
     [self](channel_idle& idle) { on_channel_idle(self, idle); },
+    [self](channel_crashed& c) { on_channel_crashed(self, c); },
     [self](user_signed_in& msg) {
       auto& st = self->state;
       if (auto sender = self->current_sender())

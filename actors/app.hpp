@@ -31,6 +31,9 @@ struct app_state {
   cluster_actor bridge;            ///< Peers for cluster-wide queries.
   std::size_t connections = 0;     ///< Open connections on this node.
   std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
+  /// Crashed channels' last delivered numbers, taken by their replacement
+  /// (channel_crashed); bounded, as nobody may come back for one.
+  std::unordered_map<std::string, uint64_t> resume_after;
   /// Channel actor -> its name (exit handling).
   std::unordered_map<caf::actor_addr, std::string> channel_names;
   /// Connection -> its socket id; socket id -> connection.

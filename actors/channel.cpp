@@ -20,8 +20,14 @@ using self_ptr = channel_actor::stateful_pointer<channel_state>;
 
 // Owner calls are local or cross one hop; a stuck owner must not pin joins.
 constexpr auto owner_timeout = std::chrono::seconds(10);
-// Events held behind a gap wait at most this long for a replay.
+// Events held behind a gap wait this long for a replay, asked this many
+// times (a loaded node answers late; giving up loses events).
 constexpr auto replay_timeout = std::chrono::seconds(2);
+constexpr uint8_t max_replay_attempts = 5;
+
+// How long a replacement for a crashed channel keeps its delivered events
+// for subscribers still rejoining (they retry every 50 ms).
+constexpr auto resume_window = std::chrono::seconds(5);
 
 // Events kept for joins still waiting for their answer, at most.
 constexpr std::size_t max_recent = 256;
@@ -36,6 +42,16 @@ constexpr std::size_t max_foreign = 256;
 // A lost owner (crash, dead node) is looked up again after this: a dead
 // node stays in the view until its timeout.
 constexpr auto resolve_retry = std::chrono::milliseconds(200);
+
+// Whether subscribers of a crashed predecessor may still rejoin.
+bool resuming(channel_state& st) {
+  if (st.resume_seq == 0)
+    return false;
+  if (std::chrono::steady_clock::now() < st.resume_until)
+    return true;
+  st.resume_seq = 0;
+  return false;
+}
 
 void report_if_idle(self_ptr self) {
   auto& st = self->state;
@@ -146,8 +162,10 @@ void activate_joiners(self_ptr self, uint64_t seq) {
 // the answer through the middleman), and its subscriber gets those.
 void remember(self_ptr self, const channel_event& ev, const frame_ptr& frame) {
   auto& st = self->state;
-  if (st.pending == 0)
+  if (st.pending == 0 && !resuming(st)) {
+    st.recent.clear();
     return;
+  }
   if (st.recent.size() >= max_recent)
     st.recent.erase(st.recent.begin());
   st.recent.push_back(recent_event{ev.seq, frame, ev.exclude, ev.user_id,
@@ -253,25 +271,43 @@ void flush_gap(self_ptr self) {
     }
 }
 
-// Asks a remote owner for the events after the last one delivered (the bus
-// lost some: NATS was down or restarted) and delivers them in order. What
-// the owner no longer has is skipped.
+// The events after the last one delivered are gone for good: no silent
+// gap. The clients reconnect (4200) and resubscribe, and see a fresh state.
+void close_for_loss(self_ptr self, const char* why) {
+  auto& st = self->state;
+  ++st.replay_misses;
+  component_logger("channel")->warn(
+    "events lost ({}) channel={} last_seq={}: closing its {} subscribers "
+    "with 4200",
+    why, st.channel, st.last_seq, st.subscribers.size());
+  for (auto& sub : st.subscribers)
+    if (sub.link)
+      sub.link->close_with_error(
+        4200, "events of " + st.channel + " were lost; reconnect");
+}
+
+// Asks the owner for the events after the last one delivered (the bus lost
+// some: NATS was down or restarted; or this channel replaces a crashed one)
+// and delivers them in order.
 void ask_replay(self_ptr self) {
   auto& st = self->state;
   if (st.replaying)
     return; // Its answer delivers what is held.
-  // A local owner hands its events over directly: nothing to ask again.
-  if (!st.owner || st.owner_node.empty() || st.owner_node == st.ctx->node_id
-      || st.subscribers.empty()) {
+  // A local owner hands its events over directly: nothing to ask again,
+  // unless our crashed predecessor lost some in its mailbox.
+  bool local = st.owner_node.empty() || st.owner_node == st.ctx->node_id;
+  if (!st.owner || (local && !resuming(st)) || st.subscribers.empty()) {
     flush_gap(self);
     return;
   }
   st.replaying = true;
+  auto asked = st.owner;
   self->request(st.owner, replay_timeout, replay_request{st.last_seq})
     .then(
       [self](replay_events& r) {
         auto& st = self->state;
         st.replaying = false;
+        st.replay_attempts = 0;
         for (auto& ev : r.events)
           if (ev.seq > st.last_seq)
             st.gap.emplace(ev.seq, std::move(ev));
@@ -279,23 +315,30 @@ void ask_replay(self_ptr self) {
         // A gap the owner has no events for is a jump in its numbers (a
         // successor that numbered before it got the handoff), not a loss:
         // what it sent to other nodes it keeps until the bound.
-        if (!r.complete && !st.subscribers.empty()) {
-          // Beyond the owner's replay bound: no silent gap. The clients
-          // reconnect (4200) and resubscribe, and see a fresh state.
-          ++st.replay_misses;
-          component_logger("channel")->warn(
-            "events lost on the bus and gone from the owner channel={} "
-            "last_seq={}: closing its {} subscribers with 4200",
-            st.channel, st.last_seq, st.subscribers.size());
-          for (auto& sub : st.subscribers)
-            if (sub.link)
-              sub.link->close_with_error(
-                4200, "events of " + st.channel + " were lost; reconnect");
-        }
+        if (!r.complete && !st.subscribers.empty())
+          close_for_loss(self, "beyond the owner's replay bound");
         flush_gap(self);
       },
-      [self](caf::error&) {
-        self->state.replaying = false;
+      [self, asked](caf::error& err) {
+        auto& st = self->state;
+        st.replaying = false;
+        // The owner ended: its successor numbers anew (learn_owner_node).
+        if (err != caf::sec::request_timeout || st.owner != asked
+            || st.subscribers.empty()) {
+          st.replay_attempts = 0;
+          flush_gap(self);
+          return;
+        }
+        if (++st.replay_attempts < max_replay_attempts) {
+          // Ask again; the held events keep waiting.
+          if (!st.gap_timer) {
+            st.gap_timer = true;
+            self->delayed_send(self, gap_wait, gap_atom::value);
+          }
+          return;
+        }
+        st.replay_attempts = 0;
+        close_for_loss(self, "the owner did not answer a replay");
         flush_gap(self);
       });
 }
@@ -349,7 +392,10 @@ void on_event(self_ptr self, channel_event& ev) {
   if (ev.seq <= st.last_seq)
     return;
   if (st.subscribers.empty()) {
-    st.last_seq = ev.seq;
+    // A crashed predecessor's subscribers rejoin after its last number: the
+    // owner replays from there, so the bar stays.
+    if (!resuming(st))
+      st.last_seq = ev.seq;
     return;
   }
   if (st.last_seq != 0 && ev.seq != st.last_seq + 1) {
@@ -429,13 +475,19 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
           channel_subscriber{conn, join.socket_id, join.member, join.silent,
                              join.user_id, join.user_info, join.link});
         st.subscribed.set(st.subscribers.size());
-        catch_up(self, st.subscribers.back(), r.seq);
-        if (st.pending == 0)
+        // A subscriber of a crashed predecessor continues after the last
+        // number that one delivered.
+        bool resumed = join.rejoin && resuming(st);
+        catch_up(self, st.subscribers.back(),
+                 resumed ? std::min(r.seq, st.resume_seq) : r.seq);
+        if (st.pending == 0 && !resuming(st))
           st.recent.clear();
         st.links = nullptr;
         // Monitoring a connection that already ended delivers its
         // down_msg at once, so a join racing a disconnect cleans up.
         self->monitor(conn);
+        if (resumed && r.seq > st.last_seq)
+          ask_replay(self);
         rp.deliver(channel_joined{self, r.members.size()});
       },
       [self, rp, conn, join, asked](caf::error& err) mutable {
@@ -554,8 +606,12 @@ void resolve(self_ptr self) {
 channel_actor::behavior_type
 channel_behavior(channel_actor::stateful_pointer<channel_state> self,
                  std::string channel, app_context_ptr ctx, app_actor app,
-                 owner_directory_actor directory) {
+                 owner_directory_actor directory, uint64_t resume_seq) {
   auto& st = self->state;
+  st.last_seq = resume_seq;
+  st.resume_seq = resume_seq;
+  if (resume_seq != 0)
+    st.resume_until = std::chrono::steady_clock::now() + resume_window;
   st.traits = pusher::classify_channel(channel);
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
@@ -565,6 +621,13 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
     st.subscribed.attach(&st.ctx->counters->subscriptions);
   st.app = std::move(app);
   st.directory = std::move(directory);
+  self->set_exception_handler(
+    [self](caf::scheduled_actor* ptr, std::exception_ptr& x) -> caf::error {
+      // The replacement resumes after what we delivered.
+      auto& st = self->state;
+      self->send(st.app, channel_crashed{st.channel, st.last_seq});
+      return caf::scheduled_actor::default_exception_handler(ptr, x);
+    });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.owner && dm.source == st.owner.address()) {

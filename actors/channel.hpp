@@ -3,6 +3,7 @@
 // once and hands the shared bytes to the transport's fan-out sink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -90,6 +91,13 @@ struct channel_state {
   /// last, so a later replay of them is not delivered twice.
   std::deque<std::pair<std::string, uint64_t>> foreign;
   uint64_t replay_misses = 0; ///< Replays that could not fill a gap.
+  uint8_t replay_attempts = 0; ///< Timed-out replays of the current gap.
+  /// Set on a replacement for a crashed channel: the last number its
+  /// predecessor delivered. Rejoining subscribers get what follows it
+  /// (replayed by the owner), and delivered events are kept for them
+  /// until `resume_until`.
+  uint64_t resume_seq = 0;
+  std::chrono::steady_clock::time_point resume_until;
 };
 
 /// Spawns nothing; the app spawns it. Messages (channel_actor in fwd.hpp):
@@ -105,9 +113,11 @@ struct channel_state {
 /// - `resolve_atom`: find the owner again (the ring changed, the bus came
 ///   back) and sync, or catch up on what the bus lost;
 /// - `stop_atom` from the app after `channel_idle`.
+/// A crash tells the app the last number delivered (`channel_crashed`);
+/// the app spawns the replacement with it as `resume_seq` (0: fresh).
 channel_actor::behavior_type
 channel_behavior(channel_actor::stateful_pointer<channel_state> self,
                  std::string channel, app_context_ptr ctx, app_actor app,
-                 owner_directory_actor directory);
+                 owner_directory_actor directory, uint64_t resume_seq);
 
 } // namespace starling

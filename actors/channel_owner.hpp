@@ -83,8 +83,11 @@ struct owner_state {
   std::size_t subscribers = 0;     ///< Connections cluster-wide.
   presence_roster roster;          ///< Members (roster kinds).
   uint64_t seq = 0;                ///< Last sequence number handed out.
-  /// Events sent to other nodes, for nodes whose bus lost some.
+  /// Events sent to other nodes, for nodes whose bus lost some, and for a
+  /// while after a node's channel crashed (its replacement resumes).
   replay_buffer replay;
+  /// Until when every event is kept for replay (a channel crashed).
+  std::chrono::steady_clock::time_point keep_replay_until;
   cached_event cache;              ///< Cache kinds only.
   /// Members whose node's channel crashed or died, with the deadline to
   /// re-join before member_removed goes out.

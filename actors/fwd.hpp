@@ -115,6 +115,7 @@ struct local_owner_request;
 struct channel_gone;
 struct owner_handed_off;
 struct channel_idle;
+struct channel_crashed;
 struct cluster_member;
 struct cluster_view;
 struct cluster_changed;
@@ -253,6 +254,7 @@ using app_actor = caf::typed_actor<
   caf::reacts_to<ws_opened>,
   caf::replies_to<channel_join>::with<channel_joined>,
   caf::reacts_to<channel_idle>,
+  caf::reacts_to<channel_crashed>,
   caf::replies_to<user_signed_in>::with<caf::ok_atom>,
   caf::replies_to<publish_request>::with<caf::ok_atom>,
   caf::replies_to<channel_request>::with<channel_report>,

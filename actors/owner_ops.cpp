@@ -37,6 +37,10 @@ constexpr auto rebuild_grace = std::chrono::seconds(1);
 // A rebuilt owner tells the new count once the syncs have come in.
 constexpr auto recount_delay = std::chrono::milliseconds(500);
 
+// After a node's channel crashed, every event is kept this long for its
+// replacement (which keeps its own for rejoiners 5 s).
+constexpr auto keep_replay_after_crash = std::chrono::seconds(10);
+
 } // namespace
 
 // -- fan-out and the owner's own events ----------------------------------------
@@ -60,11 +64,19 @@ uint64_t fan_out(self_ptr self, channel_event ev) {
       self->send(interest.channel, ev);
   }
   auto seq = ev.seq;
-  if (remote) {
+  bool keep = remote;
+  if (!keep && st.keep_replay_until != std::chrono::steady_clock::time_point{}) {
+    keep = std::chrono::steady_clock::now() < st.keep_replay_until;
+    if (!keep)
+      st.keep_replay_until = {};
+  }
+  if (keep)
     st.replay.push(ev);
+  else
+    st.replay.skip(seq);
+  if (remote)
     self->send(st.bridge, fan_out_event{st.ctx->app.id, st.channel,
                                         std::move(ev)});
-  }
   return seq;
 }
 
@@ -220,6 +232,11 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel,
       continue;
     auto node = i->first;
     forget_node(self, i);
+    // A crashed channel's replacement asks for what followed its last
+    // delivered number.
+    if (!node_died)
+      st.keep_replay_until =
+        std::chrono::steady_clock::now() + keep_replay_after_crash;
     expect_back(self, st.roster.remove_node(node),
                 node_died ? caf::timespan{unreachable_grace}
                           : caf::timespan{departing_grace});

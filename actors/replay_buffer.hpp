@@ -31,6 +31,14 @@ public:
   /// dropped already.
   replay_events since(uint64_t after) const;
 
+  /// `seq` was numbered but not kept (nobody could ask for it): asks
+  /// from before it are incomplete, and older events are no use.
+  void skip(uint64_t seq) {
+    events_.clear();
+    bytes_ = 0;
+    floor_ = seq;
+  }
+
   /// What a successor needs to answer for us (a handoff).
   std::vector<channel_event> events() const {
     return {events_.begin(), events_.end()};

@@ -143,6 +143,13 @@ struct channel_idle {
   uint64_t joins = 0;  ///< Joins the channel has seen in its lifetime.
 };
 
+/// Channel -> app, as it crashes: the last number it delivered, so its
+/// replacement resumes after it (nothing numbered meanwhile is skipped).
+struct channel_crashed {
+  std::string channel;   ///< The channel.
+  uint64_t last_seq = 0; ///< Last number delivered to its subscribers.
+};
+
 /// Counters of a local channel.
 struct channel_stats {
   uint64_t subscribers = 0; ///< Local subscribers.
@@ -167,5 +174,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::user_signed_in)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::users_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_idle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_crashed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::app_stats)

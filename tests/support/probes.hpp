@@ -148,6 +148,8 @@ struct fake_owner_state {
   std::vector<publish_event> published;
   replay_events replay;             ///< Answer to every replay_request.
   std::vector<uint64_t> replay_asks; ///< `after` of each replay_request.
+  uint32_t replay_silent = 0; ///< Replays left unanswered (the asker times out).
+  std::vector<caf::response_promise> unanswered; ///< Those replays.
 };
 
 /// Stands in for a channel owner. Command: `ok_atom` answers the oldest held
@@ -180,9 +182,15 @@ inline caf::behavior fake_owner(caf::stateful_actor<fake_owner_state>* self) {
       self->state.published.push_back(std::move(pe));
       return publish_ack{0};
     },
-    [self](replay_request& rr) {
-      self->state.replay_asks.push_back(rr.after);
-      return self->state.replay;
+    [self](replay_request& rr) -> caf::result<replay_events> {
+      auto& st = self->state;
+      st.replay_asks.push_back(rr.after);
+      if (st.replay_silent > 0) {
+        --st.replay_silent;
+        st.unanswered.push_back(self->make_response_promise());
+        return caf::delegated<replay_events>{};
+      }
+      return st.replay;
     },
     [self](caf::ok_atom) {
       auto& st = self->state;
@@ -210,6 +218,7 @@ struct fake_app_state {
   std::deque<std::pair<std::string, caf::response_promise>> held;
   std::vector<user_signed_in> sign_ins;
   std::vector<channel_idle> idle;
+  std::vector<channel_crashed> crashed;
   std::vector<publish_request> published;
 };
 
@@ -257,6 +266,7 @@ inline caf::behavior fake_app(caf::stateful_actor<fake_app_state>* self,
       return caf::ok_atom::value;
     },
     [self](channel_idle& idle) { self->state.idle.push_back(std::move(idle)); },
+    [self](channel_crashed& c) { self->state.crashed.push_back(std::move(c)); },
     [self](publish_request& req) {
       self->state.published.push_back(std::move(req));
       return caf::ok_atom::value;

@@ -53,16 +53,18 @@ struct fixture : test::actor_fixture {
     sched.run();
   }
 
-  /// Spawns the channel; its owner lookup is left to the caller.
-  void spawn_channel(const std::string& name) {
+  /// Spawns the channel (replacing a crashed one that delivered up to
+  /// `resume_seq`); its owner lookup is left to the caller.
+  void spawn_channel(const std::string& name, uint64_t resume_seq = 0) {
     chan = spawn_tracked(channel_behavior, name, app_context_ptr{ctx},
                          caf::actor_cast<app_actor>(app),
-                         caf::actor_cast<owner_directory_actor>(dir));
+                         caf::actor_cast<owner_directory_actor>(dir),
+                         resume_seq);
   }
 
   /// Spawns the channel and lets it find its owner.
-  void start(const std::string& name) {
-    spawn_channel(name);
+  void start(const std::string& name, uint64_t resume_seq = 0) {
+    spawn_channel(name, resume_seq);
     // The channel asks for its owner as it starts.
     sched.prioritize(chan);
     sched.run_once();
@@ -456,6 +458,104 @@ CAF_TEST(a gap beyond the replay bound of the owner closes with 4200) {
   auto closes = link->closes();
   CAF_REQUIRE_EQUAL(closes.size(), 1u);
   CAF_CHECK_EQUAL(closes[0].code, 4200u);
+}
+
+CAF_TEST(a replay that times out is asked again and then closes with 4200) {
+  owner_seen().reply.owner_node = "node-b";
+  start("room");
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  link->clear_frames();
+  auto ev = [](uint64_t seq) {
+    auto result = event_of(seq, "n" + std::to_string(seq), "x");
+    result.origin = "node-b";
+    return result;
+  };
+  deliver(ev(1));
+  // A loaded owner misses the first deadline: the held event waits and the
+  // owner is asked again; then its answer fills the gap.
+  owner_seen().replay_silent = 1;
+  owner_seen().replay.events = {ev(2), ev(3)};
+  deliver(ev(3));
+  advance_time(50ms);
+  sched.run();
+  CAF_CHECK_EQUAL(link->frame_count(), 1u);
+  advance_time(2s);
+  sched.run();
+  advance_time(50ms);
+  sched.run();
+  CAF_CHECK_EQUAL(owner_seen().replay_asks, std::vector<uint64_t>({1, 1}));
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 3u);
+  CAF_CHECK(texts[1].find("\"n2\"") != std::string::npos);
+  CAF_CHECK(texts[2].find("\"n3\"") != std::string::npos);
+  CAF_CHECK(link->closes().empty());
+  // An owner that never answers: after five asks the clients reconnect
+  // rather than miss an event silently.
+  owner_seen().replay_silent = 5;
+  deliver(ev(5));
+  for (int i = 0; i < 5; ++i) {
+    advance_time(50ms);
+    sched.run();
+    advance_time(2s);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(owner_seen().replay_asks.size(), 7u);
+  auto closes = link->closes();
+  CAF_REQUIRE_EQUAL(closes.size(), 1u);
+  CAF_CHECK_EQUAL(closes[0].code, 4200u);
+}
+
+CAF_TEST(a crashed channel tells the app its last number) {
+  owner_seen().reply.owner_node = "node-a";
+  start("room");
+  subscribe_ok(connection(), join_of("room", "1.1", make_fake_link()));
+  deliver(event_of(1, "a", "x"));
+  deliver(event_of(2, "b", "x"));
+  self->send(chan, crash_atom::value);
+  sched.run();
+  auto& crashed = state_of<test::fake_app_state>(app).crashed;
+  CAF_REQUIRE_EQUAL(crashed.size(), 1u);
+  CAF_CHECK_EQUAL(crashed[0].channel, "room");
+  CAF_CHECK_EQUAL(crashed[0].last_seq, 2u);
+}
+
+CAF_TEST(a replacement channel resumes rejoiners after the crashed one) {
+  // The predecessor delivered up to 5; the local owner numbered 6..8 while
+  // the replacement was spawned. Both rejoiners get exactly 6, 7, 8, the
+  // second one from the events kept for rejoiners.
+  owner_seen().reply.owner_node = "node-a";
+  owner_seen().reply.seq = 8;
+  start("room", 5);
+  owner_seen().replay.events = {event_of(6, "n6", "x"), event_of(7, "n7", "x"),
+                                event_of(8, "n8", "x")};
+  auto first = make_fake_link();
+  auto join = join_of("room", "1.1", first);
+  join.rejoin = true;
+  subscribe_ok(connection(), join);
+  sched.run();
+  CAF_CHECK_EQUAL(owner_seen().replay_asks, std::vector<uint64_t>({5}));
+  auto second = make_fake_link();
+  join = join_of("room", "1.2", second);
+  join.rejoin = true;
+  subscribe_ok(connection(), join);
+  deliver(event_of(9, "n9", "x"));
+  for (auto& link : {first, second}) {
+    auto texts = link->texts();
+    CAF_REQUIRE_EQUAL(texts.size(), 4u);
+    for (uint64_t i = 0; i < 4; ++i)
+      CAF_CHECK(texts[i].find("\"n" + std::to_string(i + 6) + "\"")
+                != std::string::npos);
+    CAF_CHECK(link->closes().empty());
+  }
+  // A fresh subscriber gets only what follows its join.
+  auto fresh = make_fake_link();
+  owner_seen().reply.seq = 9;
+  subscribe_ok(connection(), join_of("room", "1.3", fresh));
+  deliver(event_of(10, "n10", "x"));
+  auto texts = fresh->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 2u); // succeeded, n10
+  CAF_CHECK(texts[1].find("\"n10\"") != std::string::npos);
 }
 
 CAF_TEST(events of a concurrent owner go out without moving the order) {

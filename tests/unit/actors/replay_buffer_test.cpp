@@ -49,6 +49,20 @@ CAF_TEST(events after a number come back in order and complete) {
   CAF_CHECK_EQUAL(buf.size(), 5u);
 }
 
+CAF_TEST(a number not kept makes older asks incomplete and never a silent hole) {
+  replay_buffer buf;
+  buf.push(event_of(1));
+  buf.push(event_of(2));
+  // 3 went out when nobody could ask for it (no other node interested).
+  buf.skip(3);
+  buf.push(event_of(4));
+  CAF_CHECK_EQUAL(buf.floor(), 3u);
+  CAF_CHECK(!buf.since(2).complete);
+  CAF_CHECK(buf.since(3).complete);
+  CAF_CHECK_EQUAL(seqs(buf.since(3).events), numbers({4}));
+  CAF_CHECK_EQUAL(buf.size(), 1u);
+}
+
 CAF_TEST(the count bound drops the oldest and marks them missing) {
   replay_buffer buf{3};
   for (uint64_t seq = 1; seq <= 5; ++seq)
