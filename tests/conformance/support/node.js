@@ -119,7 +119,9 @@ async function startNode(config = {}, { env = {}, args = [], bin = STARLING_BIN 
     });
   }).catch(async (err) => {
     try { child.kill('SIGKILL'); } catch (_) { /* gone */ }
-    await exited;
+    // A binary that could not be spawned (ENOENT) never exits: no waiting.
+    if (child.pid !== undefined) await exited;
+    else children.delete(child);
     throw err;
   });
 
