@@ -91,6 +91,24 @@ public:
     return true;
   }
 
+  /// Writes "<upper bound ms> <cumulative fraction>" per non-empty bucket
+  /// (a CDF for plotting); returns false if the file cannot be written.
+  bool write_cdf(const std::string& path) const {
+    FILE* f = fopen(path.c_str(), "w");
+    if (f == nullptr)
+      return false;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < bucket_count; ++i) {
+      if (counts_[i] == 0)
+        continue;
+      seen += counts_[i];
+      fprintf(f, "%.4f %.6f\n",
+              static_cast<double>(std::min(upper_bound_of(i), max_)) / 1e6,
+              static_cast<double>(seen) / static_cast<double>(count_));
+    }
+    return fclose(f) == 0;
+  }
+
 private:
   static constexpr unsigned sub_bits = 5;
   static constexpr size_t linear_limit = 2u << sub_bits; // 64: exact below this

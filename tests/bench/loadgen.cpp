@@ -486,6 +486,10 @@ int coordinator::run_fanout() {
   bool got_ready = wait_lines(false, soft_deadline_ns_);
   ready_ns_ = mono_ns();
   announce_ready(opts_, workers_, ready_ns_ - start_ns_);
+  const int64_t hold_until = std::min(
+    soft_deadline_ns_, ready_ns_ + static_cast<int64_t>(opts_.pre_publish_s * 1e9));
+  while (got_ready && !g_stop && mono_ns() < hold_until)
+    usleep(50000);
   publish_report pub;
   cpu_mark before = take_mark(opts_);
   int64_t ready_now = 0;
@@ -504,7 +508,8 @@ int coordinator::run_fanout() {
       plan.round_channels = opts_.channels;
       plan.batch = opts_.batch;
       plan.count = int64_t{opts_.events} * batches;
-      plan.rate = opts_.rate * batches;
+      plan.rate = opts_.round_burst ? opts_.rate : opts_.rate * batches;
+      plan.burst = opts_.round_burst ? static_cast<int>(batches) : 1;
     }
     pub = run_publisher(opts_, plan, soft_deadline_ns_, &g_stop);
     // Rounds: every connection gets one event per round that was sent.
@@ -528,6 +533,7 @@ int coordinator::run_fanout() {
   std::vector<int64_t> round_count(rounds ? static_cast<size_t>(opts_.events)
                                           : 0);
   std::vector<int64_t> round_lat_us(round_count.size());
+  std::vector<int64_t> round_last_ms(round_count.size());
   std::vector<int64_t> cells(round_count.size() * static_cast<size_t>(batches));
   std::vector<int64_t> batch_ready(rounds ? static_cast<size_t>(batches) : 0);
   for (const worker_handle& w : workers_) {
@@ -545,6 +551,9 @@ int coordinator::run_fanout() {
           break;
         round_lat_us[r] = std::max<int64_t>(round_lat_us[r],
                                             strtoll(end + 1, &end, 10));
+        if (*end == ':')
+          round_last_ms[r] = std::max<int64_t>(round_last_ms[r],
+                                               strtoll(end + 1, &end, 10));
         if (*end != ',')
           break;
         p = end + 1;
@@ -606,6 +615,8 @@ int coordinator::run_fanout() {
   out.add("latency_p99_us", static_cast<double>(hist.percentile(0.99)) / 1e3,
           1);
   out.add("latency_max_us", static_cast<double>(hist.max()) / 1e3, 1);
+  if (!opts_.cdf_file.empty() && !hist.write_cdf(opts_.cdf_file))
+    fprintf(stderr, "cannot write %s\n", opts_.cdf_file.c_str());
   double server = add_cpu_results(out, before, after, worker_cpu);
   if (server > 0) {
     out.add("deliveries_per_server_cpu_s",
@@ -620,8 +631,9 @@ int coordinator::run_fanout() {
           3);
   if (rounds) {
     // Per round: publisher's stamp of its first request (CLOCK_REALTIME ms),
-    // connections that got it, slowest delivery (us). A round is complete
-    // when every subscribed connection got it.
+    // connections that got it, slowest delivery (us), last receive
+    // (CLOCK_REALTIME ms). A round is complete when every subscribed
+    // connection got it.
     int64_t incomplete = 0, first_bad = -1, last_bad = -1;
     std::string table;
     for (int64_t r = 0; r < rounds_sent; ++r) {
@@ -642,7 +654,9 @@ int coordinator::run_fanout() {
         .append(":")
         .append(std::to_string(got))
         .append(":")
-        .append(std::to_string(k < round_lat_us.size() ? round_lat_us[k] : 0));
+        .append(std::to_string(k < round_lat_us.size() ? round_lat_us[k] : 0))
+        .append(":")
+        .append(std::to_string(k < round_last_ms.size() ? round_last_ms[k] : 0));
     }
     out.add("channels", int64_t{opts_.channels});
     out.add("requests_per_round", batches);

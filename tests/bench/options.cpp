@@ -1,6 +1,7 @@
 // Command line of starling_loadgen: `--name value` or `--name=value` flags.
 #include "options.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,11 @@ void print_usage() {
         "  --payload BYTES (100)  --hold-s S (idle; 0 = until SIGTERM)  "
         "--duration-s S (http, 10)\n"
         "  --idle-ms MS (3000)  --max-s S (120)  --ready-file PATH\n"
+        "  --ports P[,P..] (worker k connects to P[k%n])  --shared-channels S "
+        "(the last S of --channels are shared, the rest one connection each)\n"
+        "  --round-burst 1 (rounds: a round's requests back to back)  "
+        "--cdf-file PATH (latency CDF)\n"
+        "  --pre-publish-s S (fanout/rounds: idle hold before publishing)\n"
         "  --server-pid PID[,PID..] (CPU summed)  --aux-pid PID[,PID..] "
         "(aux_cpu_s, e.g. nats-server)\n"
         "Prints key=value lines, then one JSON line. Exit 0 = complete, 1 = "
@@ -51,8 +57,8 @@ bool to_double(const char* s, double& out) {
   return *s != '\0' && *end == '\0';
 }
 
-// Comma-separated positive pids.
-bool to_pids(const char* s, std::vector<int>& out) {
+// Comma-separated positive integers (pids, ports).
+bool to_ints(const char* s, std::vector<int>& out) {
   out.clear();
   std::string text(s);
   size_t from = 0;
@@ -107,6 +113,16 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
       out.host = value;
     else if (name == "port")
       ok = to_int(value, out.port);
+    else if (name == "ports")
+      ok = to_ints(value, out.ports);
+    else if (name == "shared-channels")
+      ok = to_int(value, out.shared_channels);
+    else if (name == "round-burst")
+      out.round_burst = std::string_view(value) != "0";
+    else if (name == "pre-publish-s")
+      ok = to_double(value, out.pre_publish_s);
+    else if (name == "cdf-file")
+      out.cdf_file = value;
     else if (name == "publish-port")
       ok = to_int(value, out.publish_port);
     else if (name == "channels")
@@ -152,9 +168,9 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
     else if (name == "ready-file")
       out.ready_file = value;
     else if (name == "server-pid")
-      ok = to_pids(value, out.server_pids);
+      ok = to_ints(value, out.server_pids);
     else if (name == "aux-pid")
-      ok = to_pids(value, out.aux_pids);
+      ok = to_ints(value, out.aux_pids);
     else {
       fprintf(stderr, "unknown option --%s\n", name.c_str());
       return false;
@@ -166,8 +182,8 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
   }
   if (out.events < 0)
     out.events = out.mode == "http" ? 0 : 100;
-  if (out.publish_port == 0)
-    out.publish_port = out.port;
+  if (out.publish_port == 0) // with --ports: the first node
+    out.publish_port = out.ports.empty() ? out.port : out.ports.front();
   if (out.mode == "fanout" && out.channels > 1) {
     // fanout publishes to --channel only: many channels need rounds.
     fprintf(stderr, "--channels needs idle or rounds mode\n");
@@ -183,7 +199,10 @@ bool parse_options(int argc, char** argv, loadgen_options& out) {
       || out.port > 65535 || out.src_base < 0 || out.src_base + out.procs > 255
       || out.events < 0 || out.rate < 0 || out.payload < 0
       || out.publish_port <= 0 || out.publish_port > 65535 || out.channels < 1
-      || out.batch < 1 || out.batch > 100
+      || out.batch < 1 || out.batch > 100 || out.shared_channels < 0
+      || out.shared_channels > out.channels
+      || std::any_of(out.ports.begin(), out.ports.end(),
+                     [](int p) { return p > 65535; })
       || (out.mode == "rounds" && out.channels > out.conns)) {
     fprintf(stderr, "option out of range\n");
     return false;

@@ -12,6 +12,9 @@ struct loadgen_options {
   std::string mode; ///< idle | fanout | rounds | http | self-test
   std::string host = "127.0.0.1";  ///< Server address (loopback only).
   int port = 6001;                 ///< Server WebSocket + REST port.
+  /// `--ports P,Q,..`: worker k connects to ports[k % n] (the nodes of a
+  /// cluster); empty = every worker uses `port`.
+  std::vector<int> ports;
   int publish_port = 0; ///< REST port of the publisher (0 = `port`): another
                         ///< cluster node than the subscribers'.
   std::string app_id = "app-id";   ///< Pusher app id (REST path).
@@ -22,6 +25,12 @@ struct loadgen_options {
   int channels = 1; ///< Channels: with N > 1, connection j subscribes to
                     ///< `<channel>-<j % N>` (rounds mode needs N <= conns).
   int batch = 100;  ///< rounds: channels per publish (Pusher allows 100).
+  /// With S > 0, the last S of the `channels` are shared: connection j < N-S
+  /// has channel j to itself, the others spread over the S shared ones.
+  int shared_channels = 0;
+  /// rounds: send each round's requests back to back (rounds still start
+  /// 1/rate apart), so a round's reach time is not the pacing spread.
+  bool round_burst = false;
   int conns = 1000;                      ///< Subscribed connections in total.
   int procs = 1;                         ///< Worker processes sharing `conns`.
   int src_base = 2; ///< Worker k binds 127.0.0.(src_base+k); 0 = no bind.
@@ -38,6 +47,10 @@ struct loadgen_options {
   double idle_ms = 3000;  ///< fanout: quiet time that ends a short run.
   double max_s = 120;     ///< Hard wall-clock limit for the whole run.
   std::string ready_file; ///< idle/fanout: written once all are subscribed.
+  double pre_publish_s = 0; ///< fanout/rounds: hold this long once all are
+                            ///< subscribed, before publishing (outside
+                            ///< tools sample idle memory meanwhile).
+  std::string cdf_file; ///< fanout/rounds: latency CDF ("ms fraction" lines).
   /// Sample these pids' CPU around the measured phase (`--server-pid P[,Q..]`,
   /// summed: the nodes of a cluster).
   std::vector<int> server_pids;

@@ -114,7 +114,10 @@ publish_report publisher::run() {
     int timeout_ms = 50;
     while (more && !idle_.empty()) {
       if (interval_ns > 0) {
-        int64_t due = begin + static_cast<int64_t>(interval_ns * report_.sent);
+        int64_t due = begin
+                      + static_cast<int64_t>(
+                        interval_ns
+                        * static_cast<double>(report_.sent / plan_.burst));
         if (due > now) {
           timeout_ms = static_cast<int>(
             std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 50));

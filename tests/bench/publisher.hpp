@@ -25,6 +25,9 @@ struct publish_plan {
   /// `rate` then count requests, not rounds.
   int round_channels = 0;
   int batch = 100; ///< Channels per request in rounds.
+  /// Requests per pacing step: request k is due at k / burst / rate (rounds
+  /// with --round-burst: a round's requests go back to back).
+  int burst = 1;
 };
 
 /// What the publisher did.

@@ -10,6 +10,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=bench_lib.sh
+. "$here/bench_lib.sh"
 
 STARLING=$repo/build/starling
 STARLING_ARGS=()
@@ -114,14 +116,6 @@ EXTRA_PIDS=()   # phase e: cluster nodes, then nats-server (stopped in reverse)
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 
-# Stops one pid this script started: TERM, up to $2 tenths of a second, KILL.
-stop_pid() {
-  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
-
 # Stops only what this script started, by pid.
 cleanup() {
   stop_pid "$LG_PID" 50
@@ -134,14 +128,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM
 
-log() { echo "[bench $(date +%H:%M:%S)] $*"; }
-kv() { grep -m1 "^$2=" "$1" 2>/dev/null | cut -d= -f2-; }
-calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }" 2>/dev/null; }
 has_phase() { case ",$PHASES," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
-busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-total_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
-proc_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # CPU ticks of every server process this script runs (node, cluster, nats).
 servers_ticks() {
   local p t=0
@@ -150,9 +138,6 @@ servers_ticks() {
   done
   echo "$t"
 }
-rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-slab_kib() { awk '/^Slab:/{print $2}' /proc/meminfo; }
-
 # Waits (at most QUIET_MAX s) for an idle machine, like calib2.sh's wait_quiet.
 # Sets QUIET_NOTE to busy% (of ncpu*100) and the foreign share: busy minus the
 # servers' own CPU (node, cluster nodes, nats-server) over the last 2 s sample.
@@ -192,22 +177,9 @@ start_node() {
 {"server":{"host":"127.0.0.1","port":0},"admin":{"port":0},
  "apps":[{"id":"app-id","key":"app-key","secret":"app-secret","enable_client_messages":true}]}
 EOF
-  "$STARLING" "${STARLING_ARGS[@]}" --config "$WORK/starling.json" > "$WORK/node.log" 2>&1 < /dev/null &
-  NODE_PID=$!
-  local line=
-  for _ in $(seq 1 150); do
-    line=$(grep -m1 '^STARLING_READY' "$WORK/node.log" 2>/dev/null)
-    [ -n "$line" ] && break
-    kill -0 "$NODE_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ -z "$line" ]; then
-    echo "node did not print STARLING_READY within 30 s; log:"; tail -20 "$WORK/node.log"
-    exit 1
-  fi
-  PORT=$(echo "$line" | sed -nE 's/.* port=([0-9]+).*/\1/p')
-  ADMIN_PORT=$(echo "$line" | sed -nE 's/.*admin_port=([0-9]+).*/\1/p')
-  log "node pid $NODE_PID listening on 127.0.0.1:$PORT (admin $ADMIN_PORT)"
+  start_starling node "$WORK/starling.json" "$WORK/node.log" "$STARLING" "${STARLING_ARGS[@]}" \
+    || { NODE_PID=$SN_PID; exit 1; }
+  NODE_PID=$SN_PID; PORT=$SN_PORT; ADMIN_PORT=$SN_ADMIN
 }
 
 node_alive() {
@@ -221,72 +193,35 @@ NATS_PID=
 NATS_PORT=
 
 start_nats() {
-  "$NATS_SERVER" -a 127.0.0.1 -p -1 > "$WORK/nats.log" 2>&1 < /dev/null &
-  NATS_PID=$!
+  start_nats_server "$NATS_SERVER" "$WORK/nats.log"; local rc=$?
+  NATS_PID=$NS_PID; NATS_PORT=$NS_PORT
   EXTRA_PIDS+=("$NATS_PID")
-  for _ in $(seq 1 100); do
-    NATS_PORT=$(sed -nE 's/.*Listening for client connections on 127\.0\.0\.1:([0-9]+).*/\1/p' \
-                "$WORK/nats.log" 2>/dev/null | head -1)
-    [ -n "$NATS_PORT" ] && break
-    kill -0 "$NATS_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$NATS_PORT" ]; then
-    echo "nats-server did not start within 10 s; log:"; tail -5 "$WORK/nats.log"
-    return 1
-  fi
-  log "nats-server pid $NATS_PID on 127.0.0.1:$NATS_PORT"
+  return $rc
 }
 
 # Starts cluster node $1 (node_id) on the bridge; returns 1 if it is not ready
 # within 30 s.
 start_cluster_node() {
-  local name=$1 line=
+  local name=$1
   cat > "$WORK/$name.json" <<JSON
 {"server":{"host":"127.0.0.1","port":0},"admin":{"port":0},
  "apps":[{"id":"app-id","key":"app-key","secret":"app-secret","enable_client_messages":true}],
  "cluster":{"bridge":"nats","node_id":"$name","heartbeat_ms":500,"node_timeout_ms":2000},
  "nats":{"servers":["nats://127.0.0.1:$NATS_PORT"]}}
 JSON
-  "$STARLING" "${STARLING_ARGS[@]}" --config "$WORK/$name.json" > "$WORK/$name.log" 2>&1 < /dev/null &
-  CN_PID[$name]=$!
-  EXTRA_PIDS+=("${CN_PID[$name]}")
-  for _ in $(seq 1 150); do
-    line=$(grep -m1 '^STARLING_READY' "$WORK/$name.log" 2>/dev/null)
-    [ -n "$line" ] && break
-    kill -0 "${CN_PID[$name]}" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ -z "$line" ]; then
-    echo "cluster node $name did not print STARLING_READY within 30 s; log:"
-    tail -10 "$WORK/$name.log"; return 1
-  fi
-  CN_PORT[$name]=$(echo "$line" | sed -nE 's/.* port=([0-9]+).*/\1/p')
-  CN_ADMIN[$name]=$(echo "$line" | sed -nE 's/.*admin_port=([0-9]+).*/\1/p')
-  log "cluster node $name pid ${CN_PID[$name]} on 127.0.0.1:${CN_PORT[$name]} (admin ${CN_ADMIN[$name]})"
+  start_starling "cluster node $name" "$WORK/$name.json" "$WORK/$name.log" \
+    "$STARLING" "${STARLING_ARGS[@]}"; local rc=$?
+  CN_PID[$name]=$SN_PID
+  EXTRA_PIDS+=("$SN_PID")
+  [ $rc = 0 ] || return 1
+  CN_PORT[$name]=$SN_PORT
+  CN_ADMIN[$name]=$SN_ADMIN
 }
 
-topology() { curl -s -m 3 "http://127.0.0.1:$1/topology" 2>/dev/null; }
-# Members of the cluster view as node $1 (admin port) sees it.
-members_of() {
-  topology "$1" | grep -o '"members":\[[^]]*\]' | head -1 | sed 's/^"members":\[//; s/\]$//' \
-    | tr ',' '\n' | grep -c '"'
-}
 # Channels whose owner runs on node $1 (admin port), one per line, sorted.
 owners_of() {
   topology "$1" | grep -o '"owners":\[[^]]*\]' | head -1 | sed 's/^"owners":\[//; s/\]$//' \
     | tr ',' '\n' | tr -d '"' | grep -v '^$' | sort
-}
-# Waits (at most $1 s) until every admin port in $3.. lists $2 members.
-wait_members() {
-  local max=$1 want=$2 a ok; shift 2
-  for _ in $(seq 1 $((max * 4))); do
-    ok=1
-    for a in "$@"; do [ "$(members_of "$a")" = "$want" ] || { ok=0; break; }; done
-    [ $ok = 1 ] && return 0
-    sleep 0.25
-  done
-  return 1
 }
 cluster_alive() {
   local n
@@ -295,7 +230,6 @@ cluster_alive() {
     echo "cluster node $n exited; last log lines:"; tail -20 "$WORK/$n.log"; return 1
   done
 }
-now_ms() { date +%s%3N; }
 
 start_node
 RSS_START=$(rss_kib "$NODE_PID")

@@ -62,7 +62,10 @@ public:
     rng_ = 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(getpid()) << 20)
            ^ static_cast<uint64_t>(mono_ns());
     marker_ = "\"" + opts.event + "\"";
-    host_port_ = opts.host + ":" + std::to_string(opts.port);
+    port_ = opts.ports.empty()
+              ? opts.port
+              : opts.ports[static_cast<size_t>(index) % opts.ports.size()];
+    host_port_ = opts.host + ":" + std::to_string(port_);
     // Global index of this worker's first connection (same split as the
     // coordinator's): connection j joins <channel>-<j % channels>.
     const int per = opts.conns / opts.procs, rest = opts.conns % opts.procs;
@@ -72,6 +75,7 @@ public:
     if (opts.mode == "rounds") {
       round_count_.assign(static_cast<size_t>(std::max(opts.events, 0)), 0);
       round_max_lat_ns_.assign(round_count_.size(), 0);
+      round_last_real_ns_.assign(round_count_.size(), 0);
       batches_ = static_cast<size_t>((opts.channels + opts.batch - 1)
                                      / opts.batch);
       cell_count_.assign(round_count_.size() * batches_, 0);
@@ -94,8 +98,13 @@ private:
   uint32_t next_mask() { return static_cast<uint32_t>(next_random() >> 32); }
 
   size_t channel_of(size_t i) const {
-    return (static_cast<size_t>(first_conn_) + i)
-           % static_cast<size_t>(opts_.channels);
+    const size_t j = static_cast<size_t>(first_conn_) + i;
+    const size_t n = static_cast<size_t>(opts_.channels);
+    const size_t shared = static_cast<size_t>(opts_.shared_channels);
+    if (shared == 0)
+      return j % n;
+    // Channels [0, n - shared) have one connection each; the rest share.
+    return j < n - shared ? j : n - shared + (j - (n - shared)) % shared;
   }
   std::string subscribe_json(size_t i) const {
     std::string channel = opts_.channel;
@@ -138,6 +147,7 @@ private:
   sockaddr_in src_{};
   bool bind_src_ = false;
   std::string marker_;
+  int port_ = 0; // this worker's node
   std::string host_port_;
   std::string target_;
   std::string subscribe_json_; // single channel: built once
@@ -145,6 +155,7 @@ private:
   bool per_conn_channel_ = false; // connection j joins <channel>-<j % N>
   std::vector<uint32_t> round_count_;     // rounds: deliveries per round
   std::vector<int64_t> round_max_lat_ns_; // rounds: slowest delivery per round
+  std::vector<int64_t> round_last_real_ns_; // rounds: last receive per round
   size_t batches_ = 0;                    // rounds: requests per round
   std::vector<uint32_t> cell_count_; // rounds: deliveries per request (round,
                                      // batch), batch = channel / --batch
@@ -180,7 +191,7 @@ private:
 int subscriber_pool::run() {
   start_ns_ = mono_ns();
   cpu_mark_ns_ = self_cpu_ns();
-  if (!make_addr(opts_.host, opts_.port, dst_)) {
+  if (!make_addr(opts_.host, port_, dst_)) {
     first_error_ = "bad_host";
     report_ready(start_ns_);
     report_done(false);
@@ -486,6 +497,8 @@ void subscriber_pool::on_message(size_t i, std::string_view msg) {
                         + channel_of(i) / static_cast<size_t>(opts_.batch)];
           round_max_lat_ns_[static_cast<size_t>(round)]
             = std::max(round_max_lat_ns_[static_cast<size_t>(round)], lat);
+          int64_t& last = round_last_real_ns_[static_cast<size_t>(round)];
+          last = std::max(last, sent_ns + lat);
         }
       }
     } else if (contains(msg, "\"pusher:ping\"")) {
@@ -660,14 +673,17 @@ void subscriber_pool::report_done(bool timed_out) {
   std::string line(head, static_cast<size_t>(len));
   line.append(latency_.to_text());
   if (!round_count_.empty()) {
-    // rounds=<count>:<max latency us>,... one pair per round, no spaces.
+    // rounds=<count>:<max latency us>:<last receive, CLOCK_REALTIME ms>,...
+    // one triple per round, no spaces.
     line.append(" rounds=");
     for (size_t r = 0; r < round_count_.size(); ++r) {
       if (r > 0)
         line.push_back(',');
       line.append(std::to_string(round_count_[r]))
         .append(":")
-        .append(std::to_string(round_max_lat_ns_[r] / 1000));
+        .append(std::to_string(round_max_lat_ns_[r] / 1000))
+        .append(":")
+        .append(std::to_string(round_last_real_ns_[r] / 1000000));
     }
     // cells=<deliveries per request>,... (round-major); batch_ready=<open
     // subscribed connections per batch of channels>,...
