@@ -1,13 +1,14 @@
 # Two commands: `make run` (install, build, run a node on the embedded
 # default) and `make test` (install, build, run every test through CTest).
-# `make fuzz` and `make sanitize` build elsewhere (docs/testing.md).
+# `make fuzz` and `make sanitize` build elsewhere (docs/testing.md); `make compare`
+# and `make scale` are benchmarks (tests/bench/README.md).
 BUILD_DIR ?= build
 JOBS ?= 2
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 ASAN_DIR ?= build-asan
 
-.PHONY: run test setup build bench clean fuzz sanitize
+.PHONY: run test setup build bench compare clean fuzz sanitize
 
 run: build
 	./$(BUILD_DIR)/starling $(ARGS)
@@ -24,6 +25,19 @@ build: setup
 
 bench: build
 	cmake --build $(BUILD_DIR) --target bench
+
+# Starling against Soketi 1.6.1 (installed from npm into ~/.cache on first
+# use), same load generator, one run: reports/compare-<date>/report.md.
+# QUICK=1: small counts, one repeat. REPEATS=N (3). PEERS=starling alone
+# needs no npm. tests/bench/README.md says what each figure is.
+COMPARE_ARGS = $(if $(QUICK),--quick) $(if $(REPEATS),--repeats $(REPEATS)) \
+               $(if $(PEERS),--peers $(PEERS))
+compare: build
+	STARLING_SETUP_BENCH=1 ./scripts/setup.sh
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target starling starling_loadgen starling_fanout_floor
+	./tests/bench/compare.sh --starling $(BUILD_DIR)/starling \
+	  --loadgen $(BUILD_DIR)/tests/bench/starling_loadgen \
+	  --floor $(BUILD_DIR)/tests/bench/starling_fanout_floor $(COMPARE_ARGS)
 
 # libFuzzer needs clang; every target runs FUZZ_SECONDS on its seed corpus.
 fuzz:

@@ -15,6 +15,10 @@ packages=(g++ cmake ninja-build pkg-config ccache make
 if [ -n "${STARLING_SETUP_CLANG:-}" ]; then
   packages+=(clang libclang-rt-dev)
 fi
+# wrk (HTTP publish load) and gnuplot (report plots) only for `make compare`.
+if [ -n "${STARLING_SETUP_BENCH:-}" ]; then
+  packages+=(wrk gnuplot-nox)
+fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
