@@ -8,7 +8,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 ASAN_DIR ?= build-asan
 
-.PHONY: run test setup build bench compare clean fuzz sanitize
+.PHONY: run test setup build bench compare scale clean fuzz sanitize
 
 run: build
 	./$(BUILD_DIR)/starling $(ARGS)
@@ -38,6 +38,12 @@ compare: build
 	./tests/bench/compare.sh --starling $(BUILD_DIR)/starling \
 	  --loadgen $(BUILD_DIR)/tests/bench/starling_loadgen \
 	  --floor $(BUILD_DIR)/tests/bench/starling_fanout_floor $(COMPARE_ARGS)
+
+# Five nodes over one nats-server, 90,000 idle subscribed connections,
+# cluster-wide publishes (minutes; never in CI): reports/scale-<date>/.
+scale: build
+	./tests/bench/scale.sh --starling $(BUILD_DIR)/starling \
+	  --loadgen $(BUILD_DIR)/tests/bench/starling_loadgen $(SCALE_ARGS)
 
 # libFuzzer needs clang; every target runs FUZZ_SECONDS on its seed corpus.
 fuzz:
