@@ -199,7 +199,7 @@ fig_idle() {
 # the paced server CPU per delivery.
 fig_latency() {
   local n=$1 out=$OUT/raw/$REP-$PEER-$FIG.out
-  run_lg "$out" $((LAT_SECONDS + 120)) fanout --port "$SRV_PORT" --conns "$n" --procs 1 \
+  run_lg "$out" $((LAT_SECONDS + 200)) fanout --port "$SRV_PORT" --conns "$n" --procs 1 \
     --src-base 5 --events $((LAT_RATE * LAT_SECONDS)) --rate "$LAT_RATE" --concurrency 4 \
     --payload "$PAYLOAD" --server-pid "$SRV_PID" --cdf-file "$OUT/raw/$REP-$PEER-$FIG.cdf"
   local k
