@@ -98,3 +98,16 @@ wait_members() {
   done
   return 1
 }
+
+# Waits (at most $3 tenths of a second) for loadgen pid $2 to write its
+# --ready-file $1; prints how many connections it reported ready (0 if none).
+wait_ready_file() {
+  local r
+  for _ in $(seq 1 "$3"); do
+    [ -f "$1" ] && break
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  r=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$1" 2>/dev/null)
+  echo "${r:-0}"
+}

@@ -174,13 +174,8 @@ fig_idle() {
       --src-base $((1 + s)) "${args[@]}" --ready-file "$f" --connect-timeout-s 120 \
       --hold-s 300 --max-s 360 > "$OUT/raw/$REP-$PEER-$FIG-$s.out" 2>&1 &
     LG_PIDS+=($!)
-    for _ in $(seq 1 1500); do
-      [ -f "$f" ] && break
-      kill -0 "${LG_PIDS[-1]}" 2>/dev/null || break
-      sleep 0.1
-    done
-    ready=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$f" 2>/dev/null)
-    total=$((total + ${ready:-0}))
+    ready=$(wait_ready_file "$f" "${LG_PIDS[-1]}" 1500)
+    total=$((total + ready))
     sleep "$STEP_S"
     rss=$(rss_kib "$SRV_PID")
     record "rss_delta_kib@$total" $((rss - rss0))
@@ -277,7 +272,9 @@ fig_floor() {
   fp=$(grep -P "^$REP\tstarling\tlatency_$n\tframe_payload_avg_bytes\t" "$RESULTS" | cut -f5)
   fp=${fp%.*}; [ "${fp:-0}" -gt 0 ] 2>/dev/null || fp=$((PAYLOAD + 60))
   msg=$(( fp < 126 ? fp + 2 : fp + 4 ))
-  timeout -k 5 90 "$FLOOR" "$n" $((LAT_RATE * LAT_SECONDS)) "$msg" 60 > "$out" 2>&1
+  # 100 writes per socket: 2.5 M (the latency figure's count) outran the
+  # floor's 60 s alarm at load 12.
+  timeout -k 5 90 "$FLOOR" "$n" 100 "$msg" 60 > "$out" 2>&1
   record floor_us_per_write "$(kv "$out" floor_writer_us_per_write)"
   record floor_msg_bytes "$msg"
 }

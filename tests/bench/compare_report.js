@@ -114,6 +114,7 @@ out.push(`- peers: ${meta.peers}; repeats: ${meta.repeats}${meta.quick === '1' ?
 out.push(`- Soketi: ${meta.soketi}`);
 out.push(`- load: ${meta.load}; HTTP tool: ${meta.http_tool}`);
 out.push(`- ${meta.uptime_start.trim()} (start) / ${(meta.uptime_end || '').trim()} (end); run took ${meta.duration_s} s`);
+if (meta.note) out.push(`- note: ${meta.note}`);
 out.push(`- Each figure ran on a fresh server; the servers alternated (the order flips every figure and repeat). A value is **contaminated** when the 1-minute load before its figure was above ${maxLoad} (this 2-core machine is shared); the count says how many repeats were.`);
 out.push('');
 out.push('## Figures (median, range over repeats)', '');

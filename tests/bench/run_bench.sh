@@ -248,13 +248,7 @@ if has_phase a; then
     --src-base 2 --ready-file "$WORK/idle.ready" --connect-timeout-s 150 \
     --hold-s 240 --max-s 300 > "$WORK/idle.out" 2>&1 &
   LG_PID=$!
-  for _ in $(seq 1 1700); do
-    [ -f "$WORK/idle.ready" ] && break
-    kill -0 "$LG_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  ready=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$WORK/idle.ready" 2>/dev/null)
-  ready=${ready:-0}
+  ready=$(wait_ready_file "$WORK/idle.ready" "$LG_PID" 1700)
   # Settle: let the node finish per-connection work; sample CPU meanwhile.
   b0=$(busy_ticks); n0=$(proc_ticks "$NODE_PID")
   sleep "$SETTLE_S"
@@ -426,12 +420,7 @@ if has_phase e && [ "${R[e_status]}" = ok ]; then
       --connect-timeout-s 90 --ready-file "$WORK/join.ready" --max-s "$join_max" \
       --server-pid "$CL_PIDS" --aux-pid "$NATS_PID" > "$WORK/join.out" 2>&1 &
     LG_PID=$!
-    for _ in $(seq 1 1000); do
-      [ -f "$WORK/join.ready" ] && break
-      kill -0 "$LG_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    R[j_ready]=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$WORK/join.ready" 2>/dev/null)
+    R[j_ready]=$(wait_ready_file "$WORK/join.ready" "$LG_PID" 1000)
     owners_of "${CN_ADMIN[b1]}" > "$WORK/owners_a.before"
     owners_of "${CN_ADMIN[b2]}" > "$WORK/owners_b.before"
     R[j_owners_before]="A $(wc -l < "$WORK/owners_a.before"), B $(wc -l < "$WORK/owners_b.before")"

@@ -129,13 +129,8 @@ timeout -k 5 $((max_s + 30)) "$LOADGEN" rounds --ports "$ports_csv" --publish-po
   --pre-publish-s "$HOLD_S" --ready-file "$WORK/ready" --server-pid "$pids_csv" \
   --aux-pid "$NS_PID" --max-s "$max_s" > "$OUT/loadgen.out" 2>&1 &
 LG_PID=$!
-for _ in $(seq 1 4500); do
-  [ -f "$WORK/ready" ] && break
-  kill -0 "$LG_PID" 2>/dev/null || break
-  sleep 0.1
-done
+READY=$(wait_ready_file "$WORK/ready" "$LG_PID" 4500)
 T_READY=$(now_ms)
-READY=$(sed -nE 's/^ready=([0-9]+).*/\1/p' "$WORK/ready" 2>/dev/null); READY=${READY:-0}
 log "ready: $READY of $CONNS after $(calc "($T_READY - $T_CONNECT) / 1000" 1) s; holding ${HOLD_S} s"
 # Idle memory near the end of the hold, before the first publish.
 if [ "${HOLD_S%.*}" -gt 4 ]; then sleep "$(calc "$HOLD_S - 3" 1)"; else sleep "$(calc "$HOLD_S / 2" 1)"; fi
