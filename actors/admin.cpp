@@ -332,6 +332,28 @@ void logic_families(prometheus_text& out, const std::vector<app_entry>& apps) {
                        {"verdict", verdict}},
                       n);
        });
+  each("starling_logic_snapshots_total",
+       "State snapshots of logic instances (snapshot_hook), by result: kept, "
+       "or refused over snapshot_max_bytes.",
+       metric_type::counter,
+       [&out](const std::string& app, const logic_binding& b) {
+         const std::pair<const char*, uint64_t> results[] = {
+           {"kept", b.stats->snapshots.load()},
+           {"refused", b.stats->snapshots_refused.load()}};
+         for (auto& [result, n] : results)
+           out.sample("starling_logic_snapshots_total",
+                      {{"app", app},
+                       {"actor", b.actor},
+                       {"channels", b.pattern},
+                       {"result", result}},
+                      n);
+       });
+  each("starling_logic_restores_total",
+       "Fresh logic instances started from a snapshot (after a crash, or on "
+       "the new owner's node after a handoff).",
+       metric_type::counter,
+       gauge("starling_logic_restores_total",
+             [](const logic_stats& s) { return s.restores.load(); }));
 }
 
 // The bridge's bus counters (all zero on the local bridge).

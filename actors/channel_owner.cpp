@@ -33,12 +33,27 @@ behavior forwarding(self_ptr self, owner_actor successor);
 
 // -- states --------------------------------------------------------------------------
 
+void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
+                  hand_off& h);
+
 // The ring moved the channel to `target`'s node: hand over, then forward.
 // await: nothing else is handled until the successor answered, so no event
 // is ordered here after the state left.
 caf::typed_response_promise<caf::ok_atom> on_hand_off(self_ptr self,
                                                       hand_off& h) {
   auto rp = self->make_response_promise<caf::ok_atom>();
+  if (self->state.hooks) {
+    // Fresh logic snapshots first (awaited too: no hook in between).
+    self->state.hooks->refresh_snapshots(
+      [self, rp, h]() mutable { send_handoff(self, rp, h); });
+    return rp;
+  }
+  send_handoff(self, rp, h);
+  return rp;
+}
+
+void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
+                  hand_off& h) {
   auto channel = self->state.channel;
   self->request(h.target, std::chrono::seconds(5), make_handoff(self))
     .await(
@@ -58,7 +73,6 @@ caf::typed_response_promise<caf::ok_atom> on_hand_off(self_ptr self,
                                         channel, to_string(err));
         rp.deliver(std::move(err));
       });
-  return rp;
 }
 
 // Returns the answers of held publishes, made on first use. They were not

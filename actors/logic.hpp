@@ -25,6 +25,21 @@
 //   unsubscribe_hook:  (logic_unsubscribe_atom, unsubscription), no reply
 //   occupancy_hook:    (logic_occupancy_atom, occupancy_change), no reply
 //
+// State that survives (channel-bound bindings; the two go together):
+//
+//   snapshot_hook:     (logic_snapshot_atom) -> std::string
+//   restore_hook:      (logic_restore_atom, std::string), no reply
+//
+// The runtime asks for a snapshot (opaque bytes) after each hook it sent
+// the instance (coalesced: one question in flight) and always right before
+// the channel's owner hands over to another node; it keeps the last one
+// (at most the binding's snapshot_max_bytes; a bigger one is refused with
+// a log line and counted in /metrics). A fresh instance gets restore with
+// that snapshot before any other hook: after a crash (its supervisor
+// restarts it) and on the new owner's node (the snapshot travels with the
+// owner handoff). Changes made without a hook (an actor's own timer) are
+// saved at the next hook or handoff.
+//
 // Hooks fail closed. A crashed instance is restarted with back-off, and
 // questions wait for it (unavailable_wait_ms, default 1000; a question it
 // crashed under is asked again). No instance by then, one marked failed
@@ -72,6 +87,10 @@ using logic_member_atom = caf::atom_constant<caf::atom("lg_member")>;
 using logic_unsubscribe_atom = caf::atom_constant<caf::atom("lg_unsub")>;
 /// Runtime -> logic: a channel became occupied or vacated; no reply.
 using logic_occupancy_atom = caf::atom_constant<caf::atom("lg_occ")>;
+/// Runtime -> logic: your state, as opaque bytes. Answer: std::string.
+using logic_snapshot_atom = caf::atom_constant<caf::atom("lg_snap")>;
+/// Runtime -> a fresh instance, before any other hook: its last snapshot.
+using logic_restore_atom = caf::atom_constant<caf::atom("lg_restore")>;
 /// Runtime-internal control of logic supervision (restarts, handles).
 using logic_atom = caf::atom_constant<caf::atom("logic")>;
 
@@ -220,6 +239,15 @@ using unsubscribe_hook = caf::reacts_to<logic_unsubscribe_atom, unsubscription>;
 /// A channel became occupied or vacated (notification, no reply).
 using occupancy_hook = caf::reacts_to<logic_occupancy_atom, occupancy_change>;
 
+// State that survives (restart, owner move): snapshot_hook and restore_hook
+// are listed together or not at all.
+
+/// The instance's state as opaque bytes (any encoding it likes).
+using snapshot_hook =
+  caf::replies_to<logic_snapshot_atom>::with<std::string>;
+/// A fresh instance takes the last snapshot, before any other hook.
+using restore_hook = caf::reacts_to<logic_restore_atom, std::string>;
+
 /// A logic actor handling the hooks among `Sigs` (plus its own messages).
 template <class... Sigs>
 using logic_actor = caf::typed_actor<Sigs...>;
@@ -235,6 +263,10 @@ enum hook_bit : hook_set {
   hook_unsubscribe = 8,
   hook_occupancy = 16,
   all_hooks = 31,
+  // State hooks: high bits, apart from the event hooks (room for more of
+  // those), and not in all_hooks (a factory opts in).
+  hook_snapshot = 1u << 16,
+  hook_restore = 1u << 17,
 };
 
 namespace detail {
@@ -255,13 +287,21 @@ struct hook_of<unsubscribe_hook>
 template <>
 struct hook_of<occupancy_hook>
   : std::integral_constant<hook_set, hook_occupancy> {};
+template <>
+struct hook_of<snapshot_hook>
+  : std::integral_constant<hook_set, hook_snapshot> {};
+template <>
+struct hook_of<restore_hook>
+  : std::integral_constant<hook_set, hook_restore> {};
 
 template <class T>
 constexpr bool is_hook_atom = std::is_same<T, logic_subscribe_atom>::value
                               || std::is_same<T, logic_client_event_atom>::value
                               || std::is_same<T, logic_member_atom>::value
                               || std::is_same<T, logic_unsubscribe_atom>::value
-                              || std::is_same<T, logic_occupancy_atom>::value;
+                              || std::is_same<T, logic_occupancy_atom>::value
+                              || std::is_same<T, logic_snapshot_atom>::value
+                              || std::is_same<T, logic_restore_atom>::value;
 
 // A signature that starts with a hook atom but is not exactly that hook
 // would never be called: refused at compile time.
@@ -285,6 +325,9 @@ struct hooks_of<caf::typed_behavior<Sigs...>> {
   static constexpr bool typed = true;
   static constexpr hook_set value = (hook_set{0} | ... | hook_of<Sigs>::value);
   static constexpr bool any_bad = (false || ... || bad_hook<Sigs>::value);
+  /// One of snapshot_hook / restore_hook without the other.
+  static constexpr bool unpaired_state =
+    ((value & hook_snapshot) != 0) != ((value & hook_restore) != 0);
 };
 
 } // namespace detail
@@ -350,6 +393,9 @@ public:
                     "a signature starts with a logic hook atom but is not "
                     "that hook: use the *_hook types declared in "
                     "actors/logic.hpp");
+      static_assert(!hooks::unpaired_state,
+                    "snapshot_hook and restore_hook go together: a snapshot "
+                    "nobody restores, or a restore of nothing, is a mistake");
       auto factory = [fun](caf::local_actor* parent, const logic_handle& h) {
         auto init = [fun](self_ptr self, logic_handle handle) {
           // A throwing handler ends the instance (the runtime restarts it

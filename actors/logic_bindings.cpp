@@ -88,6 +88,7 @@ logic_table_ptr make_logic_table(const config::app_settings& app,
     b.restarts.first_delay = std::chrono::milliseconds(10);
     b.restarts.backoff = std::chrono::milliseconds(20);
     b.restarts.max_delay = std::chrono::milliseconds(cfg.max_backoff_ms);
+    b.snapshot_max_bytes = cfg.snapshot_max_bytes;
     table->bindings.push_back(std::move(b));
   }
   if (table->bindings.empty())

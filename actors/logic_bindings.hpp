@@ -35,6 +35,10 @@ public:
   std::atomic<uint64_t> answered{0};    ///< Answers sent to a sender.
   std::atomic<uint64_t> restarts{0};    ///< Instance restarts.
   std::atomic<int64_t> running{0};      ///< Live instances.
+  std::atomic<uint64_t> snapshots{0};   ///< Snapshots taken and kept.
+  /// Snapshots refused: over snapshot_max_bytes (not kept).
+  std::atomic<uint64_t> snapshots_refused{0};
+  std::atomic<uint64_t> restores{0};    ///< Fresh instances given a snapshot.
 
   /// Marks the instance at `where` (channel, or "" when app-bound) failed.
   void mark_failed(const std::string& where);
@@ -65,6 +69,7 @@ struct logic_binding {
   bool pass_when_unavailable = false;
   caf::timespan unavailable_wait; ///< Wait for a restarting instance.
   restart_policy restarts;        ///< Supervision of its instances.
+  std::size_t snapshot_max_bytes = 65536; ///< Largest snapshot kept.
   std::shared_ptr<logic_stats> stats = std::make_shared<logic_stats>();
 
   /// Whether instances run per channel (beside its owner).
@@ -75,6 +80,12 @@ struct logic_binding {
   /// Whether its instances handle `hook`.
   bool handles(hook_bit hook) const {
     return (hooks & hook) != 0;
+  }
+
+  /// Whether its instances keep state across restarts and owner moves
+  /// (snapshot_hook and restore_hook).
+  bool keeps_state() const {
+    return handles(hook_snapshot) && handles(hook_restore);
   }
 
   /// Whether this binding sees `channel`.

@@ -93,7 +93,18 @@ std::unique_ptr<owner_hooks> owner_hooks::make(owner_self self,
   if (!own.empty())
     hooks->own_ = logic_instances::start(
       self, table, own, std::move(base),
-      [h = hooks.get()] { h->wake(); }); // Questions wait for restarts.
+      [h = hooks.get()] { h->wake(); }, // Questions wait for restarts.
+      [self](const caf::actor& instance, caf::timespan timeout, bool urgent,
+             std::function<void(caf::expected<std::string>)> done) {
+        auto handle = self->request(instance, timeout,
+                                    logic_snapshot_atom::value);
+        auto ok = [done](std::string& s) { done(std::move(s)); };
+        auto err = [done](caf::error& e) { done(std::move(e)); };
+        if (urgent)
+          handle.await(ok, err);
+        else
+          handle.then(ok, err);
+      });
   return hooks;
 }
 
@@ -216,6 +227,7 @@ void owner_hooks::subscribe_ask(std::shared_ptr<join_question> q,
                 q->done(unavailable_refusal(*bp));
           }
         });
+    sent(index);
   });
 }
 
@@ -338,6 +350,7 @@ void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
               unavailable(err);
           }
         });
+    sent(index);
   });
 }
 
@@ -380,7 +393,31 @@ void owner_hooks::notify(hook_bit hook, Ts&&... xs) {
       continue;
     ++binding.stats->calls;
     caf::anon_send(target, xs...);
+    sent(b);
   }
+}
+
+// A hook went to binding b's instance: one that keeps state is asked for a
+// snapshot after it (channel-bound only; app-bound ones keep none).
+void owner_hooks::sent(std::size_t b) {
+  if (own_ && table_->bindings[b].channel_bound())
+    own_->hooked(b);
+}
+
+void owner_hooks::refresh_snapshots(std::function<void()> done) {
+  if (own_)
+    own_->refresh(std::move(done));
+  else
+    done();
+}
+
+std::vector<logic_state> owner_hooks::snapshots() const {
+  return own_ ? own_->snapshots() : std::vector<logic_state>{};
+}
+
+void owner_hooks::restore(const std::vector<logic_state>& states) {
+  if (own_ && !states.empty())
+    own_->restore(states);
 }
 
 void owner_hooks::notify_member(const std::string& user_id, bool added) {

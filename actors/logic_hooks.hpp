@@ -66,6 +66,16 @@ public:
   /// Tells the instances that see the channel: it is occupied or vacated.
   void notify_occupancy(bool occupied);
 
+  /// Before a handoff: fresh snapshots of the instances that keep state,
+  /// asked urgently (the owner handles nothing else meanwhile); then `done`.
+  void refresh_snapshots(std::function<void()> done);
+
+  /// Returns the last snapshots of the channel-bound instances (handoff).
+  std::vector<logic_state> snapshots() const;
+
+  /// A predecessor's snapshots (handoff in): the instances start from them.
+  void restore(const std::vector<logic_state>& states);
+
   /// The owner hands its channel to another node: ends the channel-bound
   /// instances and turns the hooks off; client events still waiting go on
   /// undecided (the successor asks its own instances).
@@ -130,6 +140,7 @@ private:
   void apply_verdict(const logic_binding& b, pending_event& p,
                      client_event_verdict& v);
   void flush();
+  void sent(std::size_t binding);
 
   owner_self self_ = nullptr;
   std::string channel_;

@@ -14,9 +14,11 @@ namespace starling {
 logic_instances_ptr
 logic_instances::start(caf::local_actor* self, logic_table_ptr table,
                        const std::vector<std::size_t>& bindings,
-                       logic_handle base, on_change_fn on_change) {
+                       logic_handle base, on_change_fn on_change,
+                       ask_snapshot_fn ask) {
   logic_instances_ptr sup{new logic_instances};
   sup->self_ = self;
+  sup->ask_ = std::move(ask);
   sup->table_ = std::move(table);
   sup->base_ = std::move(base);
   for (auto i : bindings) {
@@ -72,7 +74,14 @@ void logic_instances::start_instance(std::size_t index) {
     return;
   }
   inst.actor = spawned;
+  inst.hooked = false;
   ++b.stats->running;
+  // Before any hook: the supervisor sends everything else later, and one
+  // sender's messages arrive in order.
+  if (inst.has_snapshot && b.keeps_state()) {
+    caf::anon_send(spawned, logic_restore_atom::value, inst.snapshot);
+    ++b.stats->restores;
+  }
   // Monitoring an actor that already ended delivers its down_msg at once.
   self_->monitor(spawned);
   if (on_change_)

@@ -30,6 +30,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<logic_answer>("starling::logic_answer");
   cfg.add_message_type<node_moved>("starling::node_moved");
   cfg.add_message_type<handoff_node>("starling::handoff_node");
+  cfg.add_message_type<logic_state>("starling::logic_state");
   cfg.add_message_type<owner_handoff>("starling::owner_handoff");
   cfg.add_message_type<owner_ref>("starling::owner_ref");
   cfg.add_message_type<local_owner_request>("starling::local_owner_request");

@@ -297,6 +297,8 @@ owner_handoff make_handoff(self_ptr self) {
   }
   h.replay = st.replay.events();
   h.replay_floor = st.replay.floor();
+  if (st.hooks)
+    h.logic = st.hooks->snapshots();
   for (auto& [node, interest] : st.nodes) {
     handoff_node hn{node, interest.subscribers, interest.channel, {}};
     for (auto& [user_id, user_info] : st.roster.connections_on(node))
@@ -622,6 +624,9 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
   for (auto& m : unknown)
     if (st.roster.contains(m.user_id))
       member_added(self, m.user_id, m.user_info, {});
+  // Channel-bound logic continues from the predecessor's snapshots.
+  if (st.hooks)
+    st.hooks->restore(h.logic);
   return owner_ref{self};
 }
 

@@ -389,6 +389,11 @@ std::vector<key> make_keys() {
     entry<&lb::max_backoff_ms>("apps[].logic[].max_backoff_ms")
       .at_most(60000)
       .with_help("cap of the doubling restart back-off"),
+    entry<&lb::snapshot_max_bytes>("apps[].logic[].snapshot_max_bytes")
+      .at_least(1).at_most(16777216)
+      .with_help("largest state snapshot kept of an instance (snapshot_hook); "
+                 "a bigger one is refused (logged, counted) and the previous "
+                 "one kept"),
   };
 }
 

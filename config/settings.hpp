@@ -60,6 +60,9 @@ struct logic_binding_settings {
   uint32_t max_restarts = 5;       ///< Restarts allowed within restart_window_s ...
   uint32_t restart_window_s = 10;  ///< ... before the instance is marked failed.
   uint32_t max_backoff_ms = 1000;  ///< Cap of the doubling restart back-off.
+  /// Largest snapshot kept of an instance (snapshot_hook); a bigger one is
+  /// refused (logged, counted) and the previous one kept.
+  uint32_t snapshot_max_bytes = 65536;
 };
 
 /// One configured app.

@@ -48,6 +48,7 @@ const STEP_KINDS = {
   crash: { kind: 'string', fields: { timeout_ms: 'integer' } },
   logic: { kind: 'object', fields: { timeout_ms: 'integer' } },
   wait_ms: { kind: 'integer', fields: {} },
+  move_owner: { kind: 'string', fields: { timeout_ms: 'integer' } },
 };
 const LOGIC_FIELDS = { actor: 'string', channels: 'string', status: 'string' };
 
@@ -275,6 +276,7 @@ async function main() {
   console.log(`scenario: ${scenario.description || path.basename(opts.scenario)} (${opts.nodes} node${opts.nodes > 1 ? 's' : ''})`);
   const nodes = [];
   const clients = new Map();
+  const clientNodes = new Map(); // Client name -> the node it connected to.
   const rec = new Recorder();
   let nats = null;
   let receiver = null;
@@ -322,6 +324,7 @@ async function main() {
     const steps = {
       async connect(step) {
         const user = step.user;
+        clientNodes.set(step.connect, nodeAt(step.node));
         const c = h.pusherClient(nodeAt(step.node), app, user
           ? { userData: { id: user }, user: { user_id: user, user_info: { name: user } } } : {});
         clients.set(step.connect, c);
@@ -472,6 +475,36 @@ async function main() {
       },
       async wait_ms(step) {
         await f.sleep(step.wait_ms);
+      },
+      async move_owner(step) {
+        const name = step.move_owner;
+        const timeoutMs = step.timeout_ms ?? 5000;
+        if (nodes.length < 2) {
+          console.log(`      one node: no other node to move ${name}'s owner to (skipped)`);
+          return;
+        }
+        const owns = async (node) => ((await f.appTopology(node, app.id)).owners || []).includes(name);
+        let from = -1;
+        await f.poll(async () => {
+          for (const [i, n] of nodes.entries()) if (await owns(n)) { from = i; return true; }
+          return false;
+        }, timeoutMs, `a node owning ${name}`);
+        const owner = nodes[from];
+        const stranded = [...clients.keys()].filter((c) => clientNodes.get(c) === owner);
+        if (stranded.length)
+          throw new Error(`${name} is owned by node ${from}, which ${stranded.join(', ')} connected to: `
+            + 'connect them to another node (the owner\'s node is stopped)');
+        // SIGTERM: the node hands its owners over (state, logic snapshots)
+        // before it leaves; the rest of the scenario runs without it.
+        nodes.splice(from, 1);
+        await owner.stop();
+        for (const n of nodes)
+          await cluster.viewWhere(n, (v) => v.members.length === nodes.length, timeoutMs);
+        await f.poll(async () => {
+          for (const n of nodes) if (await owns(n)) return true;
+          return false;
+        }, timeoutMs, `another node owning ${name}`);
+        if (opts.verbose) console.log(`      stopped node ${from}; ${name} moved`);
       },
     };
 

@@ -251,6 +251,19 @@ typename Inspector::result_type inspect(Inspector& f, handoff_node& x) {
            x.channel, x.members);
 }
 
+/// The last snapshot of one channel-bound logic instance (snapshot_hook),
+/// travelling with its owner's handoff.
+struct logic_state {
+  std::string actor;    ///< The binding's registered actor name ...
+  std::string channels; ///< ... and channel glob (which instance it is).
+  std::string state;    ///< The snapshot, opaque bytes.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, logic_state& x) {
+  return f(caf::meta::type_name("logic_state"), x.actor, x.channels, x.state);
+}
+
 /// Old owner -> new owner (through the new node): the authoritative state
 /// of a channel, so the new owner continues the sequence and the cache and
 /// knows every node. Reply: owner_ref of the owner that took it.
@@ -266,13 +279,14 @@ struct owner_handoff {
   uint32_t hops = 0;               ///< Redirects so far (bounded).
   std::vector<channel_event> replay; ///< Recent events sent to other nodes.
   uint64_t replay_floor = 0;         ///< Highest number no longer in `replay`.
+  std::vector<logic_state> logic;    ///< Snapshots of its channel-bound logic.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owner_handoff& x) {
   return f(caf::meta::type_name("owner_handoff"), x.app_id, x.channel, x.seq,
            x.cache_hit, x.cache_event, x.cache_data, x.cache_ttl_ms, x.nodes,
-           x.hops, x.replay, x.replay_floor);
+           x.hops, x.replay, x.replay_floor, x.logic);
 }
 
 /// A channel owner, as a value (an owner's interface cannot name itself).

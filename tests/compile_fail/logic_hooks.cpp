@@ -64,6 +64,20 @@ wrong_actor::behavior_type wrong(wrong_actor::pointer, logic_handle) {
 }
 #endif
 
+#if defined(STARLING_BAD_STATE)
+// A snapshot nobody restores: snapshot_hook without restore_hook.
+using half_state_actor = logic_actor<client_event_hook, snapshot_hook>;
+half_state_actor::behavior_type half_state(half_state_actor::pointer,
+                                           logic_handle) {
+  return {
+    [](logic_client_event_atom, const std::string&, const client_event&) {
+      return client_event_verdict::pass();
+    },
+    [](logic_snapshot_atom) { return std::string{}; },
+  };
+}
+#endif
+
 } // namespace
 
 void register_checked(logic_registry& registry) {
@@ -73,5 +87,8 @@ void register_checked(logic_registry& registry) {
 #endif
 #if defined(STARLING_BAD_HOOK_TYPE)
   registry.add("wrong", wrong);
+#endif
+#if defined(STARLING_BAD_STATE)
+  registry.add("half_state", half_state);
 #endif
 }

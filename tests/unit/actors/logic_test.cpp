@@ -25,6 +25,7 @@
 #include "actors/messages.hpp"
 #include "actors/owner_directory.hpp"
 #include "pusher/frame.hpp"
+#include "tests/support/app_metrics.hpp"
 #include "tests/support/fake_session_link.hpp"
 #include "tests/support/probes.hpp"
 
@@ -312,14 +313,7 @@ struct fixture : test::actor_fixture {
 
   /// Returns the actor side of /metrics, through an admin actor.
   std::string metrics() {
-    auto node = spawn_tracked(test::fake_node, caf::actor{});
-    auto apps = std::make_shared<app_directory>();
-    apps->add(ctx);
-    apps->set(ctx->app.id, app, app_status::running);
-    auto admin = spawn_tracked(admin_behavior,
-                               caf::actor_cast<node_actor>(node), apps);
-    sched.run();
-    return ask<std::string>(admin, metrics_atom::value);
+    return test::app_metrics(*this, ctx, app);
   }
 };
 
