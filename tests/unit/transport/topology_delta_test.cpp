@@ -11,7 +11,7 @@ using json = nlohmann::json;
 namespace {
 
 // RFC 7386 application, as the page does it.
-json apply(json target, const json& patch) {
+json patched(json target, const json& patch) {
   target.merge_patch(patch);
   return target;
 }
@@ -31,7 +31,7 @@ json view(std::initializer_list<std::pair<const char*, int>> channels,
 
 } // namespace
 
-CAF_TEST(lists of entries become objects keyed by identity, in order) {
+CAF_TEST(lists of entries become objects keyed by identity in order) {
   auto k = keyed_view(view({{"b", 1}, {"a", 2}}, 1));
   CAF_CHECK(!k.contains("owner")); // Nulls are left out.
   auto& app = k["apps"]["=app-1"];
@@ -51,9 +51,9 @@ CAF_TEST(a patch carries only what changed and rebuilds the next view) {
   CAF_CHECK_EQUAL(p["uptime_s"], 2);
   auto& cl = p["apps"]["=app-1"]["channel_list"];
   CAF_CHECK(!cl.contains("=a"));                 // Unchanged: absent.
-  CAF_CHECK_EQUAL(cl["=b"], json({{"subscribers", 3}})); // Changed: only it.
+  CAF_CHECK_EQUAL(cl["=b"], json::object({{"subscribers", 3}})); // Changed: only it.
   CAF_CHECK(cl["=c"].is_null());                 // Removed.
   CAF_CHECK_EQUAL(cl["=d"]["name"], "d");        // Added, whole.
-  CAF_CHECK_EQUAL(apply(a, p), b);
+  CAF_CHECK_EQUAL(patched(a, p), b);
   CAF_CHECK(merge_patch(b, b).empty());
 }
