@@ -53,6 +53,8 @@ json merge_channels(const std::vector<const json*>& trees) {
           e["subscribers"] = o.value("subscribers", 0);
           e["presence_members"] = o.value("presence_members", 0);
           e["seq"] = o.value("seq", 0);
+          e["cached"] = o.value("cached", false);
+          e["interest"] = o.value("interest", json::object());
         }
     }
   }

@@ -216,6 +216,7 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
   conn_req.search.clear();
   auto conns = page_of(std::move(sockets), conn_req);
   auto conn_list = json::array();
+  std::vector<connection_actor> conn_actors; // Asked for their details.
   for (auto& sid : conns.names) {
     auto user = st.users.user_of(sid);
     if (!req.search.empty() && sid.find(req.search) == std::string::npos
@@ -223,6 +224,7 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
       continue;
     conn_list.push_back(json{{"kind", "connection"}, {"socket_id", sid},
                              {"user", user ? json(*user) : json(nullptr)}});
+    conn_actors.push_back(st.by_socket[sid]);
   }
   auto channel_list = json::array();
   for (auto& name : channels.names)
@@ -270,6 +272,21 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
           auto& c = gather->value()["channel_list"][i];
           c["subscribers"] = cs.subscribers;
           c["delivered"] = cs.delivered;
+          gather->done();
+        },
+        [gather](caf::error&) { gather->done(); });
+  }
+  for (std::size_t i = 0; i < conn_actors.size(); ++i) {
+    gather->expect();
+    self->request(conn_actors[i], query_timeout, stats_atom::value)
+      .then(
+        [gather, i](connection_stats& cs) {
+          auto& c = gather->value()["connection_list"][i];
+          c["channel_count"] = cs.subscriptions;
+          c["channels"] = cs.channels;
+          c["channels_more"] = cs.subscriptions > cs.channels.size();
+          c["queued_bytes"] = cs.queued_bytes;
+          c["age_s"] = cs.age_s;
           gather->done();
         },
         [gather](caf::error&) { gather->done(); });

@@ -49,6 +49,9 @@ struct app_counters {
   std::array<counter, counted_close_codes.size() + 1> disconnects{};
   latency_histogram webhook_latency;  ///< Webhook request to answer.
   latency_histogram publish_latency;  ///< HTTP publish accepted to numbered by every owner.
+  /// Publish (API accept, client event taken) to the write pass of its
+  /// frame, once per event and I/O thread holding subscribers.
+  latency_histogram flush_latency;
 };
 
 /// One actor's share of a gauge summed over many actors: set() moves the

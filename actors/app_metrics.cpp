@@ -82,13 +82,29 @@ void write_app_traffic(prometheus_text& out, const std::vector<app_entry>& apps)
                  {{"app", e.ctx->app.id}, {"code", code}}, n);
     }
   }
-  out.family("starling_publish_duration_seconds",
-             "HTTP API publish: accepted until every channel's owner numbered "
-             "the event.",
-             metric_type::histogram);
-  for (auto& e : apps)
-    out.histogram("starling_publish_duration_seconds", {{"app", e.ctx->app.id}},
-                  e.ctx->counters->publish_latency);
+  // Per-app histograms every app has.
+  const struct {
+    const char* name;
+    const char* help;
+    latency_histogram app_counters::*field;
+  } histograms[] = {
+    {"starling_publish_duration_seconds",
+     "HTTP API publish: accepted until every channel's owner numbered the "
+     "event.",
+     &app_counters::publish_latency},
+    {"starling_publish_to_flush_seconds",
+     "Publish (HTTP API accept, client event taken by its connection) until "
+     "the write pass of its frame to this node's sockets, once per event and "
+     "I/O thread; events of other nodes include the clock offset between the "
+     "nodes.",
+     &app_counters::flush_latency},
+  };
+  for (auto& h : histograms) {
+    out.family(h.name, h.help, metric_type::histogram);
+    for (auto& e : apps)
+      out.histogram(h.name, {{"app", e.ctx->app.id}},
+                    e.ctx->counters.get()->*h.field);
+  }
   out.family("starling_webhook_delivery_seconds",
              "Webhook request posted until answered (or failed).",
              metric_type::histogram);

@@ -193,7 +193,10 @@ void deliver_now(self_ptr self, const channel_event& ev) {
       }
   if (st.links->empty())
     return;
-  st.ctx->fanout->deliver(frame, st.links, exclude);
+  publish_stamp stamp;
+  if (ev.published_ns != 0)
+    stamp = publish_stamp{&st.ctx->counters->flush_latency, ev.published_ns};
+  st.ctx->fanout->deliver(frame, st.links, exclude, stamp);
   st.delivered += st.links->size() - (exclude != nullptr ? 1 : 0);
 }
 

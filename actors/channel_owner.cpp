@@ -170,7 +170,15 @@ auto shared_handlers(self_ptr self, bool may_quit) {
     },
     [self](stats_atom) {
       auto& st = self->state;
-      return owner_stats{st.subscribers, st.roster.size(), st.seq};
+      owner_stats out;
+      out.subscribers = st.subscribers;
+      out.members = st.roster.size();
+      out.seq = st.seq;
+      out.cached = st.cache.held && st.cache.expires > self->clock().now();
+      for (auto& [node, interest] : st.nodes)
+        if (interest.subscribers > 0)
+          out.interest.emplace(node, interest.subscribers);
+      return out;
     },
     [self](crash_request& req) -> caf::result<caf::ok_atom> {
       if (!self->state.hooks)

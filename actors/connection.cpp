@@ -1,6 +1,8 @@
 // Connection actor: the client's side of the Pusher protocol.
 #include "actors/connection.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
@@ -321,7 +323,7 @@ void on_client_event(self_ptr self, pusher::client_frame& frame) {
   client_event ev{std::move(frame.event),
                   frame.data.empty() ? std::string{"null"}
                                      : std::move(frame.data),
-                  st.socket_id, i->second.user_id};
+                  st.socket_id, i->second.user_id, system_now_ns()};
   st.ctx->counters->client_events.fetch_add(1, std::memory_order_relaxed);
   self->send(i->second.channel, std::move(ev));
 }
@@ -423,6 +425,27 @@ void on_frame(self_ptr self, std::string& text, bool binary) {
 
 } // namespace
 
+namespace {
+
+connection_stats stats_of(const connection_state& st) {
+  connection_stats out;
+  out.subscriptions = st.subscriptions.size();
+  for (auto& [name, sub] : st.subscriptions)
+    out.channels.push_back(name);
+  auto n = std::min(out.channels.size(), connection_stats::max_listed);
+  std::partial_sort(out.channels.begin(), out.channels.begin() + n,
+                    out.channels.end());
+  out.channels.resize(n);
+  out.queued_bytes = st.link->queued_bytes();
+  out.age_s = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - st.opened)
+      .count());
+  return out;
+}
+
+} // namespace
+
 connection_actor::behavior_type
 connection_behavior(connection_actor::stateful_pointer<connection_state> self,
                     app_context_ptr ctx, app_actor app, session_link_ptr link,
@@ -432,6 +455,7 @@ connection_behavior(connection_actor::stateful_pointer<connection_state> self,
   st.app = std::move(app);
   st.link = std::move(link);
   st.socket_id = std::move(socket_id);
+  st.opened = std::chrono::steady_clock::now();
   self->attach_functor([link = st.link](const caf::error& reason) {
     // However the actor ends: a crash or shutdown tells the client to come
     // back (Pusher: 4200 reconnect immediately); after a socket close this
@@ -475,9 +499,7 @@ connection_behavior(connection_actor::stateful_pointer<connection_state> self,
         close_with(self, pusher_error::unauthorized,
                    "Connection not authorized within the timeout");
     },
-    [self](stats_atom) {
-      return static_cast<uint64_t>(self->state.subscriptions.size());
-    },
+    [self](stats_atom) { return stats_of(self->state); },
     [self](crash_atom) {
       throw std::runtime_error("injected fault in connection "
                                + self->state.socket_id);

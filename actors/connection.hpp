@@ -43,6 +43,7 @@ struct connection_state {
   class watchlist watched; ///< The signed-in user's watchlist.
   std::chrono::steady_clock::time_point rate_window; ///< Client-event window start.
   uint32_t rate_count = 0; ///< Client events in the current window.
+  std::chrono::steady_clock::time_point opened; ///< When it started (admin: age).
 };
 
 /// Spawned by the app (linked). Messages: connection_actor in

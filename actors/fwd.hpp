@@ -36,8 +36,6 @@ using auth_check_atom = caf::atom_constant<caf::atom("auth_check")>;
 using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 /// Query of counters (admin, tests).
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
-/// Query of the live actor tree (admin).
-using topology_atom = caf::atom_constant<caf::atom("topology")>;
 /// Query of the actor side of /metrics (admin).
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 /// Fault injection: the receiver throws.
@@ -109,6 +107,7 @@ struct hand_off;
 struct bridge_changed;
 struct owner_stats;
 struct channel_stats;
+struct connection_stats;
 struct resolve_owner;
 struct owner_request;
 struct local_owner_request;
@@ -148,7 +147,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<terminate_atom>,
   caf::reacts_to<auth_check_atom>,
   caf::reacts_to<rejoin_atom, std::string>,
-  caf::replies_to<stats_atom>::with<uint64_t>,
+  caf::replies_to<stats_atom>::with<connection_stats>,
   caf::reacts_to<crash_atom>>;
 
 /// This node's subscribers of one channel (actors/channel.hpp).

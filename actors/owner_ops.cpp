@@ -513,6 +513,7 @@ void relay_client_event(self_ptr self, client_event ce) {
   if (st.traits.has_roster())
     ev.user_id = std::move(ce.user_id);
   ev.exclude = std::move(ce.socket_id);
+  ev.published_ns = ce.published_ns;
   fan_out(self, std::move(ev));
 }
 

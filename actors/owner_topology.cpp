@@ -60,6 +60,8 @@ on_topology(self_ptr self, const topology_request& req) {
           o["subscribers"] = os.subscribers;
           o["presence_members"] = os.members;
           o["seq"] = os.seq;
+          o["cached"] = os.cached;
+          o["interest"] = os.interest;
           gather->done();
         },
         [gather](caf::error&) { gather->done(); });

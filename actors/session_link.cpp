@@ -2,6 +2,7 @@
 #include "actors/session_link.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "actors/fanout_sink.hpp"
 #include "actors/http_poster.hpp"
@@ -28,12 +29,21 @@ void order_by_shard(std::vector<session_link_ptr>& links) {
                    });
 }
 
+uint64_t system_now_ns() {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
+
 void direct_fanout_sink::deliver(const frame_ptr& frame,
                                  const subscriber_list& to,
-                                 const session_link* exclude) {
+                                 const session_link* exclude,
+                                 publish_stamp stamp) {
   for (auto& target : *to)
     if (target.get() != exclude)
       target->send(frame);
+  stamp.record();
 }
 
 http_poster::~http_poster() {

@@ -58,6 +58,12 @@ public:
   /// control: reading pauses while too many frames wait at the actor).
   virtual void consumed() = 0;
 
+  /// Returns the outbound bytes queued and not yet written (admin view).
+  /// Any thread; a snapshot.
+  virtual std::size_t queued_bytes() const {
+    return 0;
+  }
+
 private:
   uint16_t shard_;
 };

@@ -27,6 +27,7 @@ constexpr uint64_t user_id = 8;
 constexpr uint64_t exclude_socket_id = 9;
 constexpr uint64_t kind = 10;
 constexpr uint64_t count = 11;
+constexpr uint64_t published_ns = 12;
 } // namespace event_field
 
 namespace announce_field {
@@ -79,7 +80,8 @@ void pack_header(packer& pk, envelope_kind kind, uint32_t field_count) {
 void pack_body(packer& pk, const event_envelope& ev) {
   // Optional fields at their default are left out: this is the hot path.
   uint32_t count = 5 + !ev.data.empty() + (ev.kind != 0) + !ev.user_id.empty()
-                   + (ev.count != 0) + !ev.exclude_socket_id.empty();
+                   + (ev.count != 0) + !ev.exclude_socket_id.empty()
+                   + (ev.published_ns != 0);
   pack_header(pk, envelope_kind::event, count);
   pack_string(pk, event_field::origin_node, ev.origin_node);
   pack_string(pk, event_field::app_id, ev.app_id);
@@ -96,6 +98,8 @@ void pack_body(packer& pk, const event_envelope& ev) {
     pack_uint(pk, event_field::count, ev.count);
   if (!ev.exclude_socket_id.empty())
     pack_string(pk, event_field::exclude_socket_id, ev.exclude_socket_id);
+  if (ev.published_ns != 0)
+    pack_uint(pk, event_field::published_ns, ev.published_ns);
 }
 
 void pack_body(packer& pk, const announce_envelope& ann) {
@@ -195,6 +199,7 @@ bool read_field(uint64_t id, const msgpack::object& val, event_envelope& out) {
     case event_field::user_id: return read(val, out.user_id);
     case event_field::exclude_socket_id:
       return read(val, out.exclude_socket_id);
+    case event_field::published_ns: return read(val, out.published_ns);
     default: return true;
   }
 }
@@ -288,7 +293,8 @@ std::optional<envelope> read_envelope(const msgpack::object& root) {
 bool operator==(const event_envelope& lhs, const event_envelope& rhs) {
   auto fields = [](const event_envelope& x) {
     return std::tie(x.origin_node, x.app_id, x.channel, x.seq, x.event, x.data,
-                    x.kind, x.user_id, x.count, x.exclude_socket_id);
+                    x.kind, x.user_id, x.count, x.exclude_socket_id,
+                    x.published_ns);
   };
   return fields(lhs) == fields(rhs);
 }

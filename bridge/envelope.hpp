@@ -36,6 +36,9 @@ struct event_envelope {
   std::string user_id;           ///< Client event sender or member; empty if none.
   uint64_t count = 0;            ///< Subscription count.
   std::string exclude_socket_id; ///< Socket to skip; empty if none.
+  /// System clock at the publish, ns since the epoch; 0: none (the
+  /// receiving node's publish-to-flush histogram uses it).
+  uint64_t published_ns = 0;
 };
 
 /// A node announcing itself, at start and then as a heartbeat.

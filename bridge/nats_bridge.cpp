@@ -293,6 +293,7 @@ void publish(self_ptr self, fan_out_event& fo) {
   env.user_id = std::move(ev.user_id);
   env.count = ev.count;
   env.exclude_socket_id = std::move(ev.exclude);
+  env.published_ns = ev.published_ns;
   // Buffered by nats.c while reconnecting; refused only when closed or the
   // buffer is full. Either way the event is lost for other nodes only.
   auto error = st.client->publish(subject, encode(envelope{std::move(env)}));

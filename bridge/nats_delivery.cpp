@@ -110,6 +110,7 @@ void on_event_message(nats_delivery& delivery, channel_route& route,
   event.count = ev->count;
   event.exclude = std::move(ev->exclude_socket_id);
   event.origin = ev->origin_node;
+  event.published_ns = ev->published_ns;
   // Sending under the lock: once unsubscribe cleared the target, no
   // callback can still be about to send to it.
   std::lock_guard<std::mutex> guard{route.mtx};

@@ -1,7 +1,10 @@
 // GET /topology/events: the admin page's live updates as server-sent
 // events. Once a second the node is asked for the (paged, capped) topology
-// the page shows; it is pushed only when it changed, with a comment line
-// now and then to keep proxies from closing a quiet stream.
+// the page shows. The stream starts with a snapshot (the keyed view of
+// topology_delta.hpp) and then sends only merge patches of what changed,
+// each with a version and the version it applies to; nothing while nothing
+// changed, but a comment line now and then to keep proxies from closing a
+// quiet stream.
 #pragma once
 
 #include <memory>

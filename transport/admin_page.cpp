@@ -51,6 +51,7 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const open = new Set(['cluster']);  // Expanded nodes of the tree, by key.
 let last = null, lastAt = 0, lastEvent = 0, ctl = null, retry = null, live = false;
+let doc = null, version = 0;  // The keyed view of the stream and its version.
 
 function token() { return sessionStorage.getItem('starlingToken') || ''; }
 function headers() { const t = token(); return t ? {Authorization: 'Bearer ' + t} : {}; }
@@ -80,6 +81,7 @@ async function connect() {
     return lost('node unreachable: ' + e.message);
   }
   live = false;
+  doc = null; version = 0;
   if (r.status === 401) {
     $('login').hidden = false;
     status('not connected', true);
@@ -117,11 +119,33 @@ function onEvent(chunk) {
     else if (line.startsWith('data: ')) data += line.slice(6);
   }
   if (name === 'failure') { showError('the node did not answer in time'); return; }
-  if (name !== 'topology' || !data) return;
-  last = JSON.parse(data); lastAt = Date.now();
+  if (!data) return;
+  const m = JSON.parse(data);
+  if (name === 'snapshot') doc = m.topology;
+  else if (name === 'delta' && doc && m.base === version) doc = patch(doc, m.patch);
+  else if (name === 'delta') { connect(); return; }  // Behind: a new stream starts with a snapshot.
+  else return;
+  version = m.version;
+  last = unkey(doc); lastAt = Date.now();
   showError('');
   draw();
   freshness();
+}
+
+// JSON merge patch (RFC 7386): null removes, objects merge, the rest replaces.
+function patch(target, p) {
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return p;
+  const out = (target && typeof target === 'object' && !Array.isArray(target)) ? target : {};
+  for (const [k, v] of Object.entries(p)) { if (v === null) delete out[k]; else out[k] = patch(out[k], v); }
+  return out;
+}
+// The keyed view back to plain lists: {"@": [keys], key: entry} -> [entries].
+function unkey(v) {
+  if (Array.isArray(v) || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v['@'])) return v['@'].map((k) => unkey(v[k]));
+  const out = {};
+  for (const [k, x] of Object.entries(v)) out[k] = unkey(x);
+  return out;
 }
 
 // A quiet stream still sends a comment every few seconds; silence means the
@@ -163,7 +187,7 @@ function draw() {
     }
     const tp = n.topology, napps = tp.apps || [];
     let body = leaf(kind('bridge') + esc(tp.bridge.state) + count(tp.bridge.restarts + ' restarts'))
-      + leaf(kind('uptime') + tp.uptime_s + ' s' + count('mailbox ' + tp.mailbox));
+      + leaf(kind('uptime') + tp.uptime_s + ' s');
     for (const w of tp.webhooks || []) body += leaf(kind('webhooks') + esc(w.app) + ' ' + esc(w.state) + count(w.restarts + ' restarts'));
     for (const a of napps) { apps.add(a.id); body += drawApp(n.id, a, owners, filter, limit); }
     const conns = napps.reduce((s, a) => s + (a.connections || 0), 0);
@@ -194,7 +218,8 @@ function drawApp(nodeId, a, owners, filter, limit) {
     const o = owners[a.id + '\n' + c.name] || {};
     const owner = o.owner || '?';
     let obody = leaf(kind('owner') + 'on <span class="n">' + esc(owner) + '</span>'
-      + (o.seq !== undefined ? count('seq ' + o.seq + ', ' + o.subscribers + ' subscribers cluster-wide, ' + o.presence_members + ' presence members') : ''));
+      + (o.seq !== undefined ? count('seq ' + o.seq + ', ' + o.subscribers + ' subscribers cluster-wide, ' + o.presence_members + ' presence members'
+        + (o.cached ? ', cached event held' : '') + ', interest: ' + esc(Object.entries(o.interest || {}).map(([n, k]) => n + ' ' + k).join(', ') || 'none')) : ''));
     for (const l of a.logic || [])
       if (l.bound === 'channel' && glob(l.channels, c.name))
         obody += leaf(kind('logic') + esc(l.actor) + count(esc(l.status) + ', ' + l.restarts + ' restarts'));
@@ -210,6 +235,8 @@ function drawApp(nodeId, a, owners, filter, limit) {
   for (const c of (a.connection_list || []).slice(0, limit))
     kbody += leaf(kind('connection') + '<span data-socket="' + esc(c.socket_id) + '">' + esc(c.socket_id) + '</span>'
       + (c.user ? count('user ' + esc(c.user)) : '')
+      + (c.age_s !== undefined ? count('<span title="' + esc((c.channels || []).join(' ')) + '">' + c.channel_count + ' channels</span>, '
+        + c.queued_bytes + ' B queued, ' + c.age_s + ' s old') : '')
       + '<button class="small" data-app="' + esc(a.id) + '" data-disconnect="' + esc(c.socket_id) + '">disconnect</button>');
   if (a.connections_more) kbody += '<div class="more">more connections: search to narrow</div>';
   const body = node(ak + '/channels', kind('channels') + (a.channel_count || 0) + count((a.owner_count || 0) + ' owned here'), cbody)

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "transport/net.hpp"
@@ -25,17 +27,45 @@ namespace {
 
 using json = nlohmann::json;
 
+namespace ssl = net::ssl;
+
 struct options {
   std::string host = "127.0.0.1";
   std::string port = "9601";
+  bool https = false;  // An admin port with admin.tls.
+  std::string ca_file; // Trust this CA (or self-signed certificate).
+  bool insecure = false; // No certificate check at all.
   std::string token;
   double interval_s = 2.0;
   bool once = false;
 };
 
-const char* usage = "usage: starling top --admin http://HOST:PORT [--token T] "
-                    "[--interval SECONDS] [--once]\n"
-                    "The token may also come from STARLING_ADMIN_TOKEN.\n";
+const char* usage =
+  "usage: starling top --admin http[s]://HOST:PORT [--token T] "
+  "[--ca FILE | --insecure] [--interval SECONDS] [--once]\n"
+  "The token may also come from STARLING_ADMIN_TOKEN. With https the node's\n"
+  "certificate is checked against the system CAs, or --ca FILE (a CA or the\n"
+  "self-signed certificate itself); --insecure skips the check.\n";
+
+// "http[s]://host[:port][/...]" into `o`; false when it is neither.
+bool parse_admin_url(const std::string& url, options& o) {
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    o.https = true;
+    o.port = "443";
+  } else {
+    return false;
+  }
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  o.host = rest.substr(0, colon);
+  if (colon != std::string::npos)
+    o.port = rest.substr(colon + 1);
+  return !o.host.empty() && !o.port.empty();
+}
 
 std::optional<options> parse_args(int argc, char** argv) {
   options o;
@@ -52,14 +82,15 @@ std::optional<options> parse_args(int argc, char** argv) {
       o.once = true;
     } else if (a == "--admin") {
       auto v = next();
-      if (!v || v->rfind("http://", 0) != 0)
+      if (!v || !parse_admin_url(*v, o))
         return std::nullopt;
-      auto rest = v->substr(7);
-      rest = rest.substr(0, rest.find('/'));
-      auto colon = rest.rfind(':');
-      o.host = rest.substr(0, colon);
-      if (colon != std::string::npos)
-        o.port = rest.substr(colon + 1);
+    } else if (a == "--ca") {
+      auto v = next();
+      if (!v)
+        return std::nullopt;
+      o.ca_file = *v;
+    } else if (a == "--insecure") {
+      o.insecure = true;
     } else if (a == "--token") {
       auto v = next();
       if (!v)
@@ -84,26 +115,69 @@ struct answer {
   std::string error;
 };
 
+// Writes `target`'s request on `stream` and reads the answer into `out`.
+template <class Stream>
+void exchange(Stream& stream, const options& o, const std::string& target,
+              answer& out) {
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, o.host);
+  if (!o.token.empty())
+    req.set(http::field::authorization, "Bearer " + o.token);
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  out.status = static_cast<int>(res.result_int());
+  out.body = std::move(res.body());
+}
+
+// The client TLS context: the system CAs, or --ca, or no check.
+ssl::context client_tls(const options& o) {
+  ssl::context ctx{ssl::context::tls_client};
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
+                  | ssl::context::no_sslv3 | ssl::context::no_tlsv1
+                  | ssl::context::no_tlsv1_1);
+  if (o.insecure) {
+    ctx.set_verify_mode(ssl::verify_none);
+    return ctx;
+  }
+  ctx.set_verify_mode(ssl::verify_peer);
+  if (o.ca_file.empty())
+    ctx.set_default_verify_paths();
+  else
+    ctx.load_verify_file(o.ca_file);
+  return ctx;
+}
+
 answer get(const options& o, const std::string& target) {
   answer out;
   try {
     net::io_context ioc;
     tcp::resolver resolver{ioc};
-    beast::tcp_stream stream{ioc};
-    stream.expires_after(std::chrono::seconds(5));
-    stream.connect(resolver.resolve(o.host, o.port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, o.host);
-    if (!o.token.empty())
-      req.set(http::field::authorization, "Bearer " + o.token);
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    out.status = static_cast<int>(res.result_int());
-    out.body = std::move(res.body());
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    auto where = resolver.resolve(o.host, o.port);
+    if (!o.https) {
+      beast::tcp_stream stream{ioc};
+      stream.expires_after(std::chrono::seconds(5));
+      stream.connect(where);
+      exchange(stream, o, target, out);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return out;
+    }
+    auto ctx = client_tls(o);
+    beast::ssl_stream<beast::tcp_stream> stream{ioc, ctx};
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream).connect(where);
+    if (!o.insecure)
+      stream.set_verify_callback(ssl::host_name_verification(o.host));
+    // SNI takes names only, not addresses.
+    beast::error_code ec;
+    net::ip::make_address(o.host, ec);
+    if (ec)
+      SSL_set_tlsext_host_name(stream.native_handle(), o.host.c_str());
+    stream.handshake(ssl::stream_base::client);
+    exchange(stream, o, target, out);
+    stream.shutdown(ec); // The node may just close: not an error here.
   } catch (const std::exception& e) {
     out.error = e.what();
   }

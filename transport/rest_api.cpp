@@ -43,7 +43,9 @@ pusher::api_limits limits_of(const config::app_settings& app) {
 
 publish_request to_publish(const std::string& app_id,
                            const pusher::event_request& ev) {
-  return publish_request{app_id, ev.channels, ev.name, ev.data, ev.socket_id};
+  // Stamped here, at the accept, for the publish-to-flush histogram.
+  return publish_request{app_id,  ev.channels, ev.name,
+                         ev.data, ev.socket_id, system_now_ns()};
 }
 
 // Answers of several one-shot actors, which may run on different threads.

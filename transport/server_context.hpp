@@ -39,6 +39,9 @@ struct session_registry {
 /// bursts of events leave in one writev per session. Its I/O thread only.
 struct dirty_sessions {
   std::vector<std::shared_ptr<websocket_session>> sessions; ///< To flush.
+  /// Publish times of the events queued since the last flush, recorded
+  /// after it (kept capacity: no allocation once warm).
+  std::vector<publish_stamp> stamps;
   bool flush_posted = false; ///< A flush handler is queued.
 };
 

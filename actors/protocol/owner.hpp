@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -133,12 +134,15 @@ struct channel_event {
   uint64_t count = 0;  ///< subscription_count.
   std::string exclude; ///< Socket id that must not receive it.
   std::string origin;  ///< Node of the owner that ordered it.
+  /// System clock at its publish in ns (fanout_sink.hpp's publish_stamp);
+  /// 0 for the owner's own events (members, counts) and logic publishes.
+  uint64_t published_ns = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channel_event& x) {
   return f(caf::meta::type_name("channel_event"), x.seq, x.kind, x.event,
-           x.data, x.user_id, x.count, x.exclude, x.origin);
+           x.data, x.user_id, x.count, x.exclude, x.origin, x.published_ns);
 }
 
 /// Owner -> bridge: send one ordered event to every other node that has
@@ -195,12 +199,13 @@ struct client_event {
   std::string data;      ///< JSON text, relayed as received.
   std::string socket_id; ///< The sender: never receives its own event.
   std::string user_id;   ///< Sender's roster user id, or empty.
+  uint64_t published_ns = 0; ///< When its connection took it (channel_event).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_event& x) {
   return f(caf::meta::type_name("client_event"), x.event, x.data, x.socket_id,
-           x.user_id);
+           x.user_id, x.published_ns);
 }
 
 /// Owner -> channel: app logic answers a client event; its sender alone
@@ -315,6 +320,9 @@ struct owner_stats {
   uint64_t subscribers = 0; ///< Connections cluster-wide.
   uint64_t members = 0;     ///< Distinct roster users.
   uint64_t seq = 0;         ///< Last sequence number.
+  bool cached = false;      ///< A cache channel's last event is held.
+  /// Nodes with subscribers -> how many (the owner's interest table).
+  std::map<std::string, uint64_t> interest;
 };
 
 // -- channel / app <-> directory ----------------------------------------------------

@@ -68,12 +68,13 @@ struct publish_request {
   std::string event;                 ///< Event name.
   std::string data;                  ///< Data string, delivered unchanged.
   std::string socket_id;             ///< Excluded connection; empty for none.
+  uint64_t published_ns = 0; ///< When the API accepted it (channel_event).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_request& x) {
   return f(caf::meta::type_name("publish_request"), x.app_id, x.channels,
-           x.event, x.data, x.socket_id);
+           x.event, x.data, x.socket_id, x.published_ns);
 }
 
 /// The ack of a publish_event: the owner numbered it.
@@ -156,6 +157,16 @@ struct channel_stats {
   uint64_t delivered = 0;   ///< Frames handed to the transport.
 };
 
+/// What a connection tells the admin topology about itself.
+struct connection_stats {
+  uint64_t subscriptions = 0;        ///< Channels subscribed (internal ones too).
+  std::vector<std::string> channels; ///< Their names, sorted, at most max_listed.
+  uint64_t queued_bytes = 0;         ///< Outbound bytes not yet written.
+  uint64_t age_s = 0;                ///< Seconds since the connection opened.
+  /// Channel names listed at most.
+  static constexpr std::size_t max_listed = 20;
+};
+
 /// Counters of an app on this node.
 struct app_stats {
   uint64_t connections = 0; ///< Open connections.
@@ -176,4 +187,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::users_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_crashed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::connection_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::app_stats)

@@ -11,6 +11,7 @@ const h = require('./support/node');
 const prom = require('./support/prometheus');
 const { freePort, startNats, clusterConfig } = require('./support/cluster');
 const { scaled } = require('./support/slowdown');
+const { makeCa } = require('./support/tls');
 
 const TOKEN = 'adm-token-1';
 
@@ -55,11 +56,74 @@ test('the strict parser refuses what the text format does not allow', () => {
   ]) assert.throws(() => prom.parse(bad), undefined, bad);
 });
 
+// Runs `starling top` with `args`; resolves {code, stdout, stderr}.
+function top(args) {
+  return new Promise((resolve) => {
+    execFile(process.env.STARLING_BIN || 'starling', ['top', ...args],
+      { timeout: scaled(10000) }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+}
+
+// The page's reading of /topology/events: a snapshot, then merge patches
+// (RFC 7386) of the keyed view, turned back into plain lists.
+function mergePatch(target, p) {
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return p;
+  const out = (target && typeof target === 'object' && !Array.isArray(target)) ? target : {};
+  for (const [k, v] of Object.entries(p)) { if (v === null) delete out[k]; else out[k] = mergePatch(out[k], v); }
+  return out;
+}
+function unkey(v) {
+  if (Array.isArray(v) || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v['@'])) return v['@'].map((k) => unkey(v[k]));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unkey(x)]));
+}
+
+// Opens /topology/events; next() resolves the next event {name, id, data,
+// bytes}, bounded.
+async function eventStream(node, query) {
+  const ctl = new AbortController();
+  const r = await fetch(`http://127.0.0.1:${node.adminPort}/topology/events?${query}`,
+    { headers: { Authorization: `Bearer ${TOKEN}` }, signal: ctl.signal });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/event-stream/);
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  return {
+    async next(ms = 5000) {
+      const deadline = Date.now() + scaled(ms);
+      for (;;) {
+        const i = buf.indexOf('\n\n');
+        if (i >= 0) {
+          const chunk = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (chunk.startsWith(':')) continue; // keep-alive
+          const ev = { name: 'message', id: null, data: '', bytes: Buffer.byteLength(chunk) };
+          for (const line of chunk.split('\n')) {
+            if (line.startsWith('event: ')) ev.name = line.slice(7);
+            else if (line.startsWith('id: ')) ev.id = Number(line.slice(4));
+            else if (line.startsWith('data: ')) ev.data += line.slice(6);
+          }
+          ev.data = JSON.parse(ev.data);
+          return ev;
+        }
+        if (Date.now() > deadline) assert.fail('no event in time');
+        const { value, done } = await reader.read();
+        if (done) assert.fail('the stream ended');
+        buf += dec.decode(value, { stream: true });
+      }
+    },
+    close() { ctl.abort(); },
+  };
+}
+
 test('one node: tree, paging, metrics against known traffic, token, actions', async (t) => {
   const res = h.resources();
   t.after(() => res.cleanup());
-  const app = h.makeApp();
-  const node = await res.node({ apps: [app], admin: { token: TOKEN } });
+  const app = h.makeApp({ enable_client_messages: true });
+  // One I/O thread: the publish-to-flush histogram counts one observation
+  // per event and thread holding subscribers.
+  const node = await res.node({ apps: [app], admin: { token: TOKEN }, server: { io_threads: 1 } });
 
   // Every data route needs the token; the page itself holds no data.
   for (const [path, method] of [['/topology', 'GET'], ['/metrics', 'GET'], ['/topology/events', 'GET'],
@@ -135,6 +199,74 @@ test('one node: tree, paging, metrics against known traffic, token, actions', as
   assert.match(build[0].labels.version, /^\d+\.\d+\.\d+/);
   assert.ok(m.get('starling_http_request_duration_seconds').samples.length > 0);
 
+  // Publish to flush: one observation per event (one I/O thread), in sane
+  // buckets (the parser checks they are cumulative and +Inf == _count).
+  m = await until(() => metrics(node), (x) => prom.value(x, 'starling_publish_to_flush_seconds_count', L) === 5,
+    5000, 'five publishes flushed');
+  // Each one took more than nothing and less than the test waited for it.
+  const flushSum = prom.value(m, 'starling_publish_to_flush_seconds_sum', L);
+  assert.ok(flushSum > 0 && flushSum < 5 * scaled(5), `sum ${flushSum}`);
+  assert.equal(prom.value(m, 'starling_publish_to_flush_seconds_bucket', { ...L, le: '+Inf' }), 5);
+  // A client event counts too (from its receipt by the connection); a
+  // member event does not.
+  const pr1 = await h.subscribe(c1, 'private-room');
+  const pr2 = await h.subscribe(c2, 'private-room');
+  const typed = h.nextEvent(pr2, 'client-typing');
+  assert.equal(pr1.trigger('client-typing', { n: 1 }), true);
+  await typed;
+  await until(() => metrics(node), (x) => prom.value(x, 'starling_publish_to_flush_seconds_count', L) === 6,
+    5000, 'the client event flushed');
+
+  // Per connection: its channels, queued bytes and age; per owner: the
+  // cached event and the interest of each node.
+  await sdk.trigger('cache-news', 'n', { i: 1 });
+  const nodeId = t1.id;
+  const t2 = await until(() => admin(node, `/topology?app=${app.id}`).then((r) => r.json.apps[0]),
+    (x) => x.owner_list.some((o) => o.channel === 'cache-news' && o.cached === true), 5000, 'cache-news cached');
+  const conn1 = t2.connection_list.find((c) => c.socket_id === c1.connection.socket_id);
+  assert.equal(conn1.channel_count, 3);
+  assert.deepEqual(conn1.channels, ['chat-a', 'chat-b', 'private-room']);
+  assert.equal(conn1.channels_more, false);
+  assert.equal(typeof conn1.queued_bytes, 'number');
+  assert.ok(conn1.queued_bytes >= 0 && conn1.queued_bytes < 65536);
+  assert.ok(conn1.age_s >= 0 && conn1.age_s < 600, `age ${conn1.age_s}`);
+  const owners2 = Object.fromEntries(t2.owner_list.map((o) => [o.channel, o]));
+  assert.deepEqual(owners2['chat-a'].interest, { [nodeId]: 2 });
+  assert.deepEqual(owners2['private-room'].interest, { [nodeId]: 2 });
+  assert.equal(owners2['chat-a'].cached, false);
+  assert.deepEqual(owners2['cache-news'].interest, {});
+
+  // The event stream: a snapshot, then only what changed (a delta on the
+  // snapshot's version) which rebuilds the new view.
+  const es = await eventStream(node, `app=${app.id}`);
+  t.after(() => es.close());
+  const snap = await es.next();
+  assert.equal(snap.name, 'snapshot');
+  assert.equal(snap.data.version, 1);
+  assert.equal(snap.id, 1);
+  let doc = structuredClone(snap.data.topology);
+  let version = 1;
+  await h.subscribe(c2, 'chat-new');
+  let view;
+  for (;;) {
+    const ev = await es.next();
+    assert.equal(ev.name, 'delta', JSON.stringify(ev.data).slice(0, 300));
+    assert.equal(ev.data.base, version);
+    assert.equal(ev.data.version, version + 1);
+    assert.ok(ev.bytes < snap.bytes, `delta ${ev.bytes} B < snapshot ${snap.bytes} B`);
+    doc = mergePatch(doc, ev.data.patch);
+    version = ev.data.version;
+    view = unkey(doc);
+    if (view.apps[0].channels.includes('chat-new')) break;
+  }
+  const newc = view.apps[0].channel_list.find((c) => c.name === 'chat-new');
+  assert.equal(newc.subscribers, 1);
+  const before = unkey(snap.data.topology).apps[0];
+  assert.ok(!before.channels.includes('chat-new'));
+  assert.equal(view.apps[0].channel_count, before.channel_count + 1);
+  assert.equal(view.apps[0].connection_list.find((c) => c.socket_id === c2.connection.socket_id).channel_count, 3);
+  es.close();
+
   // Actions. Publish a test event: the subscriber gets it.
   const test1 = h.nextEvent(a1, 'starling:test');
   assert.equal((await admin(node, `/actions/publish?app=${app.id}&channel=chat-a`, { method: 'POST', body: '{"hi":1}' })).status, 200);
@@ -192,20 +324,23 @@ test('two nodes: scope=cluster shows both, owners of the channels, and a node th
   }
   assert.ok(new Set(Object.values(ownedBy)).size >= 1);
   assert.ok(view.history.length >= 1);
+  // Per-node interest as each channel's owner sees it.
+  for (const c of view.channels.filter((x) => names.includes(x.name)))
+    assert.deepEqual(c.interest, c.name <= 'room-3' ? { 'n-a': 1, 'n-b': 1 } : { 'n-a': 1 }, `interest in ${c.name}`);
+  const onB = view.nodes.find((n) => n.id === 'n-b').topology.apps[0].connection_list;
+  assert.equal(onB.length, 1);
+  assert.equal(onB[0].socket_id, cb.connection.socket_id);
+  assert.deepEqual(onB[0].channels, ['room-1', 'room-2', 'room-3']);
 
   // starling top --once prints both nodes and the busiest channels; a
   // wrong token is an error, not a frame.
-  const top = (token) => new Promise((resolve) => {
-    execFile(process.env.STARLING_BIN || 'starling',
-      ['top', '--admin', `http://127.0.0.1:${a.adminPort}`, '--token', token, '--once'],
-      { timeout: scaled(10000) }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
-  });
-  const frame = await top(TOKEN);
+  const topOf = (token) => top(['--admin', `http://127.0.0.1:${a.adminPort}`, '--token', token, '--once']);
+  const frame = await topOf(TOKEN);
   assert.equal(frame.code, 0, frame.stderr);
   assert.match(frame.stdout, /nodes 2\/2 reachable/);
   for (const id of ['n-a', 'n-b', 'room-1', 'room-6', app.id]) assert.ok(frame.stdout.includes(id), `${id} in:\n${frame.stdout}`);
   assert.match(frame.stdout, /room-1\s+\S+\s+n-[ab]\s+2\b/, 'room-1: owner node and 2 subscribers');
-  const refused = await top('wrong');
+  const refused = await topOf('wrong');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /401/);
 
@@ -224,4 +359,32 @@ test('two nodes: scope=cluster shows both, owners of the channels, and a node th
   const last = await until(() => admin(a, '/topology').then((r) => r.json.cluster),
     (c) => c.history.some((x) => x.left.includes('n-b')), 5000, 'n-b left in the history');
   assert.ok(last.history.find((x) => x.left.includes('n-b')).reason.length > 0);
+});
+
+test('starling top speaks https to an admin port with admin.tls (self-signed: --ca or --insecure)', async (t) => {
+  const ca = makeCa();
+  const res = h.resources();
+  t.after(async () => { await res.cleanup(); ca.remove(); });
+  const self = ca.selfSigned('admin-self');
+  const node = await res.node({
+    admin: { token: TOKEN, tls: { enabled: true, cert_file: self.cert, key_file: self.key } },
+  });
+  const url = `https://127.0.0.1:${node.adminPort}`;
+  const trusted = await top(['--admin', url, '--token', TOKEN, '--ca', self.cert, '--once']);
+  assert.equal(trusted.code, 0, trusted.stderr);
+  assert.match(trusted.stdout, /nodes 1\/1 reachable/);
+  const insecure = await top(['--admin', url, '--token', TOKEN, '--insecure', '--once']);
+  assert.equal(insecure.code, 0, insecure.stderr);
+  assert.match(insecure.stdout, /nodes 1\/1 reachable/);
+  // Not trusted: the handshake fails, said on stderr.
+  const untrusted = await top(['--admin', url, '--token', TOKEN, '--once']);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stderr, /certificate verify failed|unreachable/);
+  // A CA that did not sign it fails too.
+  const wrongCa = await top(['--admin', url, '--token', TOKEN, '--ca', ca.caFile, '--once']);
+  assert.equal(wrongCa.code, 1);
+  assert.match(wrongCa.stderr, /certificate verify failed/);
+  // Plain http against the TLS port is an error, not a frame.
+  const plain = await top(['--admin', `http://127.0.0.1:${node.adminPort}`, '--token', TOKEN, '--once']);
+  assert.equal(plain.code, 1);
 });

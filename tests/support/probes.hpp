@@ -363,7 +363,6 @@ inline caf::behavior fake_node(caf::stateful_actor<fake_node_state>* self,
       self->state.views.push_back(std::move(view));
     },
     [self](stats_atom) { return self->state.stats; },
-    [](topology_atom) { return std::string{"{}"}; },
   };
 }
 

@@ -20,17 +20,19 @@ public:
     frame_ptr frame;         ///< The encoded event.
     subscriber_list to;      ///< The channel's subscriber list.
     const session_link* exclude = nullptr; ///< Skipped session, or null.
+    publish_stamp stamp;     ///< When the event was published.
   };
 
   void deliver(const frame_ptr& frame, const subscriber_list& to,
-               const session_link* exclude) override {
+               const session_link* exclude, publish_stamp stamp) override {
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      deliveries_.push_back(delivery{frame, to, exclude});
+      deliveries_.push_back(delivery{frame, to, exclude, stamp});
     }
     for (auto& target : *to)
       if (target.get() != exclude)
         target->send(frame);
+    stamp.record();
   }
 
   /// Returns every deliver() call so far.

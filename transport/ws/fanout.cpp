@@ -36,7 +36,7 @@ public:
   }
 
   void deliver(const frame_ptr& frame, const subscriber_list& to,
-               const session_link* exclude) override {
+               const session_link* exclude, publish_stamp stamp) override {
     // The list is ordered by shard: each I/O thread holding subscribers
     // gets one hand-off with its own range (found with a few binary-search
     // probes here, no work per recipient) and writes its own sockets, in
@@ -52,8 +52,10 @@ public:
                              })
         - links.begin());
       auto* w = workers_[shard];
-      net::post(w->ioc, [frame, to, first, last, exclude] {
+      net::post(w->ioc, [frame, to, first, last, exclude, stamp, w] {
         enqueue_range(frame, to, first, last, exclude);
+        if (stamp.histogram != nullptr)
+          websocket_session::note_published(*w, stamp);
       });
       first = last;
     }

@@ -363,6 +363,26 @@ void websocket_session::flush_dirty(io_worker& worker) {
     s->dirty_ = false;
     s->flush();
   }
+  // Every event queued before this pass is now written, or waits only for
+  // a socket whose client reads slowly (not counted: that is the client).
+  auto& stamps = worker.dirty.stamps;
+  if (!stamps.empty()) {
+    auto now = system_now_ns();
+    for (auto& st : stamps)
+      st.record(now);
+    stamps.clear();
+  }
+}
+
+void websocket_session::note_published(io_worker& worker,
+                                       const publish_stamp& stamp) {
+  auto& d = worker.dirty;
+  d.stamps.push_back(stamp);
+  if (!d.flush_posted) {
+    // No session became dirty (all were writing already): still record.
+    d.flush_posted = true;
+    net::post(worker.ioc, [w = &worker] { flush_dirty(*w); });
+  }
 }
 
 // Writes as much as the socket takes now; waits for writability for the

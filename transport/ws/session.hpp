@@ -30,6 +30,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/app_counters.hpp"
+#include "actors/fanout_sink.hpp"
 #include "actors/session_link.hpp"
 #include "transport/net.hpp"
 #include "transport/ws/framing.hpp"
@@ -82,6 +83,9 @@ public:
   void close(uint16_t code, std::string reason, frame_ptr final_frame) override;
   void bind(caf::actor connection) override;
   void consumed() override;
+  std::size_t queued_bytes() const override {
+    return budget_.bytes();
+  }
 
   // -- I/O thread ------------------------------------------------------------------
 
@@ -99,8 +103,13 @@ public:
   /// false when the session was not open.
   bool request_close(uint16_t code, std::string reason, frame_ptr final_frame);
 
-  /// Writes every session of `worker` that enqueue_deferred() marked.
+  /// Writes every session of `worker` that enqueue_deferred() marked, then
+  /// records the publish stamps of the events that pass carried.
   static void flush_dirty(io_worker& worker);
+
+  /// Remembers the publish time of an event just queued on `worker`'s
+  /// sessions; recorded by the next flush_dirty (posted if none is).
+  static void note_published(io_worker& worker, const publish_stamp& stamp);
 
   websocket_session* prev_ = nullptr; ///< Registry list.
   websocket_session* next_ = nullptr; ///< Registry list.

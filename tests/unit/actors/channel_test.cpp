@@ -343,6 +343,28 @@ CAF_TEST(an event is encoded once and shared by all but the excluded) {
   CAF_CHECK_EQUAL(batches[0].to->size(), 3u);
   CAF_CHECK(batches[0].exclude == links[1].get());
   CAF_CHECK_EQUAL(delivered_count(), 2u);
+  // No publish time (an owner's own event): nothing to measure.
+  CAF_CHECK(batches[0].stamp.histogram == nullptr);
+}
+
+CAF_TEST(a published event hands its publish time to the transport) {
+  start("room");
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  auto ev = event_of(1, "news", "hello", "");
+  ev.published_ns = system_now_ns() - 2'000'000; // 2 ms ago.
+  deliver(ev);
+  auto batches = sink().deliveries();
+  CAF_REQUIRE_EQUAL(batches.size(), 1u);
+  CAF_CHECK(batches[0].stamp.histogram == &ctx->counters->flush_latency);
+  CAF_CHECK_EQUAL(batches[0].stamp.published_ns, ev.published_ns);
+  // The recording sink records it as direct delivery does: once, >= 2 ms.
+  auto& h = ctx->counters->flush_latency;
+  uint64_t total = 0;
+  for (std::size_t i = 0; i <= latency_histogram::bounds.size(); ++i)
+    total += h.bucket(i);
+  CAF_CHECK_EQUAL(total, 1u);
+  CAF_CHECK(h.sum_seconds() >= 0.002);
 }
 
 CAF_TEST(the subscriber list is shared until membership changes) {

@@ -144,7 +144,7 @@ struct fixture : test::actor_fixture {
   }
 
   uint64_t subscription_count() {
-    return ask<uint64_t>(conn, stats_atom::value);
+    return ask<connection_stats>(conn, stats_atom::value).subscriptions;
   }
 };
 

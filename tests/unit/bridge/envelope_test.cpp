@@ -29,6 +29,7 @@ event_envelope full_event() {
   ev.user_id = "user-42";
   ev.count = 7;
   ev.exclude_socket_id = "123.456";
+  ev.published_ns = 1796380000123456789ULL; // Field 12, for publish-to-flush.
   return ev;
 }
 
