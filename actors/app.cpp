@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/app_signin.hpp"
 #include "actors/channel.hpp"
 #include "actors/connection.hpp"
 #include "actors/errors.hpp"
@@ -397,6 +398,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
           st.users.sign_in(i->second, msg.user_id);
       return caf::ok_atom::value;
     },
+    [self](signin_request& req) { return on_signin_request(self, req); },
     [self](publish_request& req) {
       return self->delegate(self->state.directory, std::move(req));
     },

@@ -92,6 +92,46 @@ std::vector<caf::typed_response_promise<publish_ack>>& unacked(self_ptr self) {
   return *st.unacked;
 }
 
+// Whether `pe` goes through the channel's publish hooks first: an HTTP API
+// publish to a channel some binding filters. Otherwise it costs nothing.
+bool asks_logic(self_ptr self, const publish_event& pe) {
+  auto& st = self->state;
+  return pe.ask_logic && st.hooks && st.hooks->asks(hook_publish);
+}
+
+// Runs `event` through the publish hooks and answers `rp` once decided (in
+// arrival order with the other events): numbered, or the refusal (the
+// directory makes it 403 / 503, or hands it to a successor).
+void filter_published(self_ptr self, channel_event event, uint64_t give_up_ms,
+                      caf::typed_response_promise<publish_ack> rp) {
+  auto& list = unacked(self);
+  // Answered promises go; the rest are failed if the owner ends first.
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [](auto& x) { return !x.pending(); }),
+             list.end());
+  list.push_back(rp);
+  api_event ev{event.event, event.data, event.exclude};
+  self->state.hooks->filter_publish(
+    std::move(ev), [self, event = std::move(event), give_up_ms,
+                    rp](api_event decided, caf::error refusal) mutable {
+      if (refusal) {
+        rp.deliver(std::move(refusal));
+        return;
+      }
+      // The publisher stopped waiting while the logic decided.
+      if (publish_expired(give_up_ms)) {
+        rp.deliver(caf::make_error(caf::sec::request_timeout));
+        return;
+      }
+      publish_event pe;
+      pe.event = std::move(event);
+      pe.event.event = std::move(decided.event);
+      pe.event.data = std::move(decided.data);
+      rp.deliver(on_publish(self, pe));
+      self->send(self, idle_atom::value);
+    });
+}
+
 // Ends the wait for a handoff: what was held goes out in arrival order.
 void stop_settling(self_ptr self) {
   auto& st = self->state;
@@ -101,7 +141,9 @@ void stop_settling(self_ptr self) {
   if (st.unacked)
     st.unacked->clear();
   for (auto& h : held) {
-    if (!h.client) {
+    if (!h.client && h.ask_logic && st.hooks) {
+      filter_published(self, std::move(h.publish), h.give_up_ms, h.ack);
+    } else if (!h.client) {
       if (publish_expired(h.give_up_ms)) {
         h.ack.deliver(caf::make_error(caf::sec::request_timeout));
         continue;
@@ -205,9 +247,12 @@ behavior settling(self_ptr self) {
           // numbering and sending now would reach only part of them. The
           // publisher hears back once it is numbered.
           auto& st = self->state;
-          cache_published(self, pe.event);
-          pe.event.kind = event_kind::message;
           held_event h;
+          // The cache takes a filtered event once its verdict is in.
+          h.ask_logic = asks_logic(self, pe);
+          if (!h.ask_logic)
+            cache_published(self, pe.event);
+          pe.event.kind = event_kind::message;
           h.publish = std::move(pe.event);
           h.give_up_ms = pe.give_up_ms;
           h.ack = self->make_response_promise<publish_ack>();
@@ -265,6 +310,11 @@ behavior owning(self_ptr self) {
           // would deliver it twice.
           if (publish_expired(pe.give_up_ms))
             return caf::make_error(caf::sec::request_timeout);
+          if (asks_logic(self, pe)) {
+            auto rp = self->make_response_promise<publish_ack>();
+            filter_published(self, std::move(pe.event), pe.give_up_ms, rp);
+            return rp;
+          }
           auto ack = on_publish(self, pe);
           quit_if_idle(self);
           return ack;

@@ -69,6 +69,7 @@ struct held_event {
   /// The publisher's answer, given once the event is numbered.
   caf::typed_response_promise<publish_ack> ack;
   uint64_t give_up_ms = 0; ///< See publish_event.
+  bool ask_logic = false;  ///< The publish hooks decide it first.
 };
 
 /// State of a channel owner actor.

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/app_signin.hpp"
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "pusher/channel_name.hpp"
@@ -23,6 +24,10 @@ using pusher::pusher_error;
 
 // A join waits for the channel and its owner; past this the client is told.
 constexpr auto join_timeout = std::chrono::seconds(15);
+
+// A signin that app logic decides gives up after this (the hook's own
+// timeouts are shorter).
+constexpr auto signin_timeout = std::chrono::seconds(10);
 
 // Re-joins of a crashed channel before the client is told to resubscribe.
 constexpr uint8_t max_rejoin_attempts = 20;
@@ -344,6 +349,28 @@ void watch(self_ptr self, const std::vector<std::string>& ids) {
   tell_watchlist(self, st.watched.first_frame());
 }
 
+// The signin is allowed (by the app's logic, if it asks): the client hears
+// signin_success, then its watchlist.
+void signed_in(self_ptr self, const std::string& user_id,
+               const std::string& user_data, std::vector<std::string> ids) {
+  auto& st = self->state;
+  bool first = st.user_id.empty();
+  st.user_id = user_id;
+  send_text(self, pusher::encode_signin_success(user_data));
+  auto max = st.ctx->app.max_watchlist_size;
+  if (ids.size() > max) {
+    // Pusher protocol §4.4: keep the first ids, still sign in, then 4302.
+    ids.resize(max);
+    send_error(self, pusher::to_int(pusher_error::watchlist_over_limit),
+               "Watchlist has more than " + std::to_string(max)
+                 + " ids; only the first " + std::to_string(max) + " are kept");
+  }
+  if (first)
+    self->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id})
+      .then([](caf::ok_atom) {}, [](caf::error&) {});
+  watch(self, ids);
+}
+
 void on_signin(self_ptr self, const pusher::client_frame& frame) {
   auto& st = self->state;
   auto req = pusher::parse_signin(frame);
@@ -360,22 +387,40 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
     return fail(data.error.message);
   if (!st.user_id.empty() && st.user_id != data->id)
     return fail("Connection is already signed in as another user");
-  bool first = st.user_id.empty();
-  st.user_id = data->id;
-  send_text(self, pusher::encode_signin_success(req->user_data));
-  auto ids = data->watchlist;
-  auto max = st.ctx->app.max_watchlist_size;
-  if (ids.size() > max) {
-    // Pusher protocol §4.4: keep the first ids, still sign in, then 4302.
-    ids.resize(max);
-    send_error(self, pusher::to_int(pusher_error::watchlist_over_limit),
-               "Watchlist has more than " + std::to_string(max)
-                 + " ids; only the first " + std::to_string(max) + " are kept");
+  if (!asks_signin(*st.ctx)) {
+    signed_in(self, data->id, req->user_data, std::move(data->watchlist));
+    return;
   }
-  if (first)
-    self->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id})
-      .then([](caf::ok_atom) {}, [](caf::error&) {});
-  watch(self, ids);
+  // App logic decides first (Pusher protocol §4: a refused signin is 4009).
+  if (st.signing_in)
+    return fail("A pusher:signin is already being decided");
+  st.signing_in = true;
+  auto user_id = data->id;
+  auto user_data = req->user_data;
+  auto ids = std::move(data->watchlist);
+  self
+    ->request(st.app, signin_timeout,
+              signin_request{st.socket_id, user_id, user_data})
+    .then(
+      [self, user_id, user_data, ids](signin_verdict& v) mutable {
+        self->state.signing_in = false;
+        if (!v.allow)
+          return close_with(self, pusher_error::unauthorized,
+                            v.reason.empty() ? "Signin refused by the app"
+                                             : v.reason);
+        if (!self->state.user_id.empty() && self->state.user_id != user_id)
+          return close_with(self, pusher_error::unauthorized,
+                            "Connection is already signed in as another "
+                            "user");
+        signed_in(self, user_id, user_data, std::move(ids));
+      },
+      [self](caf::error& err) {
+        // Nobody could decide (fail closed): back off and come again.
+        self->state.signing_in = false;
+        close_with(self, pusher_error::over_capacity,
+                   "Signin could not be decided; reconnect later ("
+                     + to_string(err) + ")");
+      });
 }
 
 // Authorized connections (Pusher protocol §4.2): signed in, or holding a

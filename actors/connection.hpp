@@ -40,6 +40,7 @@ struct connection_state {
   /// Channel name -> subscription (client channels and internal ones).
   std::unordered_map<std::string, connection_subscription> subscriptions;
   std::string user_id;   ///< Signed-in user (pusher:signin), or empty.
+  bool signing_in = false; ///< App logic is deciding a pusher:signin.
   class watchlist watched; ///< The signed-in user's watchlist.
   std::chrono::steady_clock::time_point rate_window; ///< Client-event window start.
   uint32_t rate_count = 0; ///< Client events in the current window.

@@ -15,6 +15,8 @@ enum class errc : uint8_t {
   not_owner,                ///< The receiver does not own the channel (redirect).
   injected_fault,           ///< Fault injection asked for a crash.
   not_available,            ///< The backend (e.g. a bridge) cannot do this.
+  publish_refused,          ///< App logic dropped an HTTP API publish.
+  logic_unavailable,        ///< App logic could not decide (fail closed).
 };
 
 } // namespace starling

@@ -81,6 +81,8 @@ struct channel_join;
 struct channel_joined;
 struct watch_event;
 struct user_signed_in;
+struct signin_request;
+struct signin_verdict;
 struct publish_request;
 struct publish_ack;
 struct channel_request;
@@ -255,6 +257,7 @@ using app_actor = caf::typed_actor<
   caf::reacts_to<channel_idle>,
   caf::reacts_to<channel_crashed>,
   caf::replies_to<user_signed_in>::with<caf::ok_atom>,
+  caf::replies_to<signin_request>::with<signin_verdict>,
   caf::replies_to<publish_request>::with<caf::ok_atom>,
   caf::replies_to<channel_request>::with<channel_report>,
   caf::replies_to<users_request>::with<std::vector<std::string>>,

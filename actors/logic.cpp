@@ -38,7 +38,8 @@ bool logic_handle::publish(const std::string& channel,
     return false;
   }
   // Anonymous: the app does not answer publishes.
-  caf::anon_send(app, publish_request{app_id, {channel}, event, data, exclude});
+  caf::anon_send(app,
+                 publish_request{app_id, {channel}, event, data, exclude, true});
   return true;
 }
 

@@ -24,6 +24,11 @@
 //   member_hook:       (logic_member_atom, member_change), no reply
 //   unsubscribe_hook:  (logic_unsubscribe_atom, unsubscription), no reply
 //   occupancy_hook:    (logic_occupancy_atom, occupancy_change), no reply
+//   publish_hook:      (logic_publish_atom, channel, api_event)
+//                      -> publish_verdict (HTTP API publishes only; a
+//                      logic actor's own publishes are not asked)
+//   signin_hook:       (logic_signin_atom, signin_attempt) -> signin_verdict
+//                      (app-bound bindings only)
 //
 // State that survives (channel-bound bindings; the two go together):
 //
@@ -247,6 +252,111 @@ using snapshot_hook =
   caf::replies_to<logic_snapshot_atom>::with<std::string>;
 /// A fresh instance takes the last snapshot, before any other hook.
 using restore_hook = caf::reacts_to<logic_restore_atom, std::string>;
+// -- hooks on the HTTP API and on signin -----------------------------------------
+
+/// Runtime -> logic: an HTTP API publish (POST /events, /batch_events) to
+/// `channel` before its owner numbers it. Answer: publish_verdict.
+using logic_publish_atom = caf::atom_constant<caf::atom("lg_pub")>;
+/// Runtime -> app-bound logic: a connection signs in (pusher:signin, its
+/// signature already checked). Answer: signin_verdict.
+using logic_signin_atom = caf::atom_constant<caf::atom("lg_signin")>;
+
+/// An event published through the HTTP API, as one channel's owner got it.
+struct api_event {
+  std::string event;     ///< Event name.
+  std::string data;      ///< Data string, as the HTTP API took it.
+  std::string socket_id; ///< Excluded connection (`socket_id`), or empty.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_event& x) {
+  return f(caf::meta::type_name("api_event"), x.event, x.data, x.socket_id);
+}
+
+/// Answer to logic_publish_atom: allow, drop or rewrite the event on this
+/// channel. The HTTP API answers once every channel decided: a drop makes
+/// it 403 with `reason` (other channels of the request still get it).
+struct publish_verdict {
+  event_action action = event_action::pass; ///< What happens to the event.
+  std::string event;  ///< rewrite: new event name; empty keeps it.
+  std::string data;   ///< rewrite: new data string; empty keeps it.
+  std::string reason; ///< drop: why (in the HTTP API's error body).
+
+  /// Lets the event through unchanged.
+  static publish_verdict pass() {
+    return {};
+  }
+
+  /// Drops it on this channel; the publisher gets 403 with `reason`.
+  static publish_verdict drop(std::string reason = {}) {
+    publish_verdict result;
+    result.action = event_action::drop;
+    result.reason = std::move(reason);
+    return result;
+  }
+
+  /// Delivers it with `new_event` (empty: unchanged; names starting with
+  /// "pusher" or invalid ones are refused and the event goes unchanged)
+  /// and `new_data` (a data string; empty: unchanged).
+  static publish_verdict rewrite(std::string new_event, std::string new_data) {
+    publish_verdict result;
+    result.action = event_action::rewrite;
+    result.event = std::move(new_event);
+    result.data = std::move(new_data);
+    return result;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_verdict& x) {
+  return f(caf::meta::type_name("publish_verdict"), x.action, x.event, x.data,
+           x.reason);
+}
+
+/// A connection signing in as `user_id`.
+struct signin_attempt {
+  std::string socket_id; ///< The connection.
+  std::string user_id;   ///< The user it signs in as.
+  /// The signin's whole `user_data` JSON text (id, user_info, watchlist).
+  std::string user_data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signin_attempt& x) {
+  return f(caf::meta::type_name("signin_attempt"), x.socket_id, x.user_id,
+           x.user_data);
+}
+
+/// Answer to logic_signin_atom: allow, or refuse (the client gets
+/// `pusher:error` 4009 with `reason` and the connection closes with 4009).
+struct signin_verdict {
+  bool allow = true;  ///< False: the signin is refused.
+  std::string reason; ///< Sent to the client when refused.
+
+  /// Lets the signin go on.
+  static signin_verdict allowed() {
+    return {};
+  }
+
+  /// Refuses it with `reason`.
+  static signin_verdict refused(std::string reason) {
+    return signin_verdict{false, std::move(reason)};
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signin_verdict& x) {
+  return f(caf::meta::type_name("signin_verdict"), x.allow, x.reason);
+}
+
+/// An HTTP API publish to a channel the binding sees. Args: channel, event.
+using publish_hook =
+  caf::replies_to<logic_publish_atom, std::string,
+                  api_event>::with<publish_verdict>;
+/// A connection signs in. Asked of app-bound bindings only (a signin
+/// belongs to no channel).
+using signin_hook =
+  caf::replies_to<logic_signin_atom, signin_attempt>::with<signin_verdict>;
 
 /// A logic actor handling the hooks among `Sigs` (plus its own messages).
 template <class... Sigs>
@@ -262,7 +372,9 @@ enum hook_bit : hook_set {
   hook_member = 4,
   hook_unsubscribe = 8,
   hook_occupancy = 16,
-  all_hooks = 31,
+  all_hooks = 31 | (1 << 8) | (1 << 9),
+  hook_publish = 1 << 8,
+  hook_signin = 1 << 9,
   // State hooks: high bits, apart from the event hooks (room for more of
   // those), and not in all_hooks (a factory opts in).
   hook_snapshot = 1u << 16,
@@ -293,6 +405,10 @@ struct hook_of<snapshot_hook>
 template <>
 struct hook_of<restore_hook>
   : std::integral_constant<hook_set, hook_restore> {};
+template <>
+struct hook_of<publish_hook> : std::integral_constant<hook_set, hook_publish> {};
+template <>
+struct hook_of<signin_hook> : std::integral_constant<hook_set, hook_signin> {};
 
 template <class T>
 constexpr bool is_hook_atom = std::is_same<T, logic_subscribe_atom>::value
@@ -301,7 +417,9 @@ constexpr bool is_hook_atom = std::is_same<T, logic_subscribe_atom>::value
                               || std::is_same<T, logic_unsubscribe_atom>::value
                               || std::is_same<T, logic_occupancy_atom>::value
                               || std::is_same<T, logic_snapshot_atom>::value
-                              || std::is_same<T, logic_restore_atom>::value;
+                              || std::is_same<T, logic_restore_atom>::value
+                              || std::is_same<T, logic_publish_atom>::value
+                              || std::is_same<T, logic_signin_atom>::value;
 
 // A signature that starts with a hook atom but is not exactly that hook
 // would never be called: refused at compile time.

@@ -6,6 +6,7 @@
 #include "actors/channel_owner.hpp"
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
+#include "pusher/channel_name.hpp"
 #include "pusher/frame.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,10 +15,10 @@ namespace starling {
 
 namespace {
 
-// Beyond this many client events waiting for verdicts, new ones get each
-// binding's on_unavailable verdict without asking (still in order): a stuck
-// logic costs latency, not memory.
-constexpr std::size_t max_pending_client_events = 1024;
+// Beyond this many events (client events and publishes) waiting for
+// verdicts, new ones get each binding's on_unavailable verdict without
+// asking (still in order): a stuck logic costs latency, not memory.
+constexpr std::size_t max_pending_events = 1024;
 
 // The binding could not answer (no instance in time, timeout, error): its
 // on_unavailable verdict applies, counted.
@@ -56,6 +57,55 @@ subscribe_verdict unavailable_refusal(const logic_binding& b) {
 bool reserved_name(const std::string& event) {
   // pusher: and pusher_internal: events are the protocol's own.
   return event.rfind("pusher", 0) == 0;
+}
+
+// Applies a verdict's action to `ev` (a rewrite to a reserved or invalid
+// name is refused, the event goes on unchanged); returns false for a drop.
+// `json`: new data must be JSON text (client events), else it is quoted.
+bool apply_action(const logic_binding& b, const std::string& channel,
+                  client_event& ev, event_action action, std::string& event,
+                  std::string& data, bool json) {
+  switch (action) {
+    case event_action::pass:
+      return true;
+    case event_action::drop:
+      ++b.stats->dropped;
+      return false;
+    case event_action::rewrite:
+      if (!event.empty()
+          && (reserved_name(event)
+              || !pusher::validate_event_name(event, 200).empty())) {
+        component_logger("logic")->warn(
+          "logic rewrite to a reserved or invalid event refused actor={} "
+          "channel={} event={}",
+          b.actor, channel, event);
+        return true;
+      }
+      ++b.stats->rewritten;
+      if (!event.empty())
+        ev.event = std::move(event);
+      if (!data.empty())
+        ev.data = !json || pusher::is_valid_json(data)
+                    ? std::move(data)
+                    : pusher::json_quote(data);
+      return true;
+  }
+  return true;
+}
+
+// The question of one event hook, by its verdict type.
+auto hook_question(owner_self self, const caf::actor& target,
+                   caf::timespan timeout, const std::string& channel,
+                   const client_event& ev, client_event_verdict*) {
+  return self->request(target, timeout, logic_client_event_atom::value,
+                       channel, ev);
+}
+
+auto hook_question(owner_self self, const caf::actor& target,
+                   caf::timespan timeout, const std::string& channel,
+                   const client_event& ev, publish_verdict*) {
+  return self->request(target, timeout, logic_publish_atom::value, channel,
+                       api_event{ev.event, ev.data, ev.socket_id});
 }
 
 } // namespace
@@ -248,14 +298,35 @@ owner_hooks::pending_event* owner_hooks::find(uint64_t id) {
   return nullptr;
 }
 
-// Relays decided events from the front, in arrival order.
+bool owner_hooks::asks(hook_bit hook) const {
+  for (auto b : applicable_)
+    if (table_->bindings[b].handles(hook))
+      return true;
+  return false;
+}
+
+// Hands decided events on from the front, in arrival order.
 void owner_hooks::flush() {
   while (!queue_.empty() && queue_.front().decided) {
     auto p = std::move(queue_.front());
     queue_.pop_front();
-    if (!p.drop)
+    if (p.hook == hook_publish)
+      p.done(api_event{std::move(p.ev.event), std::move(p.ev.data),
+                       std::move(p.ev.socket_id)},
+             p.drop ? std::move(p.refusal) : caf::error{});
+    else if (!p.drop)
       relay_(std::move(p.ev));
   }
+}
+
+// The binding could not answer: its on_unavailable verdict applies.
+void owner_hooks::unavailable_verdict(const logic_binding& b,
+                                      pending_event& p) {
+  if (b.pass_when_unavailable || p.drop)
+    return;
+  p.drop = true;
+  p.refusal = caf::make_error(errc::logic_unavailable,
+                              b.actor + " is unavailable; retry later");
 }
 
 void owner_hooks::apply_verdict(const logic_binding& b, pending_event& p,
@@ -265,37 +336,27 @@ void owner_hooks::apply_verdict(const logic_binding& b, pending_event& p,
     self_->send(p.via, logic_answer{p.ev.socket_id, std::move(v.answer_event),
                                     std::move(v.answer_data)});
   }
-  switch (v.action) {
-    case event_action::pass:
-      break;
-    case event_action::drop:
-      ++b.stats->dropped;
-      p.drop = true;
-      break;
-    case event_action::rewrite:
-      if (!v.event.empty() && reserved_name(v.event)) {
-        component_logger("logic")->warn(
-          "logic rewrite to reserved event refused actor={} channel={} "
-          "event={}",
-          b.actor, channel_, v.event);
-        break;
-      }
-      ++b.stats->rewritten;
-      if (!v.event.empty())
-        p.ev.event = std::move(v.event);
-      if (!v.data.empty())
-        p.ev.data = pusher::is_valid_json(v.data) ? std::move(v.data)
-                                                  : pusher::json_quote(v.data);
-      break;
-  }
+  if (!apply_action(b, channel_, p.ev, v.action, v.event, v.data, true))
+    p.drop = true;
 }
 
-void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
+void owner_hooks::apply_verdict(const logic_binding& b, pending_event& p,
+                                publish_verdict& v) {
+  // HTTP API data is a string delivered as it is: no JSON check.
+  if (apply_action(b, channel_, p.ev, v.action, v.event, v.data, false))
+    return;
+  p.drop = true;
+  p.refusal = caf::make_error(errc::publish_refused,
+                              v.reason.empty() ? b.actor + " dropped it"
+                                               : std::move(v.reason));
+}
+
+void owner_hooks::event_step(uint64_t id, std::size_t k) {
   auto p = find(id);
   if (p == nullptr)
     return;
   while (k < applicable_.size()
-         && !table_->bindings[applicable_[k]].handles(hook_client_event))
+         && !table_->bindings[applicable_[k]].handles(p->hook))
     ++k;
   if (k >= applicable_.size() || p->drop) {
     p->decided = true;
@@ -304,19 +365,23 @@ void owner_hooks::client_event_step(uint64_t id, std::size_t k) {
   }
   auto index = applicable_[k];
   ++table_->bindings[index].stats->calls;
-  client_event_ask(id, k, deadline_for(index), {});
+  if (p->hook == hook_publish)
+    event_ask<publish_verdict>(id, k, deadline_for(index), {});
+  else
+    event_ask<client_event_verdict>(id, k, deadline_for(index), {});
 }
 
-void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
-                                   caf::actor_clock::time_point deadline,
-                                   caf::actor_addr dead) {
+template <class Verdict>
+void owner_hooks::event_ask(uint64_t id, std::size_t k,
+                            caf::actor_clock::time_point deadline,
+                            caf::actor_addr dead) {
   auto index = applicable_[k];
   auto bp = &table_->bindings[index];
   auto unavailable = [this, id, k, bp](const caf::error& err) {
     count_unavailable(*bp, err);
-    if (auto p = find(id); p && !bp->pass_when_unavailable)
-      p->drop = true;
-    client_event_step(id, k + 1);
+    if (auto p = find(id))
+      unavailable_verdict(*bp, *p);
+    event_step(id, k + 1);
   };
   with_instance(index, deadline, std::move(dead), [=](caf::actor target) {
     auto p = find(id);
@@ -327,24 +392,23 @@ void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
       return;
     }
     auto asked = std::chrono::steady_clock::now();
-    self_
-      ->request(target, bp->timeout, logic_client_event_atom::value, channel_,
-                p->ev)
+    hook_question(self_, target, bp->timeout, channel_, p->ev,
+                  static_cast<Verdict*>(nullptr))
       .then(
-        [this, id, k, bp, asked](client_event_verdict& v) {
+        [this, id, k, bp, asked](Verdict& v) {
           bp->stats->latency.record_since(asked);
           if (auto q = find(id))
             apply_verdict(*bp, *q, v);
-          client_event_step(id, k + 1);
+          event_step(id, k + 1);
         },
         [this, id, k, bp, deadline, target, unavailable, asked](caf::error& err) {
           bp->stats->latency.record_since(asked);
           switch (classify(err, target)) {
             case hook_error::not_handled:
-              client_event_step(id, k + 1);
+              event_step(id, k + 1);
               break;
             case hook_error::crashed:
-              client_event_ask(id, k, deadline, target.address());
+              event_ask<Verdict>(id, k, deadline, target.address());
               break;
             case hook_error::unavailable:
               unavailable(err);
@@ -354,20 +418,18 @@ void owner_hooks::client_event_ask(uint64_t id, std::size_t k,
   });
 }
 
-void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
-  pending_event p;
+// Queues an event in arrival order and starts asking about it. Beyond
+// max_pending_events nobody is asked: each binding's on_unavailable
+// verdict applies (a stuck logic costs latency, not memory).
+void owner_hooks::enqueue(pending_event p) {
   p.id = ++next_id_;
-  p.ev = std::move(ev);
-  p.via = std::move(via);
-  if (applicable_.empty() || queue_.size() >= max_pending_client_events) {
-    // Too many waiting: nobody is asked, each binding's on_unavailable
-    // verdict applies.
+  if (queue_.size() >= max_pending_events) {
     for (auto b : applicable_) {
       auto& binding = table_->bindings[b];
-      if (!binding.handles(hook_client_event))
+      if (!binding.handles(p.hook))
         continue;
       ++binding.stats->unavailable;
-      p.drop = p.drop || !binding.pass_when_unavailable;
+      unavailable_verdict(binding, p);
     }
     p.decided = true;
     queue_.push_back(std::move(p));
@@ -376,7 +438,24 @@ void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
   }
   auto id = p.id;
   queue_.push_back(std::move(p));
-  client_event_step(id, 0);
+  event_step(id, 0);
+}
+
+void owner_hooks::filter_client_event(client_event ev, channel_actor via) {
+  pending_event p;
+  p.ev = std::move(ev);
+  p.via = std::move(via);
+  enqueue(std::move(p));
+}
+
+void owner_hooks::filter_publish(api_event ev, publish_done_fn done) {
+  pending_event p;
+  p.hook = hook_publish;
+  p.ev.event = std::move(ev.event);
+  p.ev.data = std::move(ev.data);
+  p.ev.socket_id = std::move(ev.socket_id);
+  p.done = std::move(done);
+  enqueue(std::move(p));
 }
 
 // Notifications go to live instances that handle `hook`, anonymously
@@ -442,10 +521,16 @@ void owner_hooks::stop() {
   applicable_.clear();
   app_bound_.clear();
   // Joins waiting for an instance time out at their channel (503); waiting
-  // client events go on undecided below.
+  // client events go on undecided below; waiting publishes go back to
+  // their publisher, which hands them to the successor (its logic asks).
   waiters_.clear();
-  for (auto& p : queue_)
+  for (auto& p : queue_) {
     p.decided = true;
+    if (p.hook == hook_publish) {
+      p.drop = true;
+      p.refusal = caf::make_error(caf::sec::request_receiver_down);
+    }
+  }
   flush();
 }
 

@@ -1,8 +1,9 @@
 // The app logic hooks of one channel owner (internal): which bindings see
 // the channel, the channel-bound instances beside the owner, and the
 // questions the owner asks them — subscribe gates in binding order (the
-// first refusal wins), client events through every filter with their order
-// kept, and member change notifications. Fail closed: while an instance
+// first refusal wins), client events and HTTP API publishes through every
+// filter with their order kept (one queue: a stuck logic holds both), and
+// notifications. Fail closed: while an instance
 // restarts, questions wait for it (up to the binding's unavailable_wait);
 // no instance by then, a failed one, a timeout or an error gets the
 // binding's on_unavailable verdict (refuse / drop unless configured "pass").
@@ -35,6 +36,12 @@ public:
   /// Relays a decided client event (in arrival order).
   using relay_fn = std::function<void(client_event)>;
 
+  /// Takes a decided HTTP API publish (in arrival order): the event as the
+  /// filters left it, and why it must not go out (errc::publish_refused,
+  /// errc::logic_unavailable, or request_receiver_down when the owner
+  /// handed its channel on undecided), else none.
+  using publish_done_fn = std::function<void(api_event, caf::error)>;
+
   /// Returns hooks for `channel`, or null when no binding applies to it.
   /// Spawns the channel-bound instances beside `self`. Decided client
   /// events go to `relay`, in arrival order.
@@ -55,6 +62,14 @@ public:
   /// Runs a client event through the filters; `via` (the channel that
   /// forwarded it) gets the answers.
   void filter_client_event(client_event ev, channel_actor via);
+
+  /// Whether some binding that sees the channel handles `hook` (only then
+  /// does the owner take the hook's path).
+  bool asks(hook_bit hook) const;
+
+  /// Runs an HTTP API publish through the publish filters; `done` gets the
+  /// outcome once it and every event before it are decided.
+  void filter_publish(api_event ev, publish_done_fn done);
 
   /// Tells the instances that see the channel: a member joined or left.
   void notify_member(const std::string& user_id, bool added);
@@ -101,10 +116,14 @@ public:
 private:
   struct pending_event {
     uint64_t id = 0;      // Queue key.
-    client_event ev;      // The event, rewritten as verdicts come in.
-    channel_actor via;    // The channel that forwarded it.
+    hook_bit hook = hook_client_event; // Or hook_publish.
+    client_event ev;      // The event, rewritten as verdicts come in
+                          // (publishes: socket_id is the excluded one).
+    channel_actor via;    // The channel that forwarded a client event.
     bool decided = false; // All hooks answered (or defaulted).
     bool drop = false;    // A hook dropped it.
+    caf::error refusal;   // Publishes: why it was dropped.
+    publish_done_fn done; // Publishes: takes the outcome.
   };
 
   /// Goes on with the live instance, or with an invalid handle when the
@@ -133,12 +152,16 @@ private:
   void subscribe_ask(std::shared_ptr<struct join_question> q, std::size_t k,
                      caf::actor_clock::time_point deadline,
                      caf::actor_addr dead);
-  void client_event_step(uint64_t id, std::size_t k);
-  void client_event_ask(uint64_t id, std::size_t k,
-                        caf::actor_clock::time_point deadline,
-                        caf::actor_addr dead);
+  void enqueue(pending_event p);
+  void event_step(uint64_t id, std::size_t k);
+  template <class Verdict>
+  void event_ask(uint64_t id, std::size_t k,
+                 caf::actor_clock::time_point deadline, caf::actor_addr dead);
+  void unavailable_verdict(const logic_binding& b, pending_event& p);
   void apply_verdict(const logic_binding& b, pending_event& p,
                      client_event_verdict& v);
+  void apply_verdict(const logic_binding& b, pending_event& p,
+                     publish_verdict& v);
   void flush();
   void sent(std::size_t binding);
 

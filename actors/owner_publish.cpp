@@ -134,6 +134,7 @@ caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
     job->pe.event.data = req.data;
     job->pe.event.exclude = req.socket_id;
     job->pe.event.published_ns = req.published_ns;
+    job->pe.ask_logic = !req.from_logic;
     job->deadline = deadline;
     job->done = finish;
     ++out->pending;

@@ -374,8 +374,9 @@ std::vector<key> make_keys() {
       .within({"closed", "pass"})
       .with_help("verdict when no instance answers (restarting past "
                  "unavailable_wait_ms, failed, timed out): closed refuses "
-                 "the subscription and drops the event; pass allows and "
-                 "relays"),
+                 "the subscription, drops the event, answers an HTTP "
+                 "publish 503 and closes a signin with 4100; pass allows "
+                 "and relays"),
     entry<&lb::unavailable_wait_ms>("apps[].logic[].unavailable_wait_ms")
       .at_most(10000)
       .with_help("how long a hook waits for a restarting instance before "

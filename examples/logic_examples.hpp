@@ -33,7 +33,8 @@ using ticker_actor = logic_actor<caf::reacts_to<tick_atom>>;
 ticker_actor::behavior_type ticker(ticker_actor::pointer self,
                                    logic_handle handle);
 
-/// Registers the three under their names.
+/// Registers the example logic actors under their names (these three,
+/// hook_examples.hpp and presence_lobby.hpp).
 void register_examples(logic_registry& registry);
 
 } // namespace starling::examples

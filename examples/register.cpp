@@ -2,6 +2,8 @@
 #include "logic_examples.hpp"
 #include "counter.hpp"
 #include "game_room.hpp"
+#include "hook_examples.hpp"
+#include "presence_lobby.hpp"
 
 namespace starling::examples {
 
@@ -10,7 +12,11 @@ void register_examples(logic_registry& registry) {
     .add("vip_gate", vip_gate)
     .add("ticker", ticker)
     .add("counter", counter)
-    .add("game_room", game_room);
+    .add("game_room", game_room)
+    .add("publish_filter", publish_filter)
+    .add("signin_gate", signin_gate)
+    .add("lobby", lobby)
+    .add("room_gate", room_gate);
 }
 
 } // namespace starling::examples

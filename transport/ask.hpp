@@ -41,24 +41,33 @@ http_reply unavailable(const std::string& message);
 
 /// Asks `dest` (a typed actor) through the gateway. `on_reply` returns the
 /// response, or nothing while a gather of several answers is incomplete;
-/// an error or a timeout answers 503.
-template <class Reply, class Handle, class Request, class OnReply>
+/// an error or a timeout is answered by `on_error`.
+template <class Reply, class Handle, class Request, class OnReply,
+          class OnError>
 void ask(server_context& ctx, Handle dest, Request req, reply_fn done,
-         OnReply on_reply) {
+         OnReply on_reply, OnError on_error) {
   auto job = [dest = std::move(dest), req = std::move(req),
-              done = std::move(done),
-              on_reply = std::move(on_reply)](caf::event_based_actor* self) mutable {
+              done = std::move(done), on_reply = std::move(on_reply),
+              on_error = std::move(on_error)](caf::event_based_actor* self) mutable {
     self->request(dest, std::chrono::seconds(5), std::move(req))
       .then(
         [done, on_reply](Reply& reply) mutable {
           if (std::optional<http_reply> r = on_reply(reply))
             done(std::move(*r));
         },
-        [done](caf::error& err) {
-          done(unavailable("Not taken: " + caf::to_string(err)));
-        });
+        [done, on_error](caf::error& err) { done(on_error(err)); });
   };
   caf::anon_send(ctx.gateway, gateway_job{std::move(job)});
+}
+
+/// As above; an error or a timeout answers 503.
+template <class Reply, class Handle, class Request, class OnReply>
+void ask(server_context& ctx, Handle dest, Request req, reply_fn done,
+         OnReply on_reply) {
+  ask<Reply>(ctx, std::move(dest), std::move(req), std::move(done),
+             std::move(on_reply), [](const caf::error& err) {
+               return unavailable("Not taken: " + caf::to_string(err));
+             });
 }
 
 } // namespace starling::transport

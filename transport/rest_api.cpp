@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "pusher/http_api.hpp"
 #include "transport/ask.hpp"
@@ -80,6 +81,31 @@ std::shared_ptr<app_counters> counters_of(server_context& ctx,
 }
 
 const char* unavailable_text = "Application is unavailable; retry later";
+
+bool is(const caf::error& err, errc code) {
+  return err.category() == caf::atom("starling")
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+// The error's first context string (app logic's reason), or empty.
+std::string reason_of(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.size() > 0 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return {};
+}
+
+// A publish not delivered on some channel is never a plain success (a 2xx
+// means the event will be delivered): app logic dropping it is 403, app
+// logic unable to decide (it fails closed) is 503. Other channels of the
+// request may have got it.
+http_reply publish_error(const caf::error& err) {
+  if (is(err, errc::publish_refused))
+    return json_error(403, "Event refused by app logic: " + reason_of(err));
+  if (is(err, errc::logic_unavailable))
+    return unavailable("Event not published: " + reason_of(err));
+  return unavailable("Not taken: " + caf::to_string(err));
+}
 
 } // namespace
 
@@ -201,7 +227,8 @@ void rest_api::trigger(const config::app_settings& app, const std::string& body,
             return ok_json(pusher::encode_trigger_info(g->slots, info));
           });
       return std::nullopt;
-    });
+    },
+    publish_error);
 }
 
 void rest_api::batch(const config::app_settings& app, const std::string& body,
@@ -256,7 +283,8 @@ void rest_api::batch(const config::app_settings& app, const std::string& body,
                               return finish(k, pusher::channel_report{r});
                             });
         return std::nullopt;
-      });
+      },
+      publish_error);
   }
 }
 

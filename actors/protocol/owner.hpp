@@ -161,11 +161,15 @@ struct publish_event {
   /// asks a successor instead: later, the owner must not number it (it
   /// would be delivered twice). 0: no limit.
   uint64_t give_up_ms = 0;
+  /// Asks the channel's publish hooks first (HTTP API publishes; false for
+  /// a logic actor's own).
+  bool ask_logic = true;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_event& x) {
-  return f(caf::meta::type_name("publish_event"), x.event, x.give_up_ms);
+  return f(caf::meta::type_name("publish_event"), x.event, x.give_up_ms,
+           x.ask_logic);
 }
 
 /// Channel -> owner: the events numbered after `after` (the bus may have

@@ -60,6 +60,15 @@ struct user_signed_in {
   std::string user_id; ///< Signed-in user.
 };
 
+/// Connection -> app: may this connection sign in as `user_id`? Asked only
+/// when an app-bound logic binding handles signin_hook. Reply:
+/// signin_verdict (actors/logic.hpp); an error means no verdict in time.
+struct signin_request {
+  std::string socket_id; ///< The connection.
+  std::string user_id;   ///< The user it signs in as.
+  std::string user_data; ///< The signin's `user_data` JSON text.
+};
+
 /// An HTTP API trigger or a logic publish, already validated. Reply:
 /// ok_atom once handed to the owners.
 struct publish_request {
@@ -69,12 +78,15 @@ struct publish_request {
   std::string data;                  ///< Data string, delivered unchanged.
   std::string socket_id;             ///< Excluded connection; empty for none.
   uint64_t published_ns = 0; ///< When the API accepted it (channel_event).
+  /// A logic actor's own publish: no publish hook is asked about it (a
+  /// hook publishing on its own channel would otherwise ask itself).
+  bool from_logic = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_request& x) {
   return f(caf::meta::type_name("publish_request"), x.app_id, x.channels,
-           x.event, x.data, x.socket_id, x.published_ns);
+           x.event, x.data, x.socket_id, x.published_ns, x.from_logic);
 }
 
 /// The ack of a publish_event: the owner numbered it.
@@ -182,6 +194,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_join)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_joined)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::watch_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::user_signed_in)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::signin_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::users_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_idle)

@@ -43,6 +43,27 @@ gate_actor::behavior_type gate(gate_actor::pointer, logic_handle) {
   };
 }
 
+using publisher_actor = logic_actor<publish_hook, signin_hook>;
+
+publisher_actor::behavior_type publisher(publisher_actor::pointer,
+                                         logic_handle) {
+  return {
+#if defined(STARLING_BAD_PUBLISH_VERDICT)
+    // A client-event verdict from the HTTP publish hook.
+    [](logic_publish_atom, const std::string&, const api_event&) {
+      return client_event_verdict::drop();
+    },
+#else
+    [](logic_publish_atom, const std::string&, const api_event&) {
+      return publish_verdict::drop("no");
+    },
+#endif
+    [](logic_signin_atom, const signin_attempt&) {
+      return signin_verdict::allowed();
+    },
+  };
+}
+
 #if defined(STARLING_BAD_DYNAMIC)
 // A dynamically typed actor: the registry refuses it.
 caf::behavior dynamic(caf::event_based_actor*, logic_handle) {
@@ -81,7 +102,7 @@ half_state_actor::behavior_type half_state(half_state_actor::pointer,
 } // namespace
 
 void register_checked(logic_registry& registry) {
-  registry.add("filter", filter).add("gate", gate);
+  registry.add("filter", filter).add("gate", gate).add("publisher", publisher);
 #if defined(STARLING_BAD_DYNAMIC)
   registry.add("dynamic", dynamic);
 #endif
