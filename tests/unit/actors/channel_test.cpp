@@ -39,6 +39,13 @@ channel_event event_of(uint64_t seq, std::string name, std::string data,
   return ev;
 }
 
+/// Event `n<seq>` numbered by an owner on node-b (it came over the bus).
+channel_event remote_event(uint64_t seq) {
+  auto result = event_of(seq, "n" + std::to_string(seq), "x");
+  result.origin = "node-b";
+  return result;
+}
+
 struct fixture : test::actor_fixture {
   std::shared_ptr<app_context> ctx = test::make_context();
   caf::actor app;
@@ -406,11 +413,7 @@ CAF_TEST(an event after a gap waits for the missing one or 50 ms) {
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
   link->clear_frames();
-  auto ev = [](uint64_t seq) {
-    auto result = event_of(seq, "n" + std::to_string(seq), "x");
-    result.origin = "node-b";
-    return result;
-  };
+  auto ev = remote_event;
   for (uint64_t seq : {10u, 12u, 13u})
     caf::anon_send(chan, ev(seq));
   sched.run();
@@ -440,11 +443,7 @@ CAF_TEST(a gap a remote owner can fill is replayed in order) {
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
   link->clear_frames();
-  auto ev = [](uint64_t seq) {
-    auto result = event_of(seq, "n" + std::to_string(seq), "x");
-    result.origin = "node-b";
-    return result;
-  };
+  auto ev = remote_event;
   deliver(ev(1));
   owner_seen().replay.events = {ev(2), ev(3), ev(4)};
   // The bus lost 2 and 3 (NATS was down): 4 waits, then the owner is asked.
@@ -465,11 +464,7 @@ CAF_TEST(a gap beyond the replay bound of the owner closes with 4200) {
   start("room");
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
-  auto ev = [](uint64_t seq) {
-    auto result = event_of(seq, "n" + std::to_string(seq), "x");
-    result.origin = "node-b";
-    return result;
-  };
+  auto ev = remote_event;
   deliver(ev(1));
   owner_seen().replay.events = {ev(3)};
   owner_seen().replay.complete = false;
@@ -488,11 +483,7 @@ CAF_TEST(a replay that times out is asked again and then closes with 4200) {
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
   link->clear_frames();
-  auto ev = [](uint64_t seq) {
-    auto result = event_of(seq, "n" + std::to_string(seq), "x");
-    result.origin = "node-b";
-    return result;
-  };
+  auto ev = remote_event;
   deliver(ev(1));
   // A loaded owner misses the first deadline: the held event waits and the
   // owner is asked again; then its answer fills the gap.
