@@ -18,6 +18,7 @@ using channel_detail::ask_replay;
 using channel_detail::on_event;
 using channel_detail::deliver_now;
 using channel_detail::resuming;
+using channel_detail::same_numbering;
 
 namespace {
 
@@ -74,16 +75,23 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
 // what the lost owner numbered later never comes.
 void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   auto& st = self->state;
+  // A successor that took the state over continues the numbers: what was
+  // delivered stays delivered, and a caller asks for what lies between
+  // (its answer may be older or newer than the events the bus brought).
+  bool continued = st.last_seq != 0 && same_numbering(seq, st.last_seq);
   if (st.owner_lost) {
+    // A rebuilt owner numbers from its own base: follow it from its answer.
     st.owner_lost = false;
     st.owner_node = node;
-    st.last_seq = seq;
+    if (!continued)
+      st.last_seq = seq;
     return;
   }
   if (node.empty() || node == st.owner_node)
     return;
   st.owner_node = node;
-  st.last_seq = std::min(st.last_seq, seq);
+  if (!continued)
+    st.last_seq = std::min(st.last_seq, seq);
 }
 
 // Watchlist channels tell the watching connections, which merge it into

@@ -105,8 +105,7 @@ bool is_foreign(const channel_state& st, const channel_event& ev) {
   if (!st.owner || st.owner_lost || st.owner_node.empty() || ev.origin.empty()
       || ev.origin == st.owner_node || st.last_seq == 0)
     return false;
-  return ev.seq > st.last_seq + foreign_distance
-         || ev.seq + foreign_distance < st.last_seq;
+  return !same_numbering(ev.seq, st.last_seq);
 }
 
 void deliver_aside(self_ptr self, const channel_event& ev) {
@@ -120,6 +119,10 @@ void deliver_aside(self_ptr self, const channel_event& ev) {
 }
 
 } // namespace
+
+bool same_numbering(uint64_t a, uint64_t b) {
+  return (a > b ? a - b : b - a) < foreign_distance;
+}
 
 // Asks the owner for the events after the last one delivered (the bus lost
 // some: NATS was down or restarted; or this channel replaces a crashed one)

@@ -21,6 +21,10 @@ void ask_replay(self_ptr self);
 /// the resume state once its window passed).
 bool resuming(channel_state& st);
 
+/// Whether two numbers are of one owner's numbering (a successor that took
+/// the state over continues it; a rebuilt owner starts from its clock).
+bool same_numbering(uint64_t a, uint64_t b);
+
 /// Hands one event to every local subscriber (actors/channel.cpp).
 void deliver_now(self_ptr self, const channel_event& ev);
 

@@ -887,20 +887,62 @@ CAF_TEST(events not newer than the last delivered are dropped) {
 CAF_TEST(a new owner that numbers lower lowers the bar) {
   start("room");
   owner_seen().reply.owner_node = "node-b";
+  uint64_t base = uint64_t{1} << 40;
+  owner_seen().reply.seq = base;
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
-  deliver(event_of(1000, "a", "x"));
-  // A successor numbering from another clock answers the sync.
+  deliver(event_of(base + 1000, "a", "x"));
+  // A successor numbering from another node's clock, 3 ms behind, answers
+  // the sync.
   auto owner2 = spawn_tracked(test::fake_owner);
+  uint64_t other = base - (uint64_t{3} << 20);
   owner_seen(owner2).reply.owner_node = "node-c";
-  owner_seen(owner2).reply.seq = 5;
+  owner_seen(owner2).reply.seq = other + 5;
   dir_seen().owner = owner2;
   caf::anon_send(chan, resolve_atom::value);
   sched.run();
   link->clear_frames();
-  deliver(event_of(6, "b", "x"));
+  deliver(event_of(other + 6, "b", "x"));
   CAF_REQUIRE_EQUAL(link->frame_count(), 1u);
   CAF_CHECK(link->last_text().find("\"b\"") != std::string::npos);
+}
+
+CAF_TEST(a successor continuing the numbers keeps the bar) {
+  // The successor's answer to the sync may be older or newer than the
+  // events the bus brought: neither repeats nor skips one.
+  start("room");
+  owner_seen().reply.owner_node = "node-b";
+  owner_seen().reply.seq = 100;
+  auto link = make_fake_link();
+  subscribe_ok(connection(), join_of("room", "1.1", link));
+  link->clear_frames();
+  deliver(event_of(101, "a", "x"));
+  auto successor = [&](uint64_t seq, std::vector<uint64_t> replay) {
+    auto owner = spawn_tracked(test::fake_owner);
+    owner_seen(owner).reply.owner_node = "node-c";
+    owner_seen(owner).reply.seq = seq;
+    for (auto n : replay)
+      owner_seen(owner).replay.events.push_back(
+        event_of(n, "r" + std::to_string(n), "x"));
+    dir_seen().owner = owner;
+    caf::anon_send(chan, resolve_atom::value);
+    sched.run();
+    return owner;
+  };
+  // Older: 101 came through the bus before the answer said 100.
+  successor(100, {101});
+  deliver(event_of(102, "b", "x"));
+  // Newer: 103 is numbered, but its event is still under way.
+  auto third = successor(103, {103});
+  CAF_CHECK_EQUAL(owner_seen(third).replay_asks, std::vector<uint64_t>({102}));
+  deliver(event_of(103, "late", "x"));
+  deliver(event_of(104, "c", "x"));
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 4u);
+  CAF_CHECK(texts[0].find("\"a\"") != std::string::npos);
+  CAF_CHECK(texts[1].find("\"b\"") != std::string::npos);
+  CAF_CHECK(texts[2].find("\"r103\"") != std::string::npos);
+  CAF_CHECK(texts[3].find("\"c\"") != std::string::npos);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
