@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -88,8 +87,9 @@ struct channel_state {
   bool replaying = false; ///< Asked the owner for events the bus lost.
   /// Events of another owner (two owners at once while the cluster was
   /// split) delivered outside the followed numbers: (origin, seq), newest
-  /// last, so a later replay of them is not delivered twice.
-  std::deque<std::pair<std::string, uint64_t>> foreign;
+  /// last, so a later replay of them is not delivered twice. (A vector:
+  /// an empty std::deque would allocate in every channel.)
+  std::vector<std::pair<std::string, uint64_t>> foreign;
   uint64_t replay_misses = 0; ///< Replays that could not fill a gap.
   uint8_t replay_attempts = 0; ///< Timed-out replays of the current gap.
   /// Set on a replacement for a crashed channel: the last number its

@@ -113,7 +113,7 @@ void deliver_aside(self_ptr self, const channel_event& ev) {
   if (delivered_aside(st, ev))
     return;
   if (st.foreign.size() >= max_foreign)
-    st.foreign.pop_front();
+    st.foreign.erase(st.foreign.begin());
   st.foreign.emplace_back(ev.origin, ev.seq);
   deliver_now(self, ev);
 }

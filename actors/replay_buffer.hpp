@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "actors/messages.hpp"
@@ -34,14 +35,16 @@ public:
   /// `seq` was numbered but not kept (nobody could ask for it): asks
   /// from before it are incomplete, and older events are no use.
   void skip(uint64_t seq) {
-    events_.clear();
+    events_.reset();
     bytes_ = 0;
     floor_ = seq;
   }
 
   /// What a successor needs to answer for us (a handoff).
   std::vector<channel_event> events() const {
-    return {events_.begin(), events_.end()};
+    if (!events_)
+      return {};
+    return {events_->begin(), events_->end()};
   }
   uint64_t floor() const { return floor_; }
 
@@ -52,14 +55,18 @@ public:
   /// Takes over a predecessor's events and floor.
   void restore(std::vector<channel_event> events, uint64_t floor);
 
-  std::size_t size() const { return events_.size(); }
+  std::size_t size() const { return events_ ? events_->size() : 0; }
   std::size_t bytes() const { return bytes_; }
 
 private:
   static std::size_t cost(const channel_event& ev);
+  std::deque<channel_event>& kept();
   void trim();
 
-  std::deque<channel_event> events_;
+  // Made on the first event kept: most channels never keep one (their
+  // subscribers are all on the owner's node), and an empty std::deque
+  // allocates over half a kilobyte.
+  std::unique_ptr<std::deque<channel_event>> events_;
   std::size_t bytes_ = 0;
   uint64_t floor_ = 0; ///< Highest number dropped (0: none).
   std::size_t max_events_;
