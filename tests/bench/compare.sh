@@ -42,8 +42,10 @@ usage() {
   cat <<EOF
 usage: $0 [--quick] [--repeats N] [--peers starling,soketi] [--out DIR]
           [--starling PATH] [--soketi PATH] [--loadgen PATH] [--floor PATH]
-          [--max-load L] [--http-tool wrk|loadgen]
+          [--max-load L] [--http-tool wrk|loadgen] [--figures LIST]
   --quick     small counts, one repeat (a smoke run: figures mean little)
+  --figures   only these, comma-separated (idle_shared, idle_own,
+              latency_<subs>, burst_<subs>, http; default all)
   --repeats   runs of every figure (default 3): median and range reported
   --peers     which servers (default both; starling alone needs no npm)
   --out       report folder (default reports/compare-<UTC date-time>)
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
     --floor) FLOOR=$2; shift 2 ;;
     --max-load) MAX_LOAD=$2; shift 2 ;;
     --http-tool) HTTP_TOOL=$2; shift 2 ;;
+    --figures) ONLY_FIGS=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option $1"; usage; exit 2 ;;
   esac
@@ -303,7 +306,7 @@ printf 'repeat\tpeer\tfigure\tmetric\tvalue\tload_before\tload_after\tbusy_befor
   echo "host=$(nproc) CPU, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
   echo "starling=$STARLING"
   echo "soketi=${SOKETI:-not run} $( [ -n "$SOKETI" ] && echo "(1.6.1, uWebSockets.js aliased to uwebsockets@3.0.6; node $(node --version))")"
-  echo "peers=$PEERS"; echo "repeats=$REPEATS"; echo "quick=$QUICK"; echo "max_load=$MAX_LOAD"
+  echo "peers=$PEERS"; echo "repeats=$REPEATS"; echo "quick=$QUICK"; echo "max_load=$MAX_LOAD"; echo "figures=${ONLY_FIGS:-all}"
   echo "load=idle ${IDLE_STEPS} steps x $IDLE_STEP conns; latency $LAT_RATE publishes/s for $LAT_SECONDS s to $LAT_SUBS subscribers; burst $BURST_EVENTS events, 20 in flight, to $BURST_SUBS subscribers; HTTP $HTTP_SECONDS s; payload $PAYLOAD B"
   echo "lat_rate=$LAT_RATE"
   echo "http_tool=$( [ "$HTTP_TOOL" = wrk ] && wrk -v 2>&1 | head -1 | cut -d' ' -f1-2 || echo "starling_loadgen http (keep-alive; reopens closed connections)")"
@@ -314,6 +317,14 @@ FIGS=("idle_shared fig_idle shared" "idle_own fig_idle own")
 for n in $LAT_SUBS; do FIGS+=("latency_$n fig_latency $n"); done
 for n in $BURST_SUBS; do FIGS+=("burst_$n fig_burst $n"); done
 FIGS+=("http fig_http")
+if [ -n "${ONLY_FIGS:-}" ]; then
+  kept=()
+  for spec in "${FIGS[@]}"; do
+    [[ ",$ONLY_FIGS," == *",${spec%% *},"* ]] && kept+=("$spec")
+  done
+  [ ${#kept[@]} -gt 0 ] || { echo "no figure matches --figures $ONLY_FIGS"; exit 2; }
+  FIGS=("${kept[@]}")
+fi
 
 T_START=$(date +%s)
 fi_index=0

@@ -105,6 +105,10 @@ for (const f of burstFigs) {
 }
 table.push(['HTTP publishes/s (20 connections, channel without subscribers)', 'http', 'publishes_per_s', '', 'high', 'no worse than 38.9 k']);
 table.push(['HTTP publishes per server CPU-second', 'http', 'publishes_per_server_cpu_s', '', 'high', '']);
+// A run of some figures (compare.sh --figures) reports and requires those.
+const chosen = meta.figures && meta.figures !== 'all' ? meta.figures.split(',') : null;
+const wanted = (fig) => !chosen || (fig && chosen.includes(fig));
+for (let i = table.length - 1; i >= 0; i -= 1) if (!wanted(table[i][1])) table.splice(i, 1);
 
 const peers = [...new Set(rows.map((r) => r.peer))].filter((p) => p !== 'floor');
 const out = [];
@@ -239,6 +243,7 @@ for (const p of peers) {
   for (const [fig, metric] of [['idle_shared', 'bytes_per_conn'], ['idle_own', 'bytes_per_conn'],
                                [bigLat, 'latency_p99_us'], [bigBurst, 'deliveries_per_server_cpu_s'],
                                ['http', 'publishes_per_s']]) {
+    if (chosen && !wanted(fig)) continue;
     if (!fig || !values(p, fig, metric).length) missing.push(`${p} ${fig} ${metric}`);
   }
 }
