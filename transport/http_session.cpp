@@ -217,11 +217,33 @@ private:
     send_event("HTTP/1.1 200 OK\r\nServer: starling\r\n"
                "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n"
                "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
-    // The source keeps the session alive (nothing else is pending between
-    // events) until a send fails; then it drops this function.
-    events_->start([self = shared_from_this()](std::string chunk) {
-      return self->send_event(std::move(chunk));
+    // A read stays pending while the stream lasts: it keeps the session
+    // alive and ends it as soon as the client goes. The source holds the
+    // session only weakly: a strong hold both ways was a cycle that kept
+    // both when the node stopped with a stream open.
+    watch_close();
+    std::weak_ptr<http_session> weak = this->shared_from_this();
+    events_->start([weak](std::string chunk) {
+      auto self = weak.lock();
+      return self && self->send_event(std::move(chunk));
     });
+  }
+
+  // An event-stream client sends nothing: its bytes are dropped, its EOF
+  // or reset ends the stream.
+  void watch_close() {
+    stream_.async_read_some(
+      net::buffer(drain_buffer),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (!ec)
+          return self->watch_close();
+        if (self->events_closed_)
+          return;
+        // A write under way still uses the queue: it fails next and
+        // clears it.
+        self->events_closed_ = true;
+        self->do_shutdown();
+      });
   }
 
   bool send_event(std::string chunk) {
