@@ -21,6 +21,10 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/io/all.hpp>
+#ifdef __SANITIZE_ADDRESS__
+#include <caf/io/basp_broker.hpp>
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "actors/admin.hpp"
 #include "actors/app_directory.hpp"
@@ -207,6 +211,16 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
       return exit_failure;
     }
     me.middleman_port = *port;
+#ifdef __SANITIZE_ADDRESS__
+    // CAF 0.17.6's BASP broker can end the process in a reference cycle
+    // with its proxies and the messages they hold (seen after peers crashed
+    // or left: the broker, actors basp::instance::handle spawned, and what
+    // queued messages reference, all "indirect" leaks at exit). Whatever
+    // only it keeps at exit is not a leak of ours; a leak that grows while
+    // the node runs shows in the RSS bounds of the soak and limit tests.
+    __lsan_ignore_object(caf::actor_cast<caf::abstract_actor*>(
+      sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"))));
+#endif
   }
   caf::anon_send(node, join_cluster{me});
   std::printf("STARLING_READY port=%u admin_port=%u tls_port=%u\n",
