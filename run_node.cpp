@@ -136,6 +136,7 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
   auto apps = std::make_shared<app_directory>();
   init.apps_out = apps;
   bool clustered = settings.cluster.bridge == "nats";
+  init.shared_bus = clustered;
   // The only place that knows which bridge runs.
   init.make_bridge = [&settings, clustered](caf::local_actor* node,
                                             const cluster_member& me)

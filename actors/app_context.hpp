@@ -24,6 +24,7 @@ struct app_context {
   config::app_settings app;          ///< The app's settings and limits.
   std::string node_id;               ///< This node's id.
   uint32_t activity_timeout_s = 120; ///< Sent in connection_established.
+  bool shared_bus = false;           ///< Other nodes may join (node_init).
   socket_id_source socket_ids;       ///< Node-wide (shared by all apps).
   /// The app's webhook actor (restarted by the node); null slot when the
   /// app has no webhooks.

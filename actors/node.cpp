@@ -432,6 +432,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     ctx->app = app;
     ctx->node_id = init.node_id;
     ctx->activity_timeout_s = init.activity_timeout_s;
+    ctx->shared_bus = init.shared_bus;
     ctx->socket_ids = init.socket_ids;
     ctx->fanout = init.fanout ? init.fanout
                               : std::make_shared<direct_fanout_sink>();

@@ -40,6 +40,9 @@ struct node_init {
   http_poster_ptr poster;                 ///< HTTP client for webhooks.
   fanout_sink_ptr fanout;                 ///< The transport's fan-out sink.
   bridge_factory make_bridge;             ///< Spawns the bridge (linked).
+  /// The bridge joins a bus other nodes share (NATS): a starting node
+  /// learns its peers before it believes it is alone.
+  bool shared_bus = false;
   /// The app logic actors the binary registered (apps[].logic binds them);
   /// null or empty: no app logic.
   std::shared_ptr<const logic_registry> logic;

@@ -26,6 +26,10 @@ constexpr auto call_timeout = std::chrono::seconds(5);
 constexpr auto handoff_window = std::chrono::seconds(5);
 constexpr auto settle_max = std::chrono::milliseconds(1000);
 
+// A node that joins the bus hears from every peer at once (they answer a
+// newcomer's announce); no answer in this time and it is alone.
+constexpr auto discovery_window = std::chrono::milliseconds(1500);
+
 // Bounded: a flood of distinct channels must not grow the cache for ever.
 constexpr std::size_t max_remote_owners = 100000;
 
@@ -36,6 +40,14 @@ constexpr auto rebuild_settle = std::chrono::milliseconds(500);
 bool clustered(self_ptr self) {
   auto& st = self->state;
   return st.bridge && st.view.members.size() > 1;
+}
+
+bool alone(self_ptr self) {
+  auto& st = self->state;
+  if (clustered(self))
+    return false;
+  return !st.ctx->shared_bus || st.discovered
+         || self->clock().now() >= st.discovery_ends;
 }
 
 // Owners number from the clock, so a successor rebuilt after its
@@ -138,8 +150,12 @@ void resolved(self_ptr self, const std::string& name, uint64_t id,
 // trip to its owner node.
 void with_owner(self_ptr self, const std::string& name, owner_callback f) {
   auto& st = self->state;
-  if (!clustered(self)) {
+  if (alone(self)) {
     f(owner_for(self, name));
+    return;
+  }
+  if (!clustered(self)) {
+    f(caf::make_error(errc::not_available, "cluster view not known yet"));
     return;
   }
   if (auto i = st.remote_owners.find(name); i != st.remote_owners.end()) {
@@ -281,6 +297,12 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
     st.members_changed = self->clock().now();
   st.view = std::move(cc.view);
   st.bridge = std::move(cc.bridge);
+  if (st.view.members.size() > 1)
+    st.discovered = true;
+  else if (st.bridge && !st.discovered)
+    // The first announce goes out now: its answers come within the window.
+    st.discovery_ends = std::max(st.discovery_ends,
+                                 self->clock().now() + discovery_window);
   for (auto& [name, owner] : st.owners)
     self->send(owner, bridge_changed{st.bridge});
   restart_lookups(self);
@@ -306,7 +328,7 @@ caf::typed_response_promise<Reply> ask_owner(self_ptr self,
                                              Query query, Reply empty) {
   auto rp = self->make_response_promise<Reply>();
   auto& st = self->state;
-  if (!clustered(self) && st.owners.count(name) == 0) {
+  if (alone(self) && st.owners.count(name) == 0) {
     rp.deliver(std::move(empty));
     return rp;
   }
@@ -443,7 +465,7 @@ caf::typed_response_promise<owner_actor> on_resolve(self_ptr self,
   auto rp = self->make_response_promise<owner_actor>();
   auto& st = self->state;
   st.local_channels[req.channel] = req.listener;
-  if (!clustered(self)) {
+  if (alone(self)) {
     rp.deliver(owner_for(self, req.channel));
     return rp;
   }
@@ -491,6 +513,8 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
                          app_context_ptr ctx, app_actor app) {
   self->state.ctx = std::move(ctx);
   self->state.app = std::move(app);
+  // Until its bus answered (or could not), the node is not alone.
+  self->state.discovery_ends = self->clock().now() + discovery_window;
   self->set_exit_handler([self](caf::exit_msg& em) { on_exit(self, em); });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;

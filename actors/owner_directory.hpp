@@ -34,6 +34,12 @@ struct directory_state {
   /// When the members last changed: owners spawned soon after may get a
   /// handoff from a predecessor and settle until it arrives.
   std::chrono::steady_clock::time_point members_changed;
+  /// Until when a node on a shared bus, still alone in its view, waits for
+  /// its peers' answers before it believes it is alone (from its start,
+  /// and again from each view while none was seen); `discovered` once a
+  /// peer was seen.
+  std::chrono::steady_clock::time_point discovery_ends;
+  bool discovered = false;
   std::unordered_map<std::string, owner_actor> owners; ///< Living here.
   /// Owners handed off to another node, still forwarding for callers with
   /// an older view (they quit when idle).

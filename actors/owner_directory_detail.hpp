@@ -19,6 +19,12 @@ constexpr auto park_delay = std::chrono::milliseconds(100);
 /// Whether other nodes share the channels (a bridge and a view of two+).
 bool clustered(self_ptr self);
 
+/// Whether this node knows it is alone: no bridge, or no peer answered
+/// its first announce in time. While it does not know yet, owners are
+/// not looked up (callers retry): an owner it spawned alone would number
+/// events that nobody else's channels follow.
+bool alone(self_ptr self);
+
 /// Milliseconds of the system clock (owners number from it).
 uint64_t system_ms();
 

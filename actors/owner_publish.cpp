@@ -125,7 +125,7 @@ caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
   for (auto& name : req.channels) {
     // Alone, a channel without an owner and without a cache has nobody
     // subscribed here or anywhere: nothing to number.
-    if (!clustered(self) && st.owners.count(name) == 0
+    if (alone(self) && st.owners.count(name) == 0
         && !pusher::classify_channel(name).keeps_last_event())
       continue;
     auto job = std::make_shared<publish_job>();

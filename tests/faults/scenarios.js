@@ -51,6 +51,8 @@ async function runScenario(name, fault, opts = {}) {
       const ownerDied = deadNodes.has(ownersBefore[channel]);
       if (ownerDied) out.lostOwnerDied += row.lost;
       else out.lostOwnerSurvived += row.lost;
+      if (row.missing.length && (out.lostDetail || []).length < 5)
+        (out.lostDetail = out.lostDetail || []).push({ channel, owner: ownersBefore[channel], missing: row.missing });
       out.dupes += row.dupes;
       out.reordered += row.reordered;
       out.expected += row.expected * row.subscribers;

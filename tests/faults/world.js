@@ -257,13 +257,15 @@ class World {
     const out = {};
     for (const [channel, seqs] of this.accepted) {
       const want = seqs.filter((s) => s > since);
-      const rows = { lost: 0, dupes: 0, reordered: 0, subscribers: 0, expected: want.length };
+      const rows = { lost: 0, dupes: 0, reordered: 0, subscribers: 0, expected: want.length, missing: [] };
       for (const s of this.subs) {
         if (s.channel !== channel || !s.alive) continue;
         ++rows.subscribers;
         const got = s.seqs.filter((x) => x > since);
         const d = f.seqDiff(want, got);
         rows.lost += d.missing.length;
+        // For a post-mortem: which events, on which node's subscriber.
+        if (d.missing.length) rows.missing.push({ node: s.node.id ?? s.node, seqs: d.missing.slice(0, 10) });
         rows.dupes += d.dupes;
         rows.reordered += d.outOfOrder;
       }

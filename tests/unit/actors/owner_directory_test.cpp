@@ -285,6 +285,40 @@ struct cluster_fixture : fixture {
 
 CAF_TEST_FIXTURE_SCOPE(directory_cluster, cluster_fixture)
 
+CAF_TEST(a node just on the bus spawns no owner until it knows it is alone) {
+  // Its peers answer its first announce at once; until they do (or the
+  // discovery window passes), an owner spawned here would number events
+  // that no other node's channels follow, and a publish would be lost.
+  ctx->shared_bus = true;
+  dir = spawn_directory(ctx);
+  auto bridge = spawn_tracked(test::fake_bridge,
+                              cluster_member{"node-a", "127.0.0.1", 1, 1});
+  sched.run();
+  self->send(dir, cluster_changed{cluster_view{{{"node-a", "127.0.0.1", 1, 1}},
+                                               1, "start"},
+                                  caf::actor_cast<cluster_actor>(bridge)});
+  sched.run();
+  auto ch = listener();
+  auto err = ask_error<owner_actor>(
+    dir, resolve_owner{"room", caf::actor_cast<channel_actor>(ch)});
+  CAF_CHECK(err == errc::not_available);
+  CAF_CHECK_EQUAL(owner_count(dir), 0u);
+  // A publish waits (parked) instead of being answered for nobody.
+  auto rh = self->request(dir, caf::infinite,
+                          publish_of({"room"}, "ev", "{}"));
+  sched.run();
+  CAF_CHECK(!self_has_mail());
+  // Nobody answered: alone after the window, the parked publish goes to
+  // an owner here (nobody is subscribed: it ends again at once).
+  advance_time(1500ms);
+  sched.run();
+  bool answered = false;
+  rh.receive([&](caf::ok_atom) { answered = true; },
+             [&](caf::error& err) { CAF_FAIL("publish failed: " << err); });
+  CAF_CHECK(answered);
+  CAF_CHECK(resolve(dir, "room", ch) != nullptr);
+}
+
 CAF_TEST(a resolve puts the interest on the bus before asking the ring) {
   join_cluster();
   auto ch = listener();
