@@ -167,6 +167,17 @@ struct fixture : test::actor_fixture {
   std::string metrics() {
     return test::app_metrics(*this, ctx, app);
   }
+
+  /// A second instance started from snapshot "3", first, and `name` counts
+  /// on at 4.
+  void goes_on_from_three(const std::string& name) {
+    CAF_REQUIRE_EQUAL(spawned->size(), 2u);
+    CAF_CHECK_EQUAL(log->restored, strings({"3"}));
+    CAF_CHECK_EQUAL(stats().restores.load(), 1u);
+    other->clear_frames();
+    client_send(name, "client-x");
+    CAF_CHECK_EQUAL(other->texts(), strings({counted(name, 4)}));
+  }
 };
 
 } // namespace
@@ -187,12 +198,7 @@ CAF_TEST(a crashed instance is restarted from its last snapshot) {
   auto first = spawned->back();
   CAF_CHECK_EQUAL(crash("counting/private-c-1"), caf::error{});
   CAF_CHECK(terminated(first));
-  CAF_REQUIRE_EQUAL(spawned->size(), 2u);
-  CAF_CHECK_EQUAL(log->restored, strings({"3"}));
-  CAF_CHECK_EQUAL(stats().restores.load(), 1u);
-  other->clear_frames();
-  client_send("private-c-1", "client-x");
-  CAF_CHECK_EQUAL(other->texts(), strings({counted("private-c-1", 4)}));
+  goes_on_from_three("private-c-1");
 }
 
 CAF_TEST(an instance that crashed under an event restarts from the snapshot) {
@@ -313,13 +319,8 @@ CAF_TEST(a crashed owner is rebuilt from the snapshots its directory kept) {
   run();
   CAF_CHECK(terminated(old_owner));
   CAF_CHECK_NOT_EQUAL(owner("private-c-1"), old_owner);
-  // The instance beside the rebuilt owner started from "3", first.
-  CAF_REQUIRE_EQUAL(spawned->size(), 2u);
-  CAF_CHECK_EQUAL(log->restored, strings({"3"}));
-  CAF_CHECK_EQUAL(stats().restores.load(), 1u);
-  other->clear_frames();
-  client_send("private-c-1", "client-x");
-  CAF_CHECK_EQUAL(other->texts(), strings({counted("private-c-1", 4)}));
+  // The instance beside the rebuilt owner started from "3".
+  goes_on_from_three("private-c-1");
   CAF_CHECK_EQUAL(kept.find("private-c-1")->states[0].state, "4");
 }
 
