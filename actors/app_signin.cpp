@@ -28,6 +28,10 @@ struct signin_question {
 
 using question_ptr = std::shared_ptr<signin_question>;
 
+// Beyond this many signins waiting for a restarting instance, more get the
+// on_unavailable verdict at once: a signin flood costs no memory.
+constexpr std::size_t max_waiting_signins = 1024;
+
 void signin_step(self_ptr self, question_ptr q, std::size_t k);
 void signin_ask(self_ptr self, question_ptr q, std::size_t k,
                 time_point deadline, caf::actor_addr dead);
@@ -71,7 +75,8 @@ void signin_ask(self_ptr self, question_ptr q, std::size_t k,
   auto target = st.logic ? st.logic->instance_for(index) : caf::actor{};
   if (!target || target.address() == dead) {
     auto now = self->clock().now();
-    if (now >= deadline || !st.logic || !st.logic->restarting(index)) {
+    if (now >= deadline || !st.logic || !st.logic->restarting(index)
+        || st.signin_waiters.size() >= max_waiting_signins) {
       unavailable(self, std::move(q), k, *bp,
                   caf::make_error(errc::not_available));
       return;

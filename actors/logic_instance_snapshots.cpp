@@ -3,6 +3,8 @@
 // handoffs, bounded in size, and given back to fresh instances.
 #include "actors/logic_instances.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
@@ -169,11 +171,17 @@ void logic_instances::restore(const std::vector<logic_state>& states) {
   bool any = false;
   for (std::size_t i = 0; i < instances_.size(); ++i) {
     auto& inst = instances_[i];
+    auto had = inst.has_snapshot ? std::optional<std::string>{inst.snapshot}
+                                 : std::nullopt;
     if (!take(inst, states))
       continue;
     any = true;
     if (!inst.actor)
       continue; // Held or restarting (it starts from this) or failed.
+    // Started from this very state (the standby's copy of it) and not
+    // hooked since: nothing to restore again.
+    if (!inst.hooked && had == inst.snapshot)
+      continue;
     if (inst.hooked) {
       replace(i);
     } else {

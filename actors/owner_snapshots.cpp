@@ -168,6 +168,12 @@ void on_copy_tick(self_ptr self) {
 
 void copy_all(self_ptr self) {
   auto& st = self->state;
+  // Slots of channels whose owner crashed and was never rebuilt here.
+  for (auto i = st.copies.begin(); i != st.copies.end();)
+    if (st.owners.count(i->first) == 0)
+      i = st.copies.erase(i);
+    else
+      ++i;
   if (!clustered(self))
     return;
   for (auto& [channel, e] : st.logic_states.entries())
