@@ -330,6 +330,7 @@ void start_logic(self_ptr self) {
                                       self->send(st.directory,
                                                  logic_handles{
                                                    st.logic->handles()});
+                                      wake_signins(self);
                                     });
   self->send(st.directory, logic_handles{st.logic->handles()});
 }
@@ -418,6 +419,9 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
     [self](owner_handoff& h) {
       return self->delegate(self->state.directory, std::move(h));
     },
+    [self](logic_state_copy& copy) {
+      return self->delegate(self->state.directory, std::move(copy));
+    },
     [self](cluster_changed& cc) {
       auto& st = self->state;
       st.view = cc.view;
@@ -431,6 +435,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
       if (self->state.logic)
         self->state.logic->restart(lr.index);
     },
+    [self](logic_wait_atom) { wake_signins(self); },
     [self](crash_request& req) { return on_crash(self, req); },
     [self](topology_request& req) { return on_topology(self, req); },
     [self](disconnect_request& req) { return on_disconnect(self, req); },

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -42,6 +43,9 @@ struct app_state {
   user_registry users; ///< Signed-in connections of this node.
   /// App-bound logic instances this app supervises; null without any.
   logic_instances_ptr logic;
+  /// Signin questions waiting for a restarting app-bound instance; run
+  /// again when an instance changes or a wait deadline passes.
+  std::vector<std::function<void()>> signin_waiters;
 };
 
 /// Spawned by the node (linked). Messages: app_actor in actors/fwd.hpp:
@@ -52,11 +56,13 @@ struct app_state {
 ///   `terminate_request`: this node's connections of the user get 4009,
 ///   and the peers are asked for theirs;
 /// - the HTTP API and owner placement (`publish_request`, queries,
-///   `local_owner_request`, `owner_handoff`, `cluster_changed`,
+///   `local_owner_request`, `owner_handoff`, `logic_state_copy`, `cluster_changed`,
 ///   `leave_atom`) go to the owner directory;
 /// - `crash_request` (fault injection), `topology_request` (its page of
 ///   the tree), `disconnect_request` (an operator closes a connection),
-///   `stats_atom`.
+///   `stats_atom`;
+/// - `logic_wait_atom` (own timer): signins waiting for a restarting
+///   app-bound logic instance reached a deadline.
 app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> self,
                                       app_context_ptr ctx);
 

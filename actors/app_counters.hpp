@@ -45,6 +45,12 @@ struct app_counters {
   counter presence_members{0};        ///< Gauge: roster users of owners here.
   counter handoffs_in{0};             ///< Owner handoffs taken from peers.
   counter handoffs_out{0};            ///< Owners handed to other nodes.
+  counter logic_states{0};      ///< Gauge: logic snapshots the directory keeps.
+  counter logic_state_bytes{0}; ///< Gauge: their bytes.
+  counter logic_copies_sent{0};     ///< Snapshot copies a standby took.
+  counter logic_copies_failed{0};   ///< Copies that did not arrive.
+  counter logic_copies_received{0}; ///< Copies taken from peers.
+  counter logic_states_evicted{0};  ///< Channels' snapshots dropped for room.
   /// Connections closed, by close code (index: close_code_index).
   std::array<counter, counted_close_codes.size() + 1> disconnects{};
   latency_histogram webhook_latency;  ///< Webhook request to answer.

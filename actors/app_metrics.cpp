@@ -2,6 +2,7 @@
 #include "actors/app_metrics.hpp"
 
 #include <string>
+#include <utility>
 
 #include "actors/logic_bindings.hpp"
 
@@ -50,6 +51,16 @@ void write_app_traffic(prometheus_text& out, const std::vector<app_entry>& apps)
     {"starling_presence_members",
      "Distinct presence members of the channels owned by this node.",
      metric_type::gauge, &app_counters::presence_members},
+    {"starling_logic_states",
+     "Logic snapshots kept beyond their owners: this node's owners' latest "
+     "and copies for channels it would take over.",
+     metric_type::gauge, &app_counters::logic_states},
+    {"starling_logic_state_bytes", "Bytes of those logic snapshots.",
+     metric_type::gauge, &app_counters::logic_state_bytes},
+    {"starling_logic_states_evicted_total",
+     "Channels whose kept logic snapshots were dropped to stay within "
+     "apps[].logic_state.",
+     metric_type::counter, &app_counters::logic_states_evicted},
   };
   for (auto& f : families)
     per_app(out, apps, f.name, f.help, f.type, f.field);
@@ -64,6 +75,22 @@ void write_app_traffic(prometheus_text& out, const std::vector<app_entry>& apps)
     out.sample("starling_owner_handoffs_total",
                {{"app", e.ctx->app.id}, {"direction", "out"}},
                c.handoffs_out.load(std::memory_order_relaxed));
+  }
+  out.family("starling_logic_state_copies_total",
+             "Copies of a channel's logic snapshots to the node that takes "
+             "it over if this one dies: sent (acknowledged), failed, "
+             "received from peers.",
+             metric_type::counter);
+  for (auto& e : apps) {
+    auto& c = *e.ctx->counters;
+    const std::pair<const char*, const app_counters::counter*> rows[] = {
+      {"sent", &c.logic_copies_sent},
+      {"failed", &c.logic_copies_failed},
+      {"received", &c.logic_copies_received}};
+    for (auto& [result, n] : rows)
+      out.sample("starling_logic_state_copies_total",
+                 {{"app", e.ctx->app.id}, {"result", result}},
+                 n->load(std::memory_order_relaxed));
   }
   out.family("starling_disconnects_total",
              "WebSocket connections closed, by close code (1006: no close "

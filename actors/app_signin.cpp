@@ -9,6 +9,7 @@
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
 #include "actors/logic_bindings.hpp"
+#include "actors/logic_hooks.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,7 @@ namespace starling {
 namespace {
 
 using self_ptr = app_actor::stateful_pointer<app_state>;
+using time_point = caf::actor_clock::time_point;
 
 struct signin_question {
   signin_attempt attempt;
@@ -26,7 +28,13 @@ struct signin_question {
 
 using question_ptr = std::shared_ptr<signin_question>;
 
+// Beyond this many signins waiting for a restarting instance, more get the
+// on_unavailable verdict at once: a signin flood costs no memory.
+constexpr std::size_t max_waiting_signins = 1024;
+
 void signin_step(self_ptr self, question_ptr q, std::size_t k);
+void signin_ask(self_ptr self, question_ptr q, std::size_t k,
+                time_point deadline, caf::actor_addr dead);
 
 // Binding `b` could not decide: pass goes on, closed ends the signin.
 void unavailable(self_ptr self, question_ptr q, std::size_t k,
@@ -50,14 +58,33 @@ void signin_step(self_ptr self, question_ptr q, std::size_t k) {
     q->rp.deliver(signin_verdict::allowed());
     return;
   }
+  auto& b = self->state.ctx->logic->bindings[q->bindings[k]];
+  ++b.stats->calls;
+  signin_ask(self, std::move(q), k, self->clock().now() + b.unavailable_wait,
+             {});
+}
+
+// Asks binding k's instance. While it restarts (or `dead`, the one that
+// crashed under the question, is not yet replaced) the question waits in
+// the app's signin_waiters until `deadline`, like an owner's hooks do.
+void signin_ask(self_ptr self, question_ptr q, std::size_t k,
+                time_point deadline, caf::actor_addr dead) {
   auto& st = self->state;
   auto index = q->bindings[k];
   auto bp = &st.ctx->logic->bindings[index]; // The table outlives the app.
-  ++bp->stats->calls;
   auto target = st.logic ? st.logic->instance_for(index) : caf::actor{};
-  if (!target) {
-    unavailable(self, std::move(q), k, *bp,
-                caf::make_error(errc::not_available));
+  if (!target || target.address() == dead) {
+    auto now = self->clock().now();
+    if (now >= deadline || !st.logic || !st.logic->restarting(index)
+        || st.signin_waiters.size() >= max_waiting_signins) {
+      unavailable(self, std::move(q), k, *bp,
+                  caf::make_error(errc::not_available));
+      return;
+    }
+    st.signin_waiters.push_back([self, q, k, deadline, dead] {
+      signin_ask(self, q, k, deadline, dead);
+    });
+    self->delayed_send(self, deadline - now, logic_wait_atom::value);
     return;
   }
   auto asked = std::chrono::steady_clock::now();
@@ -72,12 +99,18 @@ void signin_step(self_ptr self, question_ptr q, std::size_t k) {
         }
         signin_step(self, q, k + 1);
       },
-      [self, q, k, bp, asked](caf::error& err) {
+      [self, q, k, bp, asked, deadline, target](caf::error& err) {
         bp->stats->latency.record_since(asked);
-        if (err == caf::sec::unexpected_message) // Not handled: its choice.
-          signin_step(self, q, k + 1);
-        else
-          unavailable(self, q, k, *bp, err);
+        switch (classify(err, target)) {
+          case hook_error::not_handled: // Its choice.
+            signin_step(self, q, k + 1);
+            break;
+          case hook_error::crashed:
+            signin_ask(self, q, k, deadline, target.address());
+            break;
+          case hook_error::unavailable:
+            unavailable(self, q, k, *bp, err);
+        }
       });
 }
 
@@ -108,6 +141,13 @@ on_signin_request(self_ptr self, signin_request& req) {
   auto rp = q->rp;
   signin_step(self, std::move(q), 0);
   return rp;
+}
+
+void wake_signins(self_ptr self) {
+  auto waiting = std::move(self->state.signin_waiters);
+  self->state.signin_waiters.clear();
+  for (auto& w : waiting)
+    w();
 }
 
 } // namespace starling

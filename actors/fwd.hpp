@@ -60,9 +60,12 @@ using settle_atom = caf::atom_constant<caf::atom("settle")>;
 /// Owner to itself: end if nothing is left to order or tell (after an
 /// answer that arrived asynchronously, e.g. a refused join).
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
-/// Owner timer: hook questions waiting for a restarting logic instance
-/// reached their deadline.
+/// Owner or app timer: hook questions waiting for a restarting logic
+/// instance reached their deadline.
 using logic_wait_atom = caf::atom_constant<caf::atom("lg_wait")>;
+/// Directory timer: logic snapshots held back by the copy rate limit go
+/// to their standby nodes.
+using copy_atom = caf::atom_constant<caf::atom("lg_copy")>;
 /// Owner query: the presence user ids.
 using users_atom = caf::atom_constant<caf::atom("users")>;
 /// Query: the node actors of the other live members (bridge).
@@ -122,6 +125,11 @@ struct cluster_view;
 struct cluster_changed;
 struct fan_out_event;
 struct owner_node_request;
+struct standby_node_request;
+struct logic_snapshot_kept;
+struct logic_state_request;
+struct logic_state_copy;
+struct logic_state;
 struct bridge_stats;
 struct webhook_event;
 struct webhook_stats;
@@ -198,6 +206,7 @@ using owner_actor = caf::typed_actor<
 using node_actor = caf::typed_actor<
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
+  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
   caf::replies_to<channels_request>::with<std::vector<channel_report>>,
   caf::replies_to<terminate_request>::with<caf::ok_atom>,
   caf::reacts_to<cluster_view>,
@@ -223,6 +232,7 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom>::with<cluster_view>,
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::replies_to<owner_node_request>::with<node_actor>,
+  caf::replies_to<standby_node_request>::with<node_actor>,
   caf::replies_to<peers_atom>::with<std::vector<node_actor>>,
   caf::replies_to<stats_atom>::with<bridge_stats>,
   caf::replies_to<caf::close_atom>::with<caf::ok_atom>,
@@ -237,6 +247,10 @@ using owner_directory_actor = caf::typed_actor<
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
   caf::reacts_to<owner_handed_off>,
+  caf::reacts_to<logic_snapshot_kept>,
+  caf::replies_to<logic_state_request>::with<std::vector<logic_state>>,
+  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
+  caf::reacts_to<copy_atom>,
   caf::replies_to<publish_request>::with<caf::ok_atom>,
   caf::replies_to<channel_request>::with<channel_report>,
   caf::replies_to<users_request>::with<std::vector<std::string>>,
@@ -265,9 +279,11 @@ using app_actor = caf::typed_actor<
   caf::replies_to<terminate_request>::with<caf::ok_atom>,
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
+  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
   caf::reacts_to<cluster_changed>,
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::reacts_to<logic_restart>,
+  caf::reacts_to<logic_wait_atom>,
   caf::replies_to<crash_request>::with<caf::ok_atom>,
   caf::replies_to<topology_request>::with<std::string>,
   caf::replies_to<disconnect_request>::with<bool>,

@@ -31,12 +31,7 @@ void count_unavailable(const logic_binding& b, const caf::error& err) {
                                    to_string(err));
 }
 
-// What an error answer to a hook question means for it.
-enum class hook_error {
-  not_handled, // The actor does not handle the hook: its choice, go on.
-  crashed,     // It died under the question: ask its successor.
-  unavailable, // Timeout or a real error: the on_unavailable verdict.
-};
+} // namespace
 
 hook_error classify(const caf::error& err, const caf::actor& target) {
   if (err == caf::sec::unexpected_message)
@@ -49,6 +44,8 @@ hook_error classify(const caf::error& err, const caf::actor& target) {
     return hook_error::crashed;
   return hook_error::unavailable;
 }
+
+namespace {
 
 subscribe_verdict unavailable_refusal(const logic_binding& b) {
   return subscribe_verdict::refused(b.actor + " is unavailable", 503);
@@ -141,20 +138,7 @@ std::unique_ptr<owner_hooks> owner_hooks::make(owner_self self,
   hooks->table_ = table;
   hooks->relay_ = std::move(relay);
   if (!own.empty())
-    hooks->own_ = logic_instances::start(
-      self, table, own, std::move(base),
-      [h = hooks.get()] { h->wake(); }, // Questions wait for restarts.
-      [self](const caf::actor& instance, caf::timespan timeout, bool urgent,
-             std::function<void(caf::expected<std::string>)> done) {
-        auto handle = self->request(instance, timeout,
-                                    logic_snapshot_atom::value);
-        auto ok = [done](std::string& s) { done(std::move(s)); };
-        auto err = [done](caf::error& e) { done(std::move(e)); };
-        if (urgent)
-          handle.await(ok, err);
-        else
-          handle.then(ok, err);
-      });
+    hooks->start_own(own, std::move(base));
   return hooks;
 }
 
@@ -468,8 +452,18 @@ void owner_hooks::notify(hook_bit hook, Ts&&... xs) {
     if (!binding.handles(hook))
       continue;
     auto target = instance_for(b);
-    if (!target)
+    if (!target) {
+      // Not started yet (its state is on its way): it hears this first.
+      if (own_ && own_->held(b) && held_notes_.size() < max_pending_events)
+        held_notes_.push_back([this, b, xs...] {
+          if (auto later = instance_for(b)) {
+            ++table_->bindings[b].stats->calls;
+            caf::anon_send(later, xs...);
+            sent(b);
+          }
+        });
       continue;
+    }
     ++binding.stats->calls;
     caf::anon_send(target, xs...);
     sent(b);
@@ -481,22 +475,6 @@ void owner_hooks::notify(hook_bit hook, Ts&&... xs) {
 void owner_hooks::sent(std::size_t b) {
   if (own_ && table_->bindings[b].channel_bound())
     own_->hooked(b);
-}
-
-void owner_hooks::refresh_snapshots(std::function<void()> done) {
-  if (own_)
-    own_->refresh(std::move(done));
-  else
-    done();
-}
-
-std::vector<logic_state> owner_hooks::snapshots() const {
-  return own_ ? own_->snapshots() : std::vector<logic_state>{};
-}
-
-void owner_hooks::restore(const std::vector<logic_state>& states) {
-  if (own_ && !states.empty())
-    own_->restore(states);
 }
 
 void owner_hooks::notify_member(const std::string& user_id, bool added) {
@@ -524,6 +502,7 @@ void owner_hooks::stop() {
   // client events go on undecided below; waiting publishes go back to
   // their publisher, which hands them to the successor (its logic asks).
   waiters_.clear();
+  held_notes_.clear();
   for (auto& p : queue_) {
     p.decided = true;
     if (p.hook == hook_publish) {

@@ -27,6 +27,16 @@ namespace starling {
 
 struct owner_state;
 
+/// What an error answer to a hook question means for it.
+enum class hook_error {
+  not_handled, ///< The actor does not handle the hook: its choice, go on.
+  crashed,     ///< It died under the question: ask its successor.
+  unavailable, ///< Timeout or a real error: the on_unavailable verdict.
+};
+
+/// Returns what `err`, the answer of `target` to a hook question, means.
+hook_error classify(const caf::error& err, const caf::actor& target);
+
 /// The owner actor as the hooks see it (they ask questions on its behalf).
 using owner_self = owner_actor::stateful_pointer<owner_state>;
 
@@ -140,6 +150,7 @@ private:
 
   owner_hooks() = default;
 
+  void start_own(const std::vector<std::size_t>& own, logic_handle base);
   caf::actor instance_for(std::size_t binding) const;
   template <class... Ts>
   void notify(hook_bit hook, Ts&&... xs);
@@ -175,6 +186,9 @@ private:
   relay_fn relay_;                      // Where decided events go.
   uint64_t next_id_ = 0;                // Last queue key.
   std::vector<waiter> waiters_;         // Questions waiting for instances.
+  /// Notifications for instances not started yet (their state is being
+  /// asked for), sent once they start.
+  std::vector<std::function<void()>> held_notes_;
 };
 
 } // namespace starling

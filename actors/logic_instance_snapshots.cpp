@@ -3,6 +3,8 @@
 // handoffs, bounded in size, and given back to fresh instances.
 #include "actors/logic_instances.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
@@ -56,9 +58,17 @@ void logic_instances::keep_snapshot(std::size_t index,
     }
     return;
   }
+  auto changed = !inst.has_snapshot || inst.snapshot != *answer;
   inst.snapshot = std::move(*answer);
   inst.has_snapshot = true;
   ++b.stats->snapshots;
+  if (changed)
+    kept();
+}
+
+void logic_instances::kept() {
+  if (on_kept_)
+    on_kept_(snapshots());
 }
 
 void logic_instances::ask_snapshot(std::size_t index, bool urgent,
@@ -136,31 +146,63 @@ void logic_instances::replace(std::size_t index) {
   start_instance(index);
 }
 
+// Takes `inst`'s own snapshot out of `states` (matched by actor and
+// channel glob); returns whether it had one that fits.
+bool logic_instances::take(instance& inst,
+                           const std::vector<logic_state>& states) {
+  auto& b = table_->bindings[inst.binding];
+  if (!b.keeps_state())
+    return false;
+  for (auto& s : states) {
+    if (s.actor != b.actor || s.channels != b.pattern)
+      continue;
+    if (s.state.size() > b.snapshot_max_bytes) {
+      ++b.stats->snapshots_refused;
+      return false;
+    }
+    inst.snapshot = s.state;
+    inst.has_snapshot = true;
+    return true;
+  }
+  return false;
+}
+
 void logic_instances::restore(const std::vector<logic_state>& states) {
+  bool any = false;
   for (std::size_t i = 0; i < instances_.size(); ++i) {
     auto& inst = instances_[i];
-    auto& b = table_->bindings[inst.binding];
-    if (!b.keeps_state())
+    auto had = inst.has_snapshot ? std::optional<std::string>{inst.snapshot}
+                                 : std::nullopt;
+    if (!take(inst, states))
       continue;
-    for (auto& s : states) {
-      if (s.actor != b.actor || s.channels != b.pattern)
-        continue;
-      if (s.state.size() > b.snapshot_max_bytes) {
-        ++b.stats->snapshots_refused;
-        break;
-      }
-      inst.snapshot = s.state;
-      inst.has_snapshot = true;
-      if (!inst.actor)
-        break; // Restarting (it starts from this) or failed.
-      if (inst.hooked) {
-        replace(i);
-      } else {
-        caf::anon_send(inst.actor, logic_restore_atom::value, inst.snapshot);
-        ++b.stats->restores;
-      }
-      break;
+    any = true;
+    if (!inst.actor)
+      continue; // Held or restarting (it starts from this) or failed.
+    // Started from this very state (the standby's copy of it) and not
+    // hooked since: nothing to restore again.
+    if (!inst.hooked && had == inst.snapshot)
+      continue;
+    if (inst.hooked) {
+      replace(i);
+    } else {
+      caf::anon_send(inst.actor, logic_restore_atom::value, inst.snapshot);
+      ++table_->bindings[inst.binding].stats->restores;
     }
+  }
+  if (any)
+    kept();
+}
+
+void logic_instances::begin(const std::vector<logic_state>& states) {
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    auto& inst = instances_[i];
+    if (!inst.held)
+      continue;
+    inst.held = false;
+    // A handoff's restore may have come first: it is the newer one.
+    if (!inst.has_snapshot)
+      take(inst, states);
+    start_instance(i);
   }
 }
 

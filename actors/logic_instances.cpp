@@ -15,7 +15,7 @@ logic_instances_ptr
 logic_instances::start(caf::local_actor* self, logic_table_ptr table,
                        const std::vector<std::size_t>& bindings,
                        logic_handle base, on_change_fn on_change,
-                       ask_snapshot_fn ask) {
+                       ask_snapshot_fn ask, bool held) {
   logic_instances_ptr sup{new logic_instances};
   sup->self_ = self;
   sup->ask_ = std::move(ask);
@@ -25,12 +25,14 @@ logic_instances::start(caf::local_actor* self, logic_table_ptr table,
     instance inst;
     inst.binding = i;
     inst.tracker = restart_tracker{sup->table_->bindings[i].restarts};
+    inst.held = held;
     sup->instances_.push_back(std::move(inst));
   }
   // However the supervisor ends, its instances end with it.
   self->attach_functor([sup](const caf::error&) { sup->stop_all(); });
-  for (std::size_t i = 0; i < sup->instances_.size(); ++i)
-    sup->start_instance(i);
+  if (!held)
+    for (std::size_t i = 0; i < sup->instances_.size(); ++i)
+      sup->start_instance(i);
   // Set last: nobody needs to hear about the first handles but the caller.
   sup->on_change_ = std::move(on_change);
   return sup;
@@ -182,6 +184,13 @@ bool logic_instances::restarting(std::size_t binding) const {
   for (auto& inst : instances_)
     if (inst.binding == binding)
       return !inst.actor && !inst.quit && !inst.tracker.failed();
+  return false;
+}
+
+bool logic_instances::held(std::size_t binding) const {
+  for (auto& inst : instances_)
+    if (inst.binding == binding)
+      return inst.held;
   return false;
 }
 

@@ -37,14 +37,28 @@ public:
     const caf::actor& instance, caf::timespan timeout, bool urgent,
     std::function<void(caf::expected<std::string>)> done)>;
 
+  /// Called with every snapshot kept (one per instance that has one)
+  /// whenever one changed: after a snapshot question or a restore.
+  using on_kept_fn = std::function<void(std::vector<logic_state>)>;
+
   /// Starts one instance of each binding in `bindings` for `self`.
   /// Restarts arrive at `self` as `logic_restart{index}`; hand them to
   /// restart().
   /// Without `ask`, no snapshots are taken (nothing survives a restart).
+  /// `held`: the instances start only with begin() (their state is asked
+  /// elsewhere first); meanwhile they count as restarting.
   static std::shared_ptr<logic_instances>
   start(caf::local_actor* self, logic_table_ptr table,
         const std::vector<std::size_t>& bindings, logic_handle base,
-        on_change_fn on_change = {}, ask_snapshot_fn ask = {});
+        on_change_fn on_change = {}, ask_snapshot_fn ask = {},
+        bool held = false);
+
+  /// Starts held instances, each from its snapshot in `states` unless it
+  /// got a newer one meanwhile (a handoff's restore).
+  void begin(const std::vector<logic_state>& states);
+
+  /// Sets who hears of kept snapshots.
+  void on_kept(on_kept_fn f) { on_kept_ = std::move(f); }
 
   /// Handles a down message; returns false when it is not from an instance.
   bool on_down(const caf::down_msg& dm);
@@ -62,6 +76,9 @@ public:
   /// Returns whether binding `binding`'s instance is down but due to come
   /// back (a restart is scheduled): hooks wait for it.
   bool restarting(std::size_t binding) const;
+
+  /// Returns whether binding `binding`'s instance waits for begin().
+  bool held(std::size_t binding) const;
 
   /// Returns the live handles indexed by binding (invalid elsewhere).
   std::vector<caf::actor> handles() const;
@@ -101,6 +118,7 @@ private:
     bool asking = false;         // A snapshot question is in flight.
     bool ask_again = false;      // Hooked since that question went out.
     bool warned = false;         // Logged an oversize snapshot already.
+    bool held = false;           // Not started yet: waits for begin().
   };
 
   logic_instances() = default;
@@ -114,6 +132,8 @@ private:
   void keep_snapshot(std::size_t index, caf::expected<std::string>& answer);
   void replace(std::size_t index);
   void refresh_from(std::size_t from, std::function<void()> done);
+  bool take(instance& inst, const std::vector<logic_state>& states);
+  void kept();
 
   caf::local_actor* self_ = nullptr;
   logic_table_ptr table_;
@@ -121,6 +141,7 @@ private:
   std::vector<instance> instances_;
   on_change_fn on_change_;
   ask_snapshot_fn ask_;
+  on_kept_fn on_kept_;
   /// Answers of snapshot questions may outlive us (the owner moved on).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -32,6 +32,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<handoff_node>("starling::handoff_node");
   cfg.add_message_type<logic_state>("starling::logic_state");
   cfg.add_message_type<owner_handoff>("starling::owner_handoff");
+  cfg.add_message_type<logic_state_copy>("starling::logic_state_copy");
   cfg.add_message_type<owner_ref>("starling::owner_ref");
   cfg.add_message_type<local_owner_request>("starling::local_owner_request");
   cfg.add_message_type<channel_report>("starling::channel_report");

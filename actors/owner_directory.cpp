@@ -305,6 +305,7 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
                                  self->clock().now() + discovery_window);
   for (auto& [name, owner] : st.owners)
     self->send(owner, bridge_changed{st.bridge});
+  copy_all(self); // The standby of a channel may be another node now.
   restart_lookups(self);
   run_parked(self);
   // The ring changed: every local channel checks where its owner is now
@@ -342,58 +343,6 @@ caf::typed_response_promise<Reply> ask_owner(self_ptr self,
                  .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
                        [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
              });
-  return rp;
-}
-
-caf::typed_response_promise<std::vector<channel_report>>
-on_channels(self_ptr self, const channels_request& req) {
-  auto& st = self->state;
-  using reports = std::vector<channel_report>;
-  // Fan in over this node's owners and, in a cluster, the other nodes
-  // (each owner lives on exactly one node).
-  auto seen = std::make_shared<std::set<std::string>>();
-  auto rp = self->make_response_promise<reports>();
-  auto gather = fan_in<reports>::make(rp);
-  auto add = [seen, gather](channel_report& r) {
-    if (r.occupied && seen->insert(r.name).second)
-      gather->value().push_back(std::move(r));
-  };
-  for (auto& [name, owner] : st.owners) {
-    // '#' channels (server-to-user, internal) are not listed.
-    if (name.compare(0, req.prefix.size(), req.prefix) != 0
-        || (name[0] == '#' && req.prefix.empty()))
-      continue;
-    gather->expect();
-    self->request(owner, call_timeout, caf::get_atom::value)
-      .then(
-        [add, gather](channel_report& r) {
-          add(r);
-          gather->done();
-        },
-        [gather](caf::error&) { gather->done(); });
-  }
-  if (clustered(self) && !req.local_only) {
-    gather->expect();
-    channels_request peer_req{req.app_id, req.prefix, true};
-    self->request(st.bridge, call_timeout, peers_atom::value)
-      .then(
-        [self, gather, add, peer_req](std::vector<node_actor>& peers) {
-          for (auto& peer : peers) {
-            gather->expect();
-            self->request(peer, call_timeout, peer_req)
-              .then(
-                [add, gather](reports& rs) {
-                  for (auto& r : rs)
-                    add(r);
-                  gather->done();
-                },
-                [gather](caf::error&) { gather->done(); });
-          }
-          gather->done();
-        },
-        [gather](caf::error&) { gather->done(); });
-  }
-  gather->seal();
   return rp;
 }
 
@@ -438,8 +387,10 @@ void on_exit(self_ptr self, caf::exit_msg& em) {
   auto name = i->second;
   st.names.erase(i);
   if (auto o = st.owners.find(name);
-      o != st.owners.end() && o->second.address() == em.source)
+      o != st.owners.end() && o->second.address() == em.source) {
     st.owners.erase(o);
+    logic_owner_ended(self, name, static_cast<bool>(em.reason));
+  }
   if (auto f = st.forwarders.find(name);
       f != st.forwarders.end() && f->second.address() == em.source)
     st.forwarders.erase(f);
@@ -515,6 +466,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
   self->state.app = std::move(app);
   // Until its bus answered (or could not), the node is not alone.
   self->state.discovery_ends = self->clock().now() + discovery_window;
+  init_logic_states(self);
   self->set_exit_handler([self](caf::exit_msg& em) { on_exit(self, em); });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -568,8 +520,13 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
         return;
       st.forwarders[msg.channel] = std::move(i->second);
       st.owners.erase(i);
+      logic_owner_moved(self, msg.channel);
       st.ctx->counters->handoffs_out.fetch_add(1, std::memory_order_relaxed);
     },
+    [self](logic_snapshot_kept& msg) { on_snapshot_kept(self, msg); },
+    [self](logic_state_request& req) { return on_state_request(self, req); },
+    [self](logic_state_copy& copy) { return on_state_copy(self, copy); },
+    [self](copy_atom) { on_copy_tick(self); },
     [self](publish_request& req) { return on_publish(self, req); },
     [self](channel_request& req) {
       channel_report empty;

@@ -13,10 +13,12 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/logic_state_store.hpp"
 #include "actors/messages.hpp"
 
 namespace starling {
@@ -71,6 +73,20 @@ struct directory_state {
   std::vector<std::function<void()>> parked;
   /// App-bound logic handles, handed to every new owner.
   std::vector<caf::actor> app_bound_logic;
+  /// Latest logic snapshots of channels beyond their owners: this node's
+  /// owners' (a rebuilt owner restores from them) and copies peers sent
+  /// (this node takes their channels over if they die).
+  logic_state_store logic_states;
+  gauge_share logic_states_gauge; ///< Snapshots kept, in the app's gauge.
+  gauge_share logic_bytes_gauge;  ///< Their bytes, in the app's gauge.
+  /// When each own channel's snapshots last went to its standby node, and
+  /// whether newer ones wait for the rate limit (apps[].logic_state).
+  struct copy_slot {
+    caf::actor_clock::time_point last; ///< Last copy sent.
+    bool due = false;                           ///< Newer ones wait.
+  };
+  std::unordered_map<std::string, copy_slot> copies;
+  bool copy_tick = false; ///< A copy_atom is on its way.
 };
 
 /// Spawned by the app (linked). Messages: owner_directory_actor in
@@ -87,6 +103,9 @@ struct directory_state {
 ///   `channels_request`: the HTTP API, answered by the owners;
 /// - `cluster_changed` from the app: re-register interest, move owners;
 /// - `leave_atom`: this node leaves: every owner hands over.
+/// - `logic_snapshot_kept` from an owner here, `logic_state_request` from a
+///   new owner, `logic_state_copy` from a peer, `copy_atom` (own timer):
+///   logic state kept beyond owners (owner_snapshots.cpp).
 owner_directory_actor::behavior_type
 owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state> self,
                          app_context_ptr ctx, app_actor app);

@@ -43,9 +43,44 @@ void park(self_ptr self, std::function<void()> f);
 caf::typed_response_promise<caf::ok_atom> on_publish(self_ptr self,
                                                      publish_request& req);
 
+/// GET /channels: the occupied channels of this node's owners and, unless
+/// `req.local_only`, of the other nodes (owner_channels.cpp).
+caf::typed_response_promise<std::vector<channel_report>>
+on_channels(self_ptr self, const channels_request& req);
+
 /// The app's owners part of /topology: one page of the owners living here,
 /// each asked for its counts (owner_topology.cpp).
 caf::typed_response_promise<std::string>
 on_topology(self_ptr self, const topology_request& req);
+
+// -- logic state beyond owners (owner_snapshots.cpp) ----------------------------
+
+/// Sets the store's bounds from the app's settings.
+void init_logic_states(self_ptr self);
+
+/// An owner here kept new snapshots: they are kept here and copied to the
+/// channel's standby node (rate limited).
+void on_snapshot_kept(self_ptr self, logic_snapshot_kept& msg);
+
+/// A new owner asks what is kept of its channel.
+std::vector<logic_state> on_state_request(self_ptr self,
+                                          const logic_state_request& req);
+
+/// A peer's copy (or its drop, when empty).
+caf::ok_atom on_state_copy(self_ptr self, logic_state_copy& copy);
+
+/// The copy timer: sends what the rate limit held back.
+void on_copy_tick(self_ptr self);
+
+/// The view changed: own channels' snapshots go to their (new) standby.
+void copy_all(self_ptr self);
+
+/// The owner of `name` here ended: idle (`crashed` false) drops what is
+/// kept of the channel here and at its standby; a crash keeps it for the
+/// rebuilt owner.
+void logic_owner_ended(self_ptr self, const std::string& name, bool crashed);
+
+/// The owner of `name` handed over: its successor carries the state.
+void logic_owner_moved(self_ptr self, const std::string& name);
 
 } // namespace starling::directory_detail

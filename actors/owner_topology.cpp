@@ -1,7 +1,11 @@
 // The owner directory's part of /topology (owner_directory_detail.hpp):
-// one page of the owners living on this node with their counts, and how
-// many remote owners, forwarders and local channels the directory knows.
+// one page of the owners living on this node with their counts, how many
+// remote owners, forwarders and local channels the directory knows, and
+// the logic snapshots it keeps beyond owners (with digests, not contents).
 #include "actors/owner_directory_detail.hpp"
+
+#include <cstdint>
+#include <cstdio>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -23,6 +27,46 @@ struct answer {
     rp.deliver(out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 };
+
+// FNV-1a, 64 bits, as hex: tells which version of a snapshot a node keeps
+// (an operator compares the owner's node with the standby) without
+// showing the app's state.
+std::string digest(const std::string& bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+// The logic snapshots kept beyond owners: totals, and one page of channels.
+json logic_states_json(self_ptr self, const topology_request& req) {
+  auto& store = self->state.logic_states;
+  std::vector<std::string> names;
+  names.reserve(store.size());
+  for (auto& [name, e] : store.entries())
+    names.push_back(name);
+  auto page = page_of(std::move(names), req);
+  auto list = json::array();
+  for (auto& name : page.names) {
+    auto e = store.find(name);
+    auto states = json::array();
+    for (auto& s : e->states)
+      states.push_back(json{{"actor", s.actor}, {"channels", s.channels},
+                            {"bytes", s.state.size()},
+                            {"digest", digest(s.state)}});
+    list.push_back(json{{"channel", name}, {"from", e->from},
+                        {"states", std::move(states)}});
+  }
+  return json{{"channels", store.size()},
+              {"snapshots", store.snapshots()},
+              {"bytes", store.bytes()},
+              {"list", std::move(list)},
+              {"more", page.more}};
+}
 
 } // namespace
 
@@ -48,7 +92,9 @@ on_topology(self_ptr self, const topology_request& req) {
                               {"remote_owners", st.remote_owners.size()},
                               {"forwarders", st.forwarders.size()},
                               {"parked_publishes", st.parked.size()},
-                              {"epoch", st.view.epoch}}}};
+                              {"epoch", st.view.epoch},
+                              {"logic_states",
+                               logic_states_json(self, req)}}}};
   auto gather = fan_in<json, answer>::make(answer{rp}, std::move(out));
   for (std::size_t i = 0; i < page.names.size(); ++i) {
     auto& owner = st.owners[page.names[i]];

@@ -44,6 +44,9 @@ local_bridge_behavior(cluster_actor::stateful_pointer<local_bridge_state> self,
     [](const owner_node_request&) {
       return node_actor{}; // One node: it owns every channel.
     },
+    [](const standby_node_request&) {
+      return node_actor{}; // No other node to take a channel over.
+    },
     [](peers_atom) { return std::vector<node_actor>{}; },
     [self](stats_atom) {
       bridge_stats stats;

@@ -376,6 +376,31 @@ void install_handlers(self_ptr self) {
   });
 }
 
+// The node actor of the node the ring names for `channel` (over the live
+// members, without this node when `without_self`), or an invalid handle
+// for this node or none.
+caf::result<node_actor> ring_node(self_ptr self, const std::string& app_id,
+                                  const std::string& channel,
+                                  bool without_self) {
+  auto& st = self->state;
+  auto members = st.view.members();
+  std::vector<std::string> ids;
+  for (auto& m : members)
+    if (!without_self || m.node_id != st.local.node_id)
+      ids.push_back(m.node_id);
+  auto owner = owner_of(ids, app_id, channel);
+  if (!owner || *owner == st.local.node_id)
+    return node_actor{};
+  for (auto& m : members)
+    if (m.node_id == *owner) {
+      if (auto node = remote_node(self, m))
+        return node;
+      return caf::make_error(caf::sec::runtime_error,
+                             "cannot reach node " + *owner);
+    }
+  return caf::make_error(caf::sec::runtime_error, "owner node left");
+}
+
 } // namespace
 
 nats_bridge_actor::behavior_type
@@ -440,26 +465,12 @@ nats_bridge_behavior(nats_bridge_actor::stateful_pointer<nats_bridge_state> self
       }
       return peers;
     },
-    [=](const owner_node_request& req) -> caf::result<node_actor> {
-      auto& app_id = req.app_id;
-      auto& channel = req.channel;
+    [=](const owner_node_request& req) {
       auto& st = self->state;
-      auto members = st.view.members();
-      std::vector<std::string> ids;
-      for (auto& m : members)
-        if (!st.leaving || m.node_id != st.local.node_id)
-          ids.push_back(m.node_id);
-      auto owner = owner_of(ids, app_id, channel);
-      if (!owner || *owner == st.local.node_id)
-        return node_actor{};
-      for (auto& m : members)
-        if (m.node_id == *owner) {
-          if (auto node = remote_node(self, m))
-            return node;
-          return caf::make_error(caf::sec::runtime_error,
-                                 "cannot reach node " + *owner);
-        }
-      return caf::make_error(caf::sec::runtime_error, "owner node left");
+      return ring_node(self, req.app_id, req.channel, st.leaving);
+    },
+    [=](const standby_node_request& req) {
+      return ring_node(self, req.app_id, req.channel, true);
     },
     [=](stats_atom) { return current_stats(self->state); },
     [=](caf::tick_atom) {

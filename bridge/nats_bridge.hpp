@@ -115,6 +115,8 @@ struct nats_bridge_state {
 /// - `owner_node_request` -> the node actor of the channel's owner
 ///   node (rendezvous hashing over the view), or an invalid handle when
 ///   this node owns it; connecting to a node blocks this (detached) actor;
+/// - `standby_node_request` -> the same without this node in the view
+///   (where owners here copy their logic snapshots), invalid when alone;
 /// - `(caf::close_atom)`: goodbye, then ok_atom, then quits. An exit message
 ///   (not `exit_reason::kill`) also says goodbye before quitting; a killed
 ///   bridge just falls silent and leaves the other views by timeout. (CAF

@@ -16,6 +16,7 @@ using app = app_settings;
 using lim = app_limits;
 using hook = webhook_settings;
 using lb = logic_binding_settings;
+using ls = logic_state_settings;
 
 std::vector<key> make_keys() {
   return {
@@ -395,6 +396,23 @@ std::vector<key> make_keys() {
       .with_help("largest state snapshot kept of an instance (snapshot_hook); "
                  "a bigger one is refused (logged, counted) and the previous "
                  "one kept"),
+
+    // -- apps[].logic_state ---------------------------------------------------
+    entry<&app::logic_state, &ls::max_snapshots>(
+      "apps[].logic_state.max_snapshots")
+      .at_least(1)
+      .with_help("logic snapshots each node keeps beyond their owners (its "
+                 "owners' latest and copies for channels it would take "
+                 "over); past it the least recently updated channel's go"),
+    entry<&app::logic_state, &ls::max_bytes>("apps[].logic_state.max_bytes")
+      .at_least(1024)
+      .with_help("bytes of those snapshots each node keeps"),
+    entry<&app::logic_state, &ls::copy_interval_ms>(
+      "apps[].logic_state.copy_interval_ms")
+      .at_most(60000)
+      .with_help("at most one copy of a channel's logic snapshots to the "
+                 "node that takes it over if this one dies, this often (the "
+                 "latest wins); 0: after every change"),
   };
 }
 

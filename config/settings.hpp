@@ -65,6 +65,17 @@ struct logic_binding_settings {
   uint32_t snapshot_max_bytes = 65536;
 };
 
+/// How much logic state an app keeps beyond its owners on each node
+/// (apps[].logic_state): its owners' latest snapshots and copies other
+/// nodes sent for channels this node would take over.
+struct logic_state_settings {
+  uint32_t max_snapshots = 10000;     ///< Instance snapshots kept.
+  uint32_t max_bytes = 16777216;      ///< Bytes kept (snapshots and names).
+  /// At most one copy per channel to its standby node this often (the
+  /// latest wins); 0: after every change.
+  uint32_t copy_interval_ms = 50;
+};
+
 /// One configured app.
 struct app_settings {
   std::string id;     ///< App id used in the HTTP API path.
@@ -84,6 +95,7 @@ struct app_settings {
   /// "*" and "https://*.example.com" globs); empty: any. Others get 4009.
   std::vector<std::string> allowed_origins;
   std::vector<logic_binding_settings> logic; ///< App logic actors bound to it.
+  logic_state_settings logic_state; ///< Logic state kept beyond owners.
 };
 
 /// TLS on a listener: what it presents and whom it accepts.

@@ -62,12 +62,37 @@ std::size_t lobby_seating::occupants(std::size_t k) const {
   return k >= 1 && k <= counts_.size() ? counts_[k - 1] : 0;
 }
 
+std::string lobby_seating::encode() const {
+  return json(seats_).dump();
+}
+
+void lobby_seating::decode(const std::string& text) {
+  seats_.clear();
+  counts_.clear();
+  auto data = json::parse(text, nullptr, false);
+  if (!data.is_object())
+    return;
+  for (auto& [user, room] : data.items()) {
+    if (!room.is_number_unsigned() || room.get<std::size_t>() == 0
+        || room.get<std::size_t>() > 1000000)
+      continue;
+    auto k = room.get<std::size_t>();
+    if (counts_.size() < k)
+      counts_.resize(k, 0);
+    ++counts_[k - 1];
+    seats_.emplace(user, k);
+  }
+}
+
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_seating> self, logic_handle handle) {
-  // State lives in the instance: a restart or an owner move empties the
-  // rooms (seats already told stay valid for the gate, which reads the
-  // seat channels).
+  // The seating is the snapshot: a restarted lobby, or one beside the
+  // lobby's next owner, seats newcomers around those already seated.
   return {
+    [self](logic_snapshot_atom) { return self->state.encode(); },
+    [self](logic_restore_atom, const std::string& snapshot) {
+      self->state.decode(snapshot);
+    },
     [self, handle](logic_member_atom, const member_change& change) {
       auto log = component_logger("logic");
       if (change.added) {

@@ -47,6 +47,14 @@ public:
   /// Returns how many sit in room `k`.
   std::size_t occupants(std::size_t k) const;
 
+  /// Returns the seating as JSON text, `{"user":room,...}` (the lobby's
+  /// snapshot).
+  std::string encode() const;
+
+  /// Takes the seating of encode(); text that is not one leaves it empty
+  /// (a damaged snapshot must not crash-loop the lobby).
+  void decode(const std::string& text);
+
 private:
   std::size_t room_size_;
   std::map<std::string, std::size_t> seats_; // user -> room
@@ -56,8 +64,9 @@ private:
 /// "lobby", bound to `presence-lobby`: a member who joins is seated and
 /// gets `room-assigned` `{"room":"presence-room-<k>"}` on
 /// seat_channel(user); one who leaves frees the seat and gets
-/// `room-released` `{"room":null}` there.
-using lobby_actor = logic_actor<member_hook>;
+/// `room-released` `{"room":null}` there. The seating is its snapshot:
+/// it survives a restart, an owner move and its owner's node dying.
+using lobby_actor = logic_actor<member_hook, snapshot_hook, restore_hook>;
 lobby_actor::behavior_type lobby(lobby_actor::stateful_pointer<lobby_seating> self,
                                  logic_handle handle);
 

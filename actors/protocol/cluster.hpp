@@ -23,6 +23,10 @@
 // - `owner_node_request`: the node actor of the channel's owner node
 //   (rendezvous hashing over the live members), or an invalid handle when
 //   this node owns it.
+// - `standby_node_request`: the node actor of the node that would own the
+//   channel if this node were gone (rendezvous over the other live
+//   members), or an invalid handle when there is none (alone, or the
+//   local bridge). Owners copy their logic snapshots there.
 // - `(peers_atom)`: the node actors of the other live members.
 // - `(stats_atom)`: bridge_stats. `(close_atom)`: goodbye, then quit.
 // - `(crash_atom)`: throws (fault injection); the node restarts the bridge
@@ -80,6 +84,14 @@ struct owner_node_request {
   std::string channel; ///< Channel.
 };
 
+/// Which node would own `channel` of `app_id` if this node were gone (the
+/// rendezvous runner-up when this node owns it). Reply: node_actor,
+/// invalid when no other node is live.
+struct standby_node_request {
+  std::string app_id;  ///< App.
+  std::string channel; ///< Channel.
+};
+
 /// Node -> app -> directory: a new view, and the bridge that serves it
 /// (invalid while the bridge restarts: this node owns everything then).
 struct cluster_changed {
@@ -115,5 +127,6 @@ typename Inspector::result_type inspect(Inspector& f, bridge_stats& x) {
 } // namespace starling
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_node_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::standby_node_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::cluster_changed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::join_cluster)

@@ -273,6 +273,39 @@ typename Inspector::result_type inspect(Inspector& f, logic_state& x) {
   return f(caf::meta::type_name("logic_state"), x.actor, x.channels, x.state);
 }
 
+/// Owner -> its directory: the latest snapshots of the channel's logic
+/// instances (after one was kept, or restored from a handoff). The
+/// directory keeps them beyond the owner's life and copies them to the
+/// channel's standby node.
+struct logic_snapshot_kept {
+  std::string channel;             ///< The channel.
+  std::vector<logic_state> states; ///< One per instance that has one.
+};
+
+/// A new owner -> its directory, before its logic instances start: the
+/// snapshots kept of the channel (a crashed predecessor's, or a dead
+/// node's copy). Reply: std::vector<logic_state>, empty when none.
+struct logic_state_request {
+  std::string channel; ///< The channel.
+};
+
+/// Directory -> the standby node's directory (the node the ring names for
+/// the channel should the sender's node die), through its node: keep the
+/// latest snapshots of `channel`'s logic. Empty `states`: the channel
+/// ended (idle), drop the copy. Reply: ok_atom. Crosses nodes.
+struct logic_state_copy {
+  std::string app_id;              ///< App of the channel.
+  std::string channel;             ///< The channel.
+  std::string from;                ///< Node id of the sending owner's node.
+  std::vector<logic_state> states; ///< Latest snapshots; empty: drop.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, logic_state_copy& x) {
+  return f(caf::meta::type_name("logic_state_copy"), x.app_id, x.channel,
+           x.from, x.states);
+}
+
 /// Old owner -> new owner (through the new node): the authoritative state
 /// of a channel, so the new owner continues the sequence and the cache and
 /// knows every node. Reply: owner_ref of the owner that took it.
@@ -382,3 +415,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::resolve_owner)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_gone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_handed_off)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_snapshot_kept)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_state_request)

@@ -9,47 +9,22 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const h = require('./support/node');
 const f = require('./support/faults');
-const { freePort, startNats, clusterConfig, viewWhere } = require('./support/cluster');
+const { viewWhere } = require('./support/cluster');
+const { counterCluster, countingClients } = require('./support/counter_cluster');
 
-const EXAMPLES_BIN = process.env.STARLING_EXAMPLES_BIN
-  || path.resolve(__dirname, '../../../build/examples/starling_examples');
 const K = 3;
 const CHANNELS = 12;
 
 test('a logic counter goes on across an owner move and a crash', async (t) => {
-  assert.ok(fs.existsSync(EXAMPLES_BIN), `starling_examples binary at ${EXAMPLES_BIN}`);
-  const natsPort = await freePort();
-  const nats = await startNats(natsPort);
-  const res = h.resources();
-  t.after(async () => { await res.cleanup(); await nats.stop(); });
-  const app = h.makeApp({
-    enable_client_messages: true,
-    limits: { client_events_per_second: 500 },
-    logic: [{ actor: 'counter', channels: 'private-count-*', max_backoff_ms: 20 }],
-  });
-  const start = (id) => res.node({ ...clusterConfig(natsPort, id), admin: { fault_injection: true }, apps: [app] },
-    { bin: EXAMPLES_BIN });
-  const [a, b] = [await start('snap-a'), await start('snap-b')];
-  for (const n of [a, b]) await viewWhere(n, (v) => v.members.length === 2, 5000);
+  const cluster = await counterCluster(t, ['snap-a', 'snap-b']);
+  const { app, start } = cluster;
+  const [a, b] = cluster.nodes;
 
   // One sender on a and one receiver on b per channel: every count crosses
   // the cluster whichever node owns the channel.
-  const sender = res.client(a, app);
-  const receiver = res.client(b, app);
-  await Promise.all([h.connected(sender), h.connected(receiver)]);
-  const names = Array.from({ length: CHANNELS }, (_, i) => `private-count-${i}`);
-  const seen = new Map();
-  const sending = new Map();
-  for (const name of names) {
-    const got = [];
-    (await h.subscribe(receiver, name)).bind('client-n', (d) => got.push(d.count));
-    seen.set(name, got);
-    sending.set(name, await h.subscribe(sender, name));
-  }
+  const { names, seen, sending } = await countingClients(cluster, a, b, CHANNELS);
   const countTo = async (name, n) => {
     assert.ok(sending.get(name).trigger('client-n', {}), 'pusher-js sent the client event');
     await h.waitFor(() => seen.get(name).length >= n, 5000, `${name}: count ${n}`);

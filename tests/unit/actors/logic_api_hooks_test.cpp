@@ -3,7 +3,8 @@
 // drop (errc::publish_refused) and rewrite of publishes, their order, a
 // logic actor's own publishes not asked, fail closed (errc::
 // logic_unavailable) or "pass" when nobody answers, no hook call for a
-// binding without the hook, and signin verdicts of app-bound bindings.
+// binding without the hook, and signin verdicts of app-bound bindings
+// (waiting for a restarting instance, then the fallback).
 #define CAF_SUITE actors_logic_api_hooks
 #include "tests/support/actor_fixture.hpp"
 
@@ -298,6 +299,79 @@ CAF_TEST(a failed signin gate fails closed or passes) {
   auto r = signin("ann");
   CAF_CHECK(is(r.second, errc::logic_unavailable));
   CAF_CHECK_EQUAL(stats(0).unavailable.load(), 1u);
+}
+
+CAF_TEST(a signin waits for a restarting gate and gets its verdict) {
+  // "pass": a fallback would allow, so a refusal comes from the instance.
+  start({binding("door", "", "pass")});
+  CAF_CHECK(!ask_error<caf::ok_atom>(app, crash_request{ctx->app.id, "logic",
+                                                         "door"}));
+  sched.run(); // The crash, not the restart (10 ms back-off).
+  CAF_REQUIRE(state_of<app_state>(app).logic->restarting(0));
+  auto rh = self->request(app, caf::infinite,
+                          signin_request{"1.9", "banned-bob", "{}"});
+  sched.run();
+  CAF_CHECK(!self_has_mail()); // Waiting for the instance.
+  CAF_CHECK_EQUAL(state_of<app_state>(app).signin_waiters.size(), 1u);
+  sched.advance_time(std::chrono::milliseconds(10)); // The restart.
+  sched.run();
+  CAF_REQUIRE(self_has_mail());
+  signin_verdict got;
+  rh.receive([&](signin_verdict& v) { got = std::move(v); },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(!got.allow);
+  CAF_CHECK_EQUAL(got.reason, "banned: {}");
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
+  // Closed: the instance allows (a fallback would be an error).
+  start({binding("door", "", "closed")});
+  CAF_CHECK(!ask_error<caf::ok_atom>(app, crash_request{ctx->app.id, "logic",
+                                                         "door"}));
+  sched.run();
+  auto ok = self->request(app, caf::infinite,
+                          signin_request{"1.10", "ann", "{}"});
+  sched.run();
+  CAF_CHECK(!self_has_mail());
+  sched.advance_time(std::chrono::milliseconds(10));
+  sched.run();
+  CAF_REQUIRE(self_has_mail());
+  ok.receive([&](signin_verdict& v) { CAF_CHECK(v.allow); },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK_EQUAL(stats(0).unavailable.load(), 0u);
+}
+
+CAF_TEST(a signin gate not back within unavailable_wait gets the fallback) {
+  // Waits 5 ms; the restart comes after 10 ms.
+  auto closed = binding("door", "", "closed");
+  closed.unavailable_wait_ms = 5;
+  auto pass = binding("door", "", "pass");
+  pass.unavailable_wait_ms = 5;
+  for (auto& b : {closed, pass}) {
+    start({b});
+    CAF_CHECK(!ask_error<caf::ok_atom>(app, crash_request{ctx->app.id,
+                                                           "logic", "door"}));
+    sched.run();
+    auto rh = self->request(app, caf::infinite,
+                            signin_request{"1.9", "banned-bob", "{}"});
+    sched.run();
+    CAF_CHECK(!self_has_mail());
+    sched.advance_time(std::chrono::milliseconds(5)); // The deadline only.
+    sched.run();
+    CAF_REQUIRE(self_has_mail());
+    std::pair<signin_verdict, caf::error> r;
+    rh.receive([&](signin_verdict& v) { r.first = std::move(v); },
+               [&](caf::error& err) { r.second = std::move(err); });
+    if (b.on_unavailable == "closed")
+      CAF_CHECK(is(r.second, errc::logic_unavailable));
+    else
+      CAF_CHECK(!r.second && r.first.allow); // Not the instance's refusal.
+    CAF_CHECK_EQUAL(stats(0).unavailable.load(), 1u);
+    CAF_CHECK(state_of<app_state>(app).signin_waiters.empty());
+    // Back afterwards: the next signin is the instance's again.
+    sched.advance_time(std::chrono::milliseconds(5));
+    sched.run();
+    auto next = signin("banned-bob");
+    CAF_CHECK(!next.second && !next.first.allow);
+  }
 }
 
 CAF_TEST(signin asks nobody without an app-bound signin binding) {

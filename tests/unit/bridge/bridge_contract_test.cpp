@@ -134,6 +134,7 @@ node_actor::behavior_type node_stub(node_actor::pointer, std::string id) {
     [](owner_handoff&) -> caf::result<owner_ref> {
       return caf::make_error(errc::not_available);
     },
+    [](logic_state_copy&) { return caf::ok_atom::value; },
     [](channels_request&) { return std::vector<channel_report>{}; },
     [](terminate_request&) { return caf::ok_atom::value; },
     [](cluster_view&) {
@@ -410,6 +411,32 @@ void check_owner_lookup_agrees(cluster_under_test& c) {
     ++owned[who];
   }
   CAF_CHECK_EQUAL(owned.size(), c.size());
+}
+
+/// standby_node_request names the owner of the ring without the asking
+/// node: another live node, or none (an invalid handle) when alone.
+void check_standby_is_the_runner_up(cluster_under_test& c) {
+  await_full_views(c);
+  auto ids = c.ids();
+  for (int k = 0; k < 24; ++k) {
+    auto ch = "room-" + std::to_string(k);
+    for (auto& n : c.nodes) {
+      auto node = request_value<node_actor>(*n, n->bridge,
+                                            standby_node_request{app, ch});
+      CAF_REQUIRE(node);
+      std::vector<std::string> others;
+      for (auto& id : ids)
+        if (id != n->member.node_id)
+          others.push_back(id);
+      if (others.empty()) {
+        CAF_CHECK(!*node);
+        continue;
+      }
+      CAF_REQUIRE(*node);
+      CAF_CHECK_EQUAL(node_name(*n, *node).value_or("?"),
+                      owner_of(others, app, ch).value_or("!"));
+    }
+  }
 }
 
 /// After leave_atom a node leaves itself out of its own lookups (so its
@@ -706,6 +733,8 @@ struct nats_fixture {
                          every view lists every node)                          \
   STARLING_CONTRACT_TEST(F, check_owner_lookup_agrees,                        \
                          owner lookup names one live node and all agree)       \
+  STARLING_CONTRACT_TEST(F, check_standby_is_the_runner_up,                  \
+                         the standby is the owner of the ring without us)      \
   STARLING_CONTRACT_TEST(F, check_leaving_node_is_excluded,                   \
                          a leaving node leaves itself out of the ring)         \
   STARLING_CONTRACT_TEST(F, check_peers_are_the_other_nodes,                  \

@@ -99,6 +99,27 @@ CAF_TEST(rooms fill in order and a freed seat is taken first) {
   CAF_CHECK_EQUAL(s.occupants(9), 0u);
 }
 
+CAF_TEST(the seating survives its snapshot and damaged ones start empty) {
+  lobby_seating s{2};
+  s.seat("a");
+  s.seat("b");
+  s.seat("c");
+  s.leave("a");
+  CAF_CHECK_EQUAL(s.encode(), R"({"b":1,"c":2})");
+  lobby_seating back{2};
+  back.decode(s.encode());
+  CAF_CHECK_EQUAL(back.room_of("c"), std::optional<std::size_t>{2});
+  CAF_CHECK_EQUAL(back.occupants(1), 1u);
+  CAF_CHECK_EQUAL(back.seat("d"), 1u); // a's free seat, as before.
+  CAF_CHECK_EQUAL(back.seat("e"), 2u);
+  for (auto bad : {"", "[1]", R"({"x":0})", R"({"x":"1"})", "{"}) {
+    lobby_seating damaged{2};
+    damaged.decode(bad);
+    CAF_CHECK_EQUAL(damaged.encode(), "{}");
+    CAF_CHECK_EQUAL(damaged.seat("z"), 1u);
+  }
+}
+
 CAF_TEST(the gate admits a user to the room of its seat only) {
   auto mine = seat("room-assigned", R"({"room":"presence-room-2"})");
   CAF_CHECK(room_verdict("presence-room-2", "ann", mine).allow);
