@@ -93,6 +93,9 @@ owner_actor owner_for(self_ptr self, const std::string& name,
     start.settle = std::max(start.settle, caf::timespan{rebuild_settle});
     if (!clustered(self))
       start.await_syncs.push_back(st.ctx->node_id);
+    // Rebuilt at once, maybe in the millisecond its predecessor began
+    // numbering in: start a millisecond on, past whatever it numbered.
+    start.seq_base += uint64_t{1} << 20;
   }
   start.app_bound_logic = st.app_bound_logic;
   auto owner = self->spawn<caf::linked>(channel_owner_behavior,
