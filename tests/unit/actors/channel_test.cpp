@@ -137,6 +137,18 @@ struct fixture : test::actor_fixture {
     CAF_CHECK(conn_seen(conn).joined.front().channel == chan);
   }
 
+  /// One subscriber of "room", whose owner on node-b answered its join
+  /// at `seq`; no frames kept from the join.
+  fake_link_ptr subscriber_after(uint64_t seq) {
+    start("room");
+    owner_seen().reply.owner_node = "node-b";
+    owner_seen().reply.seq = seq;
+    auto link = make_fake_link();
+    subscribe_ok(connection(), join_of("room", "1.1", link));
+    link->clear_frames();
+    return link;
+  }
+
   /// Terminates `conn` as a closed socket would and processes the
   /// channel's down_msg.
   void terminate(const caf::actor& conn) {
@@ -868,12 +880,7 @@ CAF_TEST(a failed owner lookup is retried after 500 ms) {
 }
 
 CAF_TEST(events not newer than the last delivered are dropped) {
-  start("room");
-  owner_seen().reply.owner_node = "node-b";
-  owner_seen().reply.seq = 100;
-  auto link = make_fake_link();
-  subscribe_ok(connection(), join_of("room", "1.1", link));
-  link->clear_frames();
+  auto link = subscriber_after(100);
   deliver(event_of(101, "a", "x"));
   deliver(event_of(101, "dup", "x"));
   deliver(event_of(99, "old", "x"));
@@ -910,12 +917,7 @@ CAF_TEST(a new owner that numbers lower lowers the bar) {
 CAF_TEST(a successor continuing the numbers keeps the bar) {
   // The successor's answer to the sync may be older or newer than the
   // events the bus brought: neither repeats nor skips one.
-  start("room");
-  owner_seen().reply.owner_node = "node-b";
-  owner_seen().reply.seq = 100;
-  auto link = make_fake_link();
-  subscribe_ok(connection(), join_of("room", "1.1", link));
-  link->clear_frames();
+  auto link = subscriber_after(100);
   deliver(event_of(101, "a", "x"));
   auto successor = [&](uint64_t seq, std::vector<uint64_t> replay) {
     auto owner = spawn_tracked(test::fake_owner);
