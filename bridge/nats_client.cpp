@@ -56,6 +56,9 @@ using events_ref = std::shared_ptr<detail::nats_connection_events>;
 // event. Closing flushes for at most 500 ms (nats.c conn.c, _close).
 constexpr auto close_timeout = std::chrono::seconds(5);
 
+// Whether this process opened nats.c (see nats_library).
+std::atomic<bool> opened{false};
+
 std::string describe(const char* call, natsStatus status) {
   std::string text = call;
   text += ": ";
@@ -173,6 +176,7 @@ std::unique_ptr<nats_client>
 nats_client::connect(const config::nats_settings& settings,
                      nats_client_options options, std::string& error) {
   std::unique_ptr<nats_client> client{new nats_client};
+  opened = true;
   natsOptions* opts = nullptr;
   if (auto status = natsOptions_Create(&opts); status != NATS_OK) {
     error = describe("natsOptions_Create", status);
@@ -341,6 +345,18 @@ std::string nats_client::flush(int timeout_ms) {
 
 bool nats_client::connected() const {
   return natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED;
+}
+
+} // namespace starling::bridge
+
+namespace starling::bridge {
+
+nats_library::~nats_library() {
+  // Only a process that used nats.c has library state to release (any
+  // nats_client::connect opened it). CloseAndWait joins nats.c's threads;
+  // a timeout (a connection still closing) leaves the rest to exit.
+  if (opened.load())
+    nats_CloseAndWait(2000);
 }
 
 } // namespace starling::bridge

@@ -133,4 +133,16 @@ private:
   std::unique_ptr<natsConnection, connection_deleter> connection_;
 };
 
+/// Tears nats.c down when it goes out of scope: its delivery and timer
+/// threads, their OpenSSL thread state and the library's memory are
+/// released (nats_Close). Declare it before the actor system, so that every
+/// nats_client is gone by then; a process that never connected skips it.
+class nats_library {
+public:
+  nats_library() = default;
+  nats_library(const nats_library&) = delete;
+  nats_library& operator=(const nats_library&) = delete;
+  ~nats_library();
+};
+
 } // namespace starling::bridge
