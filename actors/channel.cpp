@@ -43,21 +43,54 @@ void report_if_idle(self_ptr self) {
     self->send(st.app, channel_idle{st.channel, st.joins});
 }
 
+// Most channels have a handful of subscribers (a user's own channel has
+// one): they keep no index, a scan of a few entries costs less than a hash
+// table's buckets and nodes. The index holds every subscriber from
+// `index_from` on, and is dropped again below half of it.
+constexpr std::size_t index_from = 16;
+
+void indexed_last(channel_state& st) {
+  auto n = st.subscribers.size();
+  if (!st.index.empty()) {
+    st.index.emplace(st.subscribers.back().connection.address(), n - 1);
+  } else if (n >= index_from) {
+    st.index.reserve(n);
+    for (std::size_t pos = 0; pos < n; ++pos)
+      st.index.emplace(st.subscribers[pos].connection.address(), pos);
+  }
+}
+
+std::size_t position_of(const channel_state& st, const caf::actor_addr& conn) {
+  if (!st.index.empty()) {
+    auto i = st.index.find(conn);
+    return i == st.index.end() ? st.subscribers.size() : i->second;
+  }
+  std::size_t pos = 0;
+  while (pos < st.subscribers.size()
+         && st.subscribers[pos].connection.address() != conn)
+    ++pos;
+  return pos;
+}
+
 void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   auto& st = self->state;
-  auto i = st.index.find(conn);
-  if (i == st.index.end())
+  auto pos = position_of(st, conn);
+  if (pos == st.subscribers.size())
     return;
-  auto pos = i->second;
-  st.index.erase(i);
+  bool indexed = !st.index.empty();
+  if (indexed)
+    st.index.erase(conn);
   auto sub = std::move(st.subscribers[pos]);
   if (sub.waiting)
     --st.joining;
   if (pos + 1 != st.subscribers.size()) {
     st.subscribers[pos] = std::move(st.subscribers.back());
-    st.index[st.subscribers[pos].connection.address()] = pos;
+    if (indexed)
+      st.index[st.subscribers[pos].connection.address()] = pos;
   }
   st.subscribers.pop_back();
+  if (indexed && st.subscribers.size() < index_from / 2)
+    st.index = {}; // frees the buckets too
   st.subscribed.set(st.subscribers.size());
   st.links = nullptr;
   if (st.owner)
@@ -295,10 +328,10 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         if (st.traits.has_roster())
           for (auto& m : r.members)
             st.known_members.insert(m.user_id);
-        st.index.emplace(conn.address(), st.subscribers.size());
         st.subscribers.push_back(
           channel_subscriber{conn, join.socket_id, join.member, join.silent,
                              join.user_id, join.user_info, join.link});
+        indexed_last(st);
         st.subscribed.set(st.subscribers.size());
         // A subscriber of a crashed predecessor continues after the last
         // number that one delivered.

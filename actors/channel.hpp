@@ -65,7 +65,8 @@ struct channel_state {
   bool resolving = false;          ///< A lookup is under way.
   std::vector<channel_subscriber> subscribers; ///< Delivery list.
   gauge_share subscribed; ///< Its size, in the app's subscriptions gauge.
-  std::unordered_map<caf::actor_addr, std::size_t> index; ///< connection -> position.
+  /// connection -> position; empty on small channels (channel.cpp, index_from).
+  std::unordered_map<caf::actor_addr, std::size_t> index;
   uint64_t joins = 0;     ///< Joins received (the app compares it before stopping us).
   uint32_t pending = 0;   ///< Joins not answered yet.
   uint32_t joining = 0;   ///< Subscribers not yet in the delivery list.

@@ -7,10 +7,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "actors/app_context.hpp"
 #include "actors/messages.hpp"
+#include "actors/name_map.hpp"
 #include "actors/watchlist.hpp"
 #include "pusher/channel_kind.hpp"
 
@@ -38,7 +38,7 @@ struct connection_state {
   session_link_ptr link; ///< The socket.
   std::string socket_id; ///< This connection's id.
   /// Channel name -> subscription (client channels and internal ones).
-  std::unordered_map<std::string, connection_subscription> subscriptions;
+  name_map<connection_subscription> subscriptions;
   std::string user_id;   ///< Signed-in user (pusher:signin), or empty.
   bool signing_in = false; ///< App logic is deciding a pusher:signin.
   class watchlist watched; ///< The signed-in user's watchlist.

@@ -629,6 +629,37 @@ CAF_TEST(an event without exclusion reaches every subscriber) {
   CAF_CHECK(sink().deliveries().back().exclude == nullptr);
 }
 
+CAF_TEST(subscribers leave the right way below and above the index size) {
+  // Small channels scan their list, big ones index it (channel.cpp,
+  // index_from = 16); grow past it and shrink back below half of it.
+  start("room");
+  std::vector<caf::actor> conns;
+  std::vector<fake_link_ptr> links;
+  for (int i = 0; i < 20; ++i) {
+    links.push_back(make_fake_link());
+    conns.push_back(connection());
+    subscribe_ok(conns.back(), join_of("room", "1." + std::to_string(i),
+                                       links.back()));
+  }
+  CAF_REQUIRE_EQUAL(subscriber_count(), 20u);
+  // Leave from the middle, the front and the back, down to three.
+  std::vector<bool> left(20, false);
+  for (int i : {7, 0, 19, 3, 11, 12, 1, 18, 5, 9, 14, 2, 16, 6, 10, 17, 4}) {
+    terminate(conns[i]);
+    left[i] = true;
+  }
+  CAF_REQUIRE_EQUAL(subscriber_count(), 3u);
+  for (auto& link : links)
+    link->clear_frames();
+  deliver(event_of(1, "news", "x"));
+  for (int i = 0; i < 20; ++i)
+    CAF_CHECK_EQUAL(links[i]->frame_count(), left[i] ? 0u : 1u);
+  // The remaining three leave too: the channel reports itself idle.
+  for (int i : {8, 13, 15})
+    terminate(conns[i]);
+  CAF_CHECK_EQUAL(subscriber_count(), 0u);
+}
+
 CAF_TEST(a relayed client event keeps raw JSON data and the user id) {
   start("presence-room");
   auto link = make_fake_link();
