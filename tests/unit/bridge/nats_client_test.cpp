@@ -194,6 +194,10 @@ CAF_TEST(no echo hides the publishes of a connection from itself) {
   auto got = self_box.messages();
   CAF_CHECK_EQUAL(got.size(), 1u);
   CAF_CHECK_EQUAL(got[0].second, "theirs");
+  // `other` echoes: "theirs" reaches other_box too. Wait for it, or its
+  // handler may still run on a nats.c thread while other_box is destroyed
+  // (a handler call in flight outlives unsubscribing; see nats_subscription).
+  CAF_CHECK(other_box.wait_for(2));
 }
 
 CAF_TEST(resetting a subscription stops delivery and frees its handler) {
