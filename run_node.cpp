@@ -122,11 +122,11 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
               "key=app-key secret=app-secret (not for production)");
   std::random_device seed;
   std::mt19937_64 rng{(static_cast<uint64_t>(seed()) << 32) ^ seed()};
-  // The server (and its I/O context) must outlive the actor system and
-  // node_init, whose HTTP poster keeps idle webhook sockets on that context.
   // Destroyed last: nats.c is torn down once the actor system (and with it
   // the NATS bridge's client) is gone.
   bridge::nats_library nats_library;
+  // The server (and its I/O context) must outlive the actor system and
+  // node_init, whose HTTP poster keeps idle webhook sockets on that context.
   transport::server server{settings};
   node_init init;
   init.apps = settings.apps;

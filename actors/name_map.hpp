@@ -5,6 +5,7 @@
 // that erasing moves the last entry into the gap.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,14 +30,13 @@ public:
   bool empty() const { return entries_.empty(); }
 
   iterator find(std::string_view name) {
-    auto i = entries_.begin();
-    while (i != entries_.end() && i->first != name)
-      ++i;
-    return i;
+    return std::find_if(entries_.begin(), entries_.end(),
+                        [name](const value_type& e) { return e.first == name; });
   }
 
   const_iterator find(std::string_view name) const {
-    return const_cast<name_map*>(this)->find(name);
+    return std::find_if(entries_.begin(), entries_.end(),
+                        [name](const value_type& e) { return e.first == name; });
   }
 
   std::size_t count(std::string_view name) const {

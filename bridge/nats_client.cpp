@@ -347,10 +347,6 @@ bool nats_client::connected() const {
   return natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED;
 }
 
-} // namespace starling::bridge
-
-namespace starling::bridge {
-
 nats_library::~nats_library() {
   // Only a process that used nats.c has library state to release (any
   // nats_client::connect opened it). CloseAndWait joins nats.c's threads;
