@@ -108,6 +108,11 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
 // what the lost owner numbered later never comes.
 void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   auto& st = self->state;
+  // The first answer sets the bar: its joiners are owed what the owner
+  // numbers after `seq`, and a first event the bus (or our crash) lost is
+  // then a gap like any other, not silently skipped.
+  if (st.last_seq == 0)
+    st.last_seq = seq;
   // A successor that took the state over continues the numbers: what was
   // delivered stays delivered, and a caller asks for what lies between
   // (its answer may be older or newer than the events the bus brought).
@@ -122,6 +127,10 @@ void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   }
   if (node.empty() || node == st.owner_node)
     return;
+  component_logger("channel")->debug("owner moved channel={} from={} to={} "
+                                     "seq={} last_seq={}",
+                                     st.channel, st.owner_node, node, seq,
+                                     st.last_seq);
   st.owner_node = node;
   if (!continued)
     st.last_seq = std::min(st.last_seq, seq);
@@ -200,6 +209,13 @@ void remember(self_ptr self, const channel_event& ev, const frame_ptr& frame) {
 } // namespace
 
 namespace channel_detail {
+
+void keep_for_joiners(self_ptr self, const channel_event& ev) {
+  auto& st = self->state;
+  if (st.pending == 0)
+    return;
+  remember(self, ev, st.traits.is_internal() ? nullptr : encode(st, ev));
+}
 
 // Hands one event to every local subscriber: encoded once, one hand-off.
 void deliver_now(self_ptr self, const channel_event& ev) {

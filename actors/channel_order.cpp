@@ -193,8 +193,12 @@ void on_event(self_ptr self, channel_event& ev) {
   if (st.subscribers.empty()) {
     // A crashed predecessor's subscribers rejoin after its last number: the
     // owner replays from there, so the bar stays.
-    if (!resuming(st))
+    if (!resuming(st)) {
       st.last_seq = ev.seq;
+      // The first join's answer may carry an older number (it comes through
+      // the middleman, the event by the bus): its joiner gets this one too.
+      keep_for_joiners(self, ev);
+    }
     return;
   }
   if (st.last_seq != 0 && ev.seq != st.last_seq + 1) {

@@ -28,4 +28,8 @@ bool same_numbering(uint64_t a, uint64_t b);
 /// Hands one event to every local subscriber (actors/channel.cpp).
 void deliver_now(self_ptr self, const channel_event& ev);
 
+/// Keeps an event that reached the channel before any subscriber, for the
+/// joins still waiting for their answer (actors/channel.cpp).
+void keep_for_joiners(self_ptr self, const channel_event& ev);
+
 } // namespace starling::channel_detail

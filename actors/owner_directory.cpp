@@ -98,6 +98,12 @@ owner_actor owner_for(self_ptr self, const std::string& name,
     start.seq_base += uint64_t{1} << 20;
   }
   start.app_bound_logic = st.app_bound_logic;
+  component_logger("app")->debug("owner spawned channel={} seq_base={} "
+                                 "settle_ms={}",
+                                 name, start.seq_base,
+                                 std::chrono::duration_cast<
+                                   std::chrono::milliseconds>(start.settle)
+                                   .count());
   auto owner = self->spawn<caf::linked>(channel_owner_behavior,
                                         std::move(start));
   // The channel came back here: the old forwarder points away from us.

@@ -588,6 +588,9 @@ void on_expire(self_ptr self) {
 // win: they are newer than the handoff).
 owner_ref on_handoff(self_ptr self, owner_handoff& h) {
   auto& st = self->state;
+  component_logger("owner")->debug("handoff in channel={} seq={} own_seq={} "
+                                   "fanned_out={}",
+                                   st.channel, h.seq, st.seq, st.fanned_out);
   st.handed_in = true;
   // Continue the predecessor's numbers exactly when nothing went out from
   // here yet: nodes then see one gapless sequence across the move and wait

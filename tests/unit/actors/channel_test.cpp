@@ -545,6 +545,21 @@ CAF_TEST(a crashed channel tells the app its last number) {
   CAF_CHECK_EQUAL(crashed[0].last_seq, 2u);
 }
 
+CAF_TEST(a channel that crashes before its first event resumes from the join) {
+  // The subscribers joined when the owner's number was 7; the crash took
+  // event 8 from the mailbox: the replacement must ask for it, not start
+  // after whatever the owner numbered meanwhile.
+  owner_seen().reply.owner_node = "node-a";
+  owner_seen().reply.seq = 7;
+  start("room");
+  subscribe_ok(connection(), join_of("room", "1.1", make_fake_link()));
+  self->send(chan, crash_atom::value);
+  sched.run();
+  auto& crashed = state_of<test::fake_app_state>(app).crashed;
+  CAF_REQUIRE_EQUAL(crashed.size(), 1u);
+  CAF_CHECK_EQUAL(crashed[0].last_seq, 7u);
+}
+
 CAF_TEST(a replacement channel resumes rejoiners after the crashed one) {
   // The predecessor delivered up to 5; the local owner numbered 6..8 while
   // the replacement was spawned. Both rejoiners get exactly 6, 7, 8, the
@@ -910,6 +925,41 @@ CAF_TEST(a failed owner lookup is retried after 500 ms) {
   CAF_CHECK_EQUAL(link->frame_count(), 1u);
 }
 
+CAF_TEST(an event the bus brings before the first join is answered reaches it) {
+  // The owner answered at 100, then numbered 101; the answer crosses the
+  // middleman, the event the bus, and the event comes first.
+  start("room");
+  owner_seen().reply.owner_node = "node-b";
+  owner_seen().reply.seq = 100;
+  auto link = make_fake_link();
+  auto conn = connection();
+  self->send(conn, join_of("room", "1.1", link));
+  expect((channel_join), from(self).to(conn));
+  expect((channel_join), from(conn).to(chan));
+  caf::anon_send(chan, event_of(101, "early", "x"));
+  expect((channel_event), from(_).to(chan));
+  expect((owner_join), from(chan).to(owner));
+  expect((owner_joined), from(owner).to(chan));
+  deliver(event_of(102, "next", "x"));
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 3u); // succeeded, early, next
+  CAF_CHECK(texts[1].find("\"early\"") != std::string::npos);
+  CAF_CHECK(texts[2].find("\"next\"") != std::string::npos);
+}
+
+CAF_TEST(a lost first event is a gap the owner replays) {
+  auto link = subscriber_after(100);
+  owner_seen().replay.events = {event_of(101, "first", "x")};
+  deliver(event_of(102, "second", "x"));
+  advance_time(std::chrono::milliseconds(50));
+  sched.run();
+  CAF_CHECK_EQUAL(owner_seen().replay_asks, std::vector<uint64_t>({100}));
+  auto texts = link->texts();
+  CAF_REQUIRE_EQUAL(texts.size(), 2u);
+  CAF_CHECK(texts[0].find("\"first\"") != std::string::npos);
+  CAF_CHECK(texts[1].find("\"second\"") != std::string::npos);
+}
+
 CAF_TEST(events not newer than the last delivered are dropped) {
   auto link = subscriber_after(100);
   deliver(event_of(101, "a", "x"));
@@ -929,7 +979,7 @@ CAF_TEST(a new owner that numbers lower lowers the bar) {
   owner_seen().reply.seq = base;
   auto link = make_fake_link();
   subscribe_ok(connection(), join_of("room", "1.1", link));
-  deliver(event_of(base + 1000, "a", "x"));
+  deliver(event_of(base + 1, "a", "x"));
   // A successor numbering from another node's clock, 3 ms behind, answers
   // the sync.
   auto owner2 = spawn_tracked(test::fake_owner);
