@@ -24,6 +24,11 @@ namespace {
 
 using self_ptr = channel_detail::self_ptr;
 
+// The channel whose handler runs (flyweight_actor.hpp).
+self_ptr me() {
+  return running<channel_state, channel_actor>();
+}
+
 // Owner calls are local or cross one hop; a stuck owner must not pin joins.
 constexpr auto owner_timeout = std::chrono::seconds(10);
 // How long a replacement for a crashed channel keeps its delivered events
@@ -475,10 +480,76 @@ void resolve(self_ptr self) {
       });
 }
 
+// The handlers of every channel (flyweight_actor.hpp): built once.
+channel_actor::behavior_type shared_behavior() {
+  static const channel_actor::behavior_type handlers{
+    [](channel_join& join) -> caf::typed_response_promise<channel_joined> {
+      auto self = me();
+      auto& st = self->state;
+      ++st.joins;
+      ++st.pending;
+      auto conn = caf::actor_cast<connection_actor>(self->current_sender());
+      auto rp = self->make_response_promise<channel_joined>();
+      if (!st.owner) {
+        // The owner (maybe on another node) is still being resolved.
+        st.waiting.push_back(pending_join{std::move(join), std::move(conn), rp});
+        if (!st.resolving)
+          resolve(self);
+        return rp;
+      }
+      start_join(self, std::move(join), std::move(conn), rp);
+      return rp;
+    },
+    [](caf::unsubscribe_atom) {
+      auto self = me();
+      auto conn = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      self->demonitor(conn);
+      remove_subscriber(self, conn);
+    },
+    [](channel_event& ev) { on_event(me(), ev); },
+    [](gap_atom) {
+      auto self = me();
+      self->state.gap_timer = false;
+      ask_replay(self);
+    },
+    [](client_event& ev) {
+      auto self = me();
+      if (self->state.owner)
+        self->send(self->state.owner, std::move(ev));
+    },
+    [](logic_answer& answer) {
+      auto self = me();
+      auto& st = self->state;
+      for (auto& sub : st.subscribers)
+        if (sub.socket_id == answer.socket_id) {
+          sub.link->send(make_frame(pusher::encode_event(
+            answer.event, st.channel, answer.data,
+            pusher::data_format::as_string)));
+          return;
+        }
+    },
+    [](resolve_atom) {
+      // Asked by the directory after a view change, or our own retry.
+      resolve(me());
+    },
+    [](stop_atom) { me()->quit(); },
+    [](stats_atom) {
+      auto self = me();
+      return channel_stats{self->state.subscribers.size(),
+                           self->state.delivered};
+    },
+    [](crash_atom) {
+      throw std::runtime_error("injected fault in channel "
+                               + me()->state.channel);
+    },
+  };
+  return handlers;
+}
+
 } // namespace
 
 channel_actor::behavior_type
-channel_behavior(channel_actor::stateful_pointer<channel_state> self,
+channel_behavior(channel_flyweight self,
                  std::string channel, app_context_ptr ctx, app_actor app,
                  owner_directory_actor directory, uint64_t resume_seq) {
   auto& st = self->state;
@@ -523,61 +594,7 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
     remove_subscriber(self, dm.source);
   });
   resolve(self);
-  return {
-    [self](channel_join& join) -> caf::typed_response_promise<channel_joined> {
-      auto& st = self->state;
-      ++st.joins;
-      ++st.pending;
-      auto conn = caf::actor_cast<connection_actor>(self->current_sender());
-      auto rp = self->make_response_promise<channel_joined>();
-      if (!st.owner) {
-        // The owner (maybe on another node) is still being resolved.
-        st.waiting.push_back(pending_join{std::move(join), std::move(conn), rp});
-        if (!st.resolving)
-          resolve(self);
-        return rp;
-      }
-      start_join(self, std::move(join), std::move(conn), rp);
-      return rp;
-    },
-    [self](caf::unsubscribe_atom) {
-      auto conn = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      self->demonitor(conn);
-      remove_subscriber(self, conn);
-    },
-    [self](channel_event& ev) { on_event(self, ev); },
-    [self](gap_atom) {
-      self->state.gap_timer = false;
-      ask_replay(self);
-    },
-    [self](client_event& ev) {
-      if (self->state.owner)
-        self->send(self->state.owner, std::move(ev));
-    },
-    [self](logic_answer& answer) {
-      auto& st = self->state;
-      for (auto& sub : st.subscribers)
-        if (sub.socket_id == answer.socket_id) {
-          sub.link->send(make_frame(pusher::encode_event(
-            answer.event, st.channel, answer.data,
-            pusher::data_format::as_string)));
-          return;
-        }
-    },
-    [self](resolve_atom) {
-      // Asked by the directory after a view change, or our own retry.
-      resolve(self);
-    },
-    [self](stop_atom) { self->quit(); },
-    [self](stats_atom) {
-      return channel_stats{self->state.subscribers.size(),
-                           self->state.delivered};
-    },
-    [self](crash_atom) {
-      throw std::runtime_error("injected fault in channel "
-                               + self->state.channel);
-    },
-  };
+  return shared_behavior();
 }
 
 } // namespace starling

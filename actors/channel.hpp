@@ -15,6 +15,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/flyweight_actor.hpp"
 #include "actors/fanout_sink.hpp"
 #include "actors/messages.hpp"
 #include "pusher/channel_kind.hpp"
@@ -101,6 +102,9 @@ struct channel_state {
   std::chrono::steady_clock::time_point resume_until;
 };
 
+/// A channel actor: its kind shares one behavior (flyweight_actor.hpp).
+using channel_flyweight = flyweight_actor<channel_state, channel_actor>*;
+
 /// Spawns nothing; the app spawns it. Messages (channel_actor in fwd.hpp):
 /// - `channel_join` from a connection (routed by the app) -> channel_joined
 ///   once subscribed, or an error after the client got
@@ -117,7 +121,7 @@ struct channel_state {
 /// A crash tells the app the last number delivered (`channel_crashed`);
 /// the app spawns the replacement with it as `resume_seq` (0: fresh).
 channel_actor::behavior_type
-channel_behavior(channel_actor::stateful_pointer<channel_state> self,
+channel_behavior(channel_flyweight self,
                  std::string channel, app_context_ptr ctx, app_actor app,
                  owner_directory_actor directory, uint64_t resume_seq);
 

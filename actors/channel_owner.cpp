@@ -21,6 +21,11 @@ namespace {
 using namespace owner_ops;
 using behavior = owner_actor::behavior_type;
 
+// The owner whose handler runs (flyweight_actor.hpp).
+self_ptr me() {
+  return running<owner_state, owner_actor>();
+}
+
 // How long an owner keeps delivering to a node whose channel moved to
 // another owner (events ordered here by callers with an older view).
 constexpr auto moved_node_grace = std::chrono::seconds(2);
@@ -28,7 +33,7 @@ constexpr auto moved_node_grace = std::chrono::seconds(2);
 // How long a handed-off owner keeps forwarding after its last message.
 constexpr auto forwarder_idle = std::chrono::seconds(30);
 
-behavior owning(self_ptr self);
+behavior owning();
 behavior forwarding(self_ptr self, owner_actor successor);
 
 // -- states --------------------------------------------------------------------------
@@ -137,7 +142,7 @@ void stop_settling(self_ptr self) {
   auto& st = self->state;
   auto held = std::move(st.held);
   st.held.clear();
-  self->become(owning(self));
+  self->become(owning());
   if (st.unacked)
     st.unacked->clear();
   for (auto& h : held) {
@@ -162,55 +167,65 @@ void stop_settling(self_ptr self) {
 
 // What settling and owning handle alike. A settling owner never ends by
 // itself (`may_quit` false): its predecessor's state is on its way.
-auto shared_handlers(self_ptr self, bool may_quit) {
-  auto idle = [self, may_quit] {
+auto shared_handlers(bool may_quit) {
+  auto idle = [may_quit](self_ptr self) {
     if (may_quit)
       quit_if_idle(self);
   };
   return std::make_tuple(
-    [self, idle](owner_leave& leave) {
+    [idle](owner_leave& leave) {
+      auto self = me();
       on_leave(self, leave);
-      idle();
+      idle(self);
     },
-    [self, idle](node_forget& nf) {
+    [idle](node_forget& nf) {
+      auto self = me();
       forget_node_if(self, nf.node, nf.generation);
-      idle();
+      idle(self);
     },
-    [idle](idle_atom) { idle(); },
-    [self](bridge_changed& bc) { self->state.bridge = std::move(bc.bridge); },
-    [self](logic_handles& lh) {
+    [idle](idle_atom) { idle(me()); },
+    [](bridge_changed& bc) { me()->state.bridge = std::move(bc.bridge); },
+    [](logic_handles& lh) {
+      auto self = me();
       if (self->state.hooks)
         self->state.hooks->set_app_bound(std::move(lh.handles));
     },
-    [self](logic_restart& lr) {
+    [](logic_restart& lr) {
+      auto self = me();
       if (self->state.hooks)
         self->state.hooks->restart(lr.index);
     },
-    [self](logic_wait_atom) {
+    [](logic_wait_atom) {
+      auto self = me();
       if (self->state.hooks)
         self->state.hooks->wake();
     },
-    [self, idle](expire_atom) {
+    [idle](expire_atom) {
+      auto self = me();
       on_expire(self);
-      idle();
+      idle(self);
     },
-    [self, idle](departed_atom) {
+    [idle](departed_atom) {
+      auto self = me();
       on_departed(self);
-      idle();
+      idle(self);
     },
-    [self](recount_atom) {
+    [](recount_atom) {
+      auto self = me();
       self->state.recount_pending = false;
       send_subscription_count(self);
     },
-    [self](replay_request& rr) { return self->state.replay.since(rr.after); },
-    [self](caf::get_atom) { return report(self); },
-    [self](users_atom) {
+    [](replay_request& rr) { return me()->state.replay.since(rr.after); },
+    [](caf::get_atom) { return report(me()); },
+    [](users_atom) {
+      auto self = me();
       std::vector<std::string> ids;
       for (auto& m : self->state.roster.members())
         ids.push_back(m.user_id);
       return ids;
     },
-    [self](stats_atom) {
+    [](stats_atom) {
+      auto self = me();
       auto& st = self->state;
       owner_stats out;
       out.subscribers = st.subscribers;
@@ -222,7 +237,8 @@ auto shared_handlers(self_ptr self, bool may_quit) {
           out.interest.emplace(node, interest.subscribers);
       return out;
     },
-    [self](crash_request& req) -> caf::result<caf::ok_atom> {
+    [](crash_request& req) -> caf::result<caf::ok_atom> {
+      auto self = me();
       if (!self->state.hooks)
         return caf::make_error(errc::not_available,
                                "no logic beside " + self->state.channel);
@@ -230,19 +246,21 @@ auto shared_handlers(self_ptr self, bool may_quit) {
         return err;
       return caf::ok_atom::value;
     },
-    [self](crash_atom) {
+    [](crash_atom) {
       throw std::runtime_error("injected fault in owner "
-                               + self->state.channel);
+                               + me()->state.channel);
     });
 }
 
-behavior settling(self_ptr self) {
-  return std::apply(
-    [self](auto... shared) -> behavior {
+// Shared by every settling owner (flyweight_actor.hpp): built once.
+behavior settling() {
+  static const behavior handlers = std::apply(
+    [](auto... shared) -> behavior {
       return {
         shared...,
-        [self](owner_join& join) { return on_join(self, join); },
-        [self](publish_event& pe) {
+        [](owner_join& join) { return on_join(me(), join); },
+        [](publish_event& pe) {
+          auto self = me();
           // The predecessor's state (which nodes listen) is on its way:
           // numbering and sending now would reach only part of them. The
           // publisher hears back once it is numbered.
@@ -261,30 +279,35 @@ behavior settling(self_ptr self) {
           unacked(self).push_back(rp);
           return rp;
         },
-        [self](client_event& ce) {
+        [](client_event& ce) {
+          auto self = me();
           held_event h;
           h.client = true;
           h.event = std::move(ce);
           h.via = caf::actor_cast<channel_actor>(self->current_sender());
           self->state.held.push_back(std::move(h));
         },
-        [self](node_moved& nm) {
+        [](node_moved& nm) {
+          auto self = me();
           stop_settling(self);
           self->send(self, nm);
         },
-        [self](hand_off& h) {
+        [](hand_off& h) {
+          auto self = me();
           // Held events are ours to order: send them before the state
           // leaves.
           stop_settling(self);
           return on_hand_off(self, h);
         },
-        [self](owner_handoff& h) {
+        [](owner_handoff& h) {
+          auto self = me();
           auto ref = on_handoff(self, h);
           stop_settling(self);
           return ref;
         },
-        [self](settle_atom) { stop_settling(self); },
-        [self](owner_sync& sync) {
+        [](settle_atom) { stop_settling(me()); },
+        [](owner_sync& sync) {
+          auto self = me();
           auto reply = on_sync(self, sync);
           // Rebuilt after a crash on a single node: once this node's
           // channel told everything, nobody else is to wait for.
@@ -296,16 +319,19 @@ behavior settling(self_ptr self) {
         },
       };
     },
-    shared_handlers(self, false));
+    shared_handlers(false));
+  return handlers;
 }
 
-behavior owning(self_ptr self) {
-  return std::apply(
-    [self](auto... shared) -> behavior {
+// Shared by every owning owner (flyweight_actor.hpp): built once.
+behavior owning() {
+  static const behavior handlers = std::apply(
+    [](auto... shared) -> behavior {
       return {
         shared...,
-        [self](owner_join& join) { return on_join(self, join); },
-        [self](publish_event& pe) -> caf::result<publish_ack> {
+        [](owner_join& join) { return on_join(me(), join); },
+        [](publish_event& pe) -> caf::result<publish_ack> {
+          auto self = me();
           // Its publisher gave up and asked a successor: numbering it here
           // would deliver it twice.
           if (publish_expired(pe.give_up_ms))
@@ -319,8 +345,9 @@ behavior owning(self_ptr self) {
           quit_if_idle(self);
           return ack;
         },
-        [self](client_event& ce) { on_client_event(self, ce); },
-        [self](node_moved& nm) {
+        [](client_event& ce) { on_client_event(me(), ce); },
+        [](node_moved& nm) {
+          auto self = me();
           // Callers with an older view may still send events here for a
           // moment: keep delivering to the node (its channel drops what its
           // new owner already overtook) and forget it silently a little
@@ -332,19 +359,21 @@ behavior owning(self_ptr self) {
           self->delayed_send(self, moved_node_grace,
                              node_forget{nm.node, i->second.generation});
         },
-        [self](hand_off& h) { return on_hand_off(self, h); },
-        [self](owner_handoff& h) { return on_handoff(self, h); },
-        [self](settle_atom) {
+        [](hand_off& h) { return on_hand_off(me(), h); },
+        [](owner_handoff& h) { return on_handoff(me(), h); },
+        [](settle_atom) {
           // nop: a settle timer that outlived its wait.
         },
-        [self](owner_sync& sync) {
+        [](owner_sync& sync) {
+          auto self = me();
           auto reply = on_sync(self, sync);
           quit_if_idle(self);
           return reply;
         },
       };
     },
-    shared_handlers(self, true));
+    shared_handlers(true));
+  return handlers;
 }
 
 template <class T>
@@ -403,7 +432,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
 } // namespace
 
 owner_actor::behavior_type
-channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
+channel_owner_behavior(owner_flyweight self,
                        owner_start start) {
   auto& st = self->state;
   st.traits = pusher::classify_channel(start.channel);
@@ -448,9 +477,9 @@ channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
     // Spawned just after a view change: the channel's previous owner may be
     // handing its state over. Hold events until it arrives.
     self->delayed_send(self, start.settle, settle_atom::value);
-    return settling(self);
+    return settling();
   }
-  return owning(self);
+  return owning();
 }
 
 } // namespace starling

@@ -34,6 +34,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/flyweight_actor.hpp"
 #include "actors/logic_hooks.hpp"
 #include "actors/messages.hpp"
 #include "actors/replay_buffer.hpp"
@@ -128,10 +129,14 @@ struct owner_start {
   std::vector<caf::actor> app_bound_logic; ///< App-bound instance handles.
 };
 
+/// An owner actor: its kind shares its settling and owning behaviors
+/// (flyweight_actor.hpp).
+using owner_flyweight = flyweight_actor<owner_state, owner_actor>*;
+
 /// Spawned by the owner directory (linked). Messages: owner_actor in
 /// actors/fwd.hpp; each state's handling is documented in the .cpp.
 owner_actor::behavior_type
-channel_owner_behavior(owner_actor::stateful_pointer<owner_state> self,
+channel_owner_behavior(owner_flyweight self,
                        owner_start start);
 
 } // namespace starling

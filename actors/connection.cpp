@@ -20,6 +20,11 @@ namespace starling {
 namespace {
 
 using self_ptr = connection_actor::stateful_pointer<connection_state>;
+
+// The connection whose handler runs (flyweight_actor.hpp).
+self_ptr me() {
+  return running<connection_state, connection_actor>();
+}
 using pusher::pusher_error;
 
 // A join waits for the channel and its owner; past this the client is told.
@@ -489,10 +494,41 @@ connection_stats stats_of(const connection_state& st) {
   return out;
 }
 
+// The handlers of every connection (flyweight_actor.hpp): built once.
+connection_actor::behavior_type shared_behavior() {
+  static const connection_actor::behavior_type handlers{
+    [](ws_frame_atom, std::string& text, bool binary) {
+      on_frame(me(), text, binary);
+    },
+    [](ws_closed_atom) { me()->quit(); },
+    [](rejoin_atom, const std::string& name) { rejoin(me(), name); },
+    [](watch_event& ev) {
+      auto self = me();
+      tell_watchlist(self, self->state.watched.changed(ev.user_id, ev.online));
+    },
+    [](terminate_atom) {
+      close_with(me(), pusher_error::unauthorized,
+                 "You got disconnected by the app.");
+    },
+    [](auth_check_atom) {
+      auto self = me();
+      if (!is_authorized(self))
+        close_with(self, pusher_error::unauthorized,
+                   "Connection not authorized within the timeout");
+    },
+    [](stats_atom) { return stats_of(me()->state); },
+    [](crash_atom) {
+      throw std::runtime_error("injected fault in connection "
+                               + me()->state.socket_id);
+    },
+  };
+  return handlers;
+}
+
 } // namespace
 
 connection_actor::behavior_type
-connection_behavior(connection_actor::stateful_pointer<connection_state> self,
+connection_behavior(connection_flyweight self,
                     app_context_ptr ctx, app_actor app, session_link_ptr link,
                     std::string socket_id) {
   auto& st = self->state;
@@ -526,30 +562,7 @@ connection_behavior(connection_actor::stateful_pointer<connection_state> self,
                     st.socket_id, st.ctx->activity_timeout_s));
   if (auto t = st.ctx->app.user_authentication_timeout_s; t > 0)
     self->delayed_send(self, std::chrono::seconds(t), auth_check_atom::value);
-  return {
-    [self](ws_frame_atom, std::string& text, bool binary) {
-      on_frame(self, text, binary);
-    },
-    [self](ws_closed_atom) { self->quit(); },
-    [self](rejoin_atom, const std::string& name) { rejoin(self, name); },
-    [self](watch_event& ev) {
-      tell_watchlist(self, self->state.watched.changed(ev.user_id, ev.online));
-    },
-    [self](terminate_atom) {
-      close_with(self, pusher_error::unauthorized,
-                 "You got disconnected by the app.");
-    },
-    [self](auth_check_atom) {
-      if (!is_authorized(self))
-        close_with(self, pusher_error::unauthorized,
-                   "Connection not authorized within the timeout");
-    },
-    [self](stats_atom) { return stats_of(self->state); },
-    [self](crash_atom) {
-      throw std::runtime_error("injected fault in connection "
-                               + self->state.socket_id);
-    },
-  };
+  return shared_behavior();
 }
 
 } // namespace starling

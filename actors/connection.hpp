@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/app_context.hpp"
+#include "actors/flyweight_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/name_map.hpp"
 #include "actors/watchlist.hpp"
@@ -47,11 +48,14 @@ struct connection_state {
   std::chrono::steady_clock::time_point opened; ///< When it started (admin: age).
 };
 
+/// A connection actor: its kind shares one behavior (flyweight_actor.hpp).
+using connection_flyweight = flyweight_actor<connection_state, connection_actor>*;
+
 /// Spawned by the app (linked). Messages: connection_actor in
 /// actors/fwd.hpp. It sends `connection_established` on start; if it ends
 /// abnormally the socket is closed with 4200 so the client reconnects.
 connection_actor::behavior_type
-connection_behavior(connection_actor::stateful_pointer<connection_state> self,
+connection_behavior(connection_flyweight self,
                     app_context_ptr ctx, app_actor app, session_link_ptr link,
                     std::string socket_id);
 
