@@ -183,7 +183,11 @@ auto shared_handlers(bool may_quit) {
       forget_node_if(self, nf.node, nf.generation);
       idle(self);
     },
-    [idle](idle_atom) { idle(me()); },
+    [idle](idle_atom) {
+      auto self = me();
+      self->state.idle_check_pending = false;
+      idle(self);
+    },
     [](bridge_changed& bc) { me()->state.bridge = std::move(bc.bridge); },
     [](logic_handles& lh) {
       auto self = me();

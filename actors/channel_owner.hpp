@@ -101,6 +101,7 @@ struct owner_state {
   bool recount_pending = false; ///< A subscription_count is scheduled.
   bool fanned_out = false;      ///< Numbered an event (a handoff then cannot reset the numbers).
   bool handed_off = false;      ///< Its state went to a successor (forwarding).
+  bool idle_check_pending = false; ///< An idle_atom for keep_replay_until is scheduled.
   std::vector<held_event> held; ///< Events held while settling.
   /// Answers of held publishes (shared with the functor that fails them if
   /// the owner ends first); null until the first one.

@@ -66,7 +66,7 @@ uint64_t fan_out(self_ptr self, channel_event ev) {
   auto seq = ev.seq;
   bool keep = remote;
   if (!keep && st.keep_replay_until != std::chrono::steady_clock::time_point{}) {
-    keep = std::chrono::steady_clock::now() < st.keep_replay_until;
+    keep = self->clock().now() < st.keep_replay_until;
     if (!keep)
       st.keep_replay_until = {};
   }
@@ -180,10 +180,21 @@ void hold_cache(self_ptr self, std::string event, std::string data,
 // forgets it, and a later use spawns a fresh one.
 void quit_if_idle(self_ptr self) {
   auto& st = self->state;
-  if (st.subscribers == 0 && st.nodes.empty() && st.departing.empty()
-      && st.held.empty() && !cache_live(self)
-      && !(st.hooks && st.hooks->busy()))
-    self->quit();
+  if (st.subscribers != 0 || !st.nodes.empty() || !st.departing.empty()
+      || !st.held.empty() || cache_live(self)
+      || (st.hooks && st.hooks->busy()))
+    return;
+  // A node's channel crashed: its replacement comes back for the events
+  // numbered meanwhile, which only we have (a fresh owner numbers anew).
+  auto now = self->clock().now();
+  if (now < st.keep_replay_until) {
+    if (!st.idle_check_pending) {
+      st.idle_check_pending = true;
+      self->delayed_send(self, st.keep_replay_until - now, idle_atom::value);
+    }
+    return;
+  }
+  self->quit();
 }
 
 // Users that are not members now get the grace period to come back
@@ -236,7 +247,7 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel,
     // delivered number.
     if (!node_died)
       st.keep_replay_until =
-        std::chrono::steady_clock::now() + keep_replay_after_crash;
+        self->clock().now() + keep_replay_after_crash;
     expect_back(self, st.roster.remove_node(node),
                 node_died ? caf::timespan{unreachable_grace}
                           : caf::timespan{departing_grace});

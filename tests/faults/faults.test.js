@@ -30,6 +30,9 @@ test('owner crash: accepted events are held and delivered, none lost', (t) => ch
 
 test('channel crash: subscribers rejoin silently, nothing lost', (t) => check(t, 'channel crash'));
 
+test('channel crash at first events: nothing a subscriber was owed is skipped', (t) =>
+  check(t, 'channel crash at first events'));
+
 test('app crash to failure: 503 while down, never 200 for a dropped event', (t) => check(t, 'app crash to failure'));
 
 test('logic crash: publishes, presence and webhooks unaffected', (t) => check(t, 'logic crash'));

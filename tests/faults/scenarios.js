@@ -26,7 +26,7 @@ async function runScenario(name, fault, opts = {}) {
   try {
     await w.start();
     w.startPublishing();
-    await sleep(opts.warmMs ?? 800);
+    await sleep(opts.warmMs ?? fault.warmMs ?? 800);
     const ownersBefore = await w.owners();
     const ctx = { ownersBefore, t0: Date.now() };
     await fault(w, ctx);
@@ -130,6 +130,25 @@ const scenarios = {
       for (const node of w.liveNodes())
         await f.crash(node.handle, { kind: 'channel', name: channel });
   },
+
+  /**
+   * Every public channel's local actor crashes on every node while its
+   * first events are being numbered (no warm-up; a young cluster's owners
+   * hold events for up to 1 s): one that had delivered nothing yet resumes
+   * its subscribers from their join, not after what its owner numbered
+   * meanwhile.
+   */
+  'channel crash at first events': Object.assign(async (w) => {
+    // A crash every ~50 ms for the first 1.2 s: each channel's first event
+    // is numbered inside the 50 ms its subscribers take to rejoin.
+    const names = w.channelNames().filter((n) => n.startsWith('pub-'));
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      await Promise.all(w.liveNodes().flatMap((node) => names.map((channel) =>
+        f.crash(node.handle, { kind: 'channel', name: channel }).catch(() => {}))));
+      await sleep(40);
+    }
+  }, { warmMs: 0 }),
 
   /** The app of one node crashes past its restart limit: answers 503, retried later. */
   'app crash to failure': async (w, ctx) => {

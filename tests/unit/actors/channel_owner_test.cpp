@@ -1037,10 +1037,38 @@ CAF_TEST(departing members keep an otherwise idle owner until they leave) {
   self->monitor(owner);
   auto pb = probe();
   join(pb, presence_join("node-b", "2.1", "u2"));
-  caf::anon_send_exit(pb, caf::exit_reason::user_shutdown);
+  // The node died (its link broke): no replacement comes for a replay.
+  caf::anon_send_exit(pb, caf::exit_reason::remote_link_unreachable);
   sched.run();
   CAF_CHECK(!terminated(owner));
+  advance_time(500ms);
+  sched.run();
+  CAF_CHECK(terminated(owner));
+}
+
+CAF_TEST(an owner whose every channel crashed keeps its events for the replacements) {
+  // Every node's channel crashed at once: the owner has nobody, but the
+  // replacements come back for what it numbers meanwhile. A fresh owner
+  // would number anew and those events would be gone unnoticed.
+  start("room");
+  self->monitor(owner);
+  auto pa = probe();
+  join(pa, public_join("node-a", "1.1"));
+  auto before = stats().seq;
+  caf::anon_send_exit(pa, caf::exit_reason::user_shutdown);
+  sched.run();
+  publish(published("one", "1"));
+  publish(published("two", "2"));
   advance_time(2s);
+  sched.run();
+  CAF_CHECK(!terminated(owner));
+  auto replay = ask<replay_events>(owner, replay_request{before});
+  CAF_CHECK(replay.complete);
+  CAF_REQUIRE_EQUAL(replay.events.size(), 2u);
+  CAF_CHECK_EQUAL(replay.events[0].event, "one");
+  CAF_CHECK_EQUAL(replay.events[1].event, "two");
+  // Nobody came back within the window: it ends.
+  advance_time(8s);
   sched.run();
   CAF_CHECK(terminated(owner));
 }
