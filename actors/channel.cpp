@@ -56,19 +56,21 @@ constexpr std::size_t index_from = 16;
 
 void indexed_last(channel_state& st) {
   auto n = st.subscribers.size();
-  if (!st.index.empty()) {
-    st.index.emplace(st.subscribers.back().connection.address(), n - 1);
+  if (st.indexed()) {
+    st.extras->index.emplace(st.subscribers.back().connection.address(), n - 1);
   } else if (n >= index_from) {
-    st.index.reserve(n);
+    auto& index = st.more().index;
+    index.reserve(n);
     for (std::size_t pos = 0; pos < n; ++pos)
-      st.index.emplace(st.subscribers[pos].connection.address(), pos);
+      index.emplace(st.subscribers[pos].connection.address(), pos);
   }
 }
 
 std::size_t position_of(const channel_state& st, const caf::actor_addr& conn) {
-  if (!st.index.empty()) {
-    auto i = st.index.find(conn);
-    return i == st.index.end() ? st.subscribers.size() : i->second;
+  if (st.indexed()) {
+    auto& index = st.extras->index;
+    auto i = index.find(conn);
+    return i == index.end() ? st.subscribers.size() : i->second;
   }
   std::size_t pos = 0;
   while (pos < st.subscribers.size()
@@ -82,20 +84,20 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   auto pos = position_of(st, conn);
   if (pos == st.subscribers.size())
     return;
-  bool indexed = !st.index.empty();
+  bool indexed = st.indexed();
   if (indexed)
-    st.index.erase(conn);
+    st.extras->index.erase(conn);
   auto sub = std::move(st.subscribers[pos]);
   if (sub.waiting)
     --st.joining;
   if (pos + 1 != st.subscribers.size()) {
     st.subscribers[pos] = std::move(st.subscribers.back());
     if (indexed)
-      st.index[st.subscribers[pos].connection.address()] = pos;
+      st.extras->index[st.subscribers[pos].connection.address()] = pos;
   }
   st.subscribers.pop_back();
   if (indexed && st.subscribers.size() < index_from / 2)
-    st.index = {}; // frees the buckets too
+    st.extras->index = {}; // frees the buckets too
   st.subscribed.set(st.subscribers.size());
   st.links = nullptr;
   if (st.owner)
@@ -166,11 +168,12 @@ frame_ptr encode(channel_state& st, const channel_event& ev) {
         st.traits.has_roster() ? std::string_view{ev.user_id}
                                : std::string_view{}));
     case event_kind::member_added:
-      st.known_members.insert(ev.user_id);
+      st.more().known_members.insert(ev.user_id);
       return make_frame(pusher::encode_member_added(
         st.channel, pusher::presence_member{ev.user_id, ev.data}));
     case event_kind::member_removed:
-      st.known_members.erase(ev.user_id);
+      if (st.extras)
+        st.extras->known_members.erase(ev.user_id);
       return make_frame(pusher::encode_member_removed(st.channel, ev.user_id));
     case event_kind::subscription_count:
       return make_frame(pusher::encode_subscription_count(
@@ -348,7 +351,7 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         greet(st, join, r);
         if (st.traits.has_roster())
           for (auto& m : r.members)
-            st.known_members.insert(m.user_id);
+            st.more().known_members.insert(m.user_id);
         st.subscribers.push_back(
           channel_subscriber{conn, join.socket_id, join.member, join.silent,
                              join.user_id, join.user_info, join.link});
@@ -409,8 +412,9 @@ void sync_owner(self_ptr self) {
     for (auto& sub : st.subscribers)
       if (sub.member)
         sync.members.push_back(roster_entry{sub.user_id, sub.user_info});
-    sync.known_members.assign(st.known_members.begin(),
-                              st.known_members.end());
+    if (st.extras)
+      sync.known_members.assign(st.extras->known_members.begin(),
+                                st.extras->known_members.end());
   }
   self->request(st.owner, owner_timeout, std::move(sync))
     .then(
@@ -442,7 +446,8 @@ void on_owner(self_ptr self, owner_actor owner) {
   self->monitor(st.owner);
   // With nobody subscribed yet there is nothing to tell (and an empty sync
   // would look idle).
-  if (!st.subscribers.empty() || !st.known_members.empty())
+  if (!st.subscribers.empty()
+      || (st.extras && !st.extras->known_members.empty()))
     sync_owner(self);
   auto waiting = std::move(st.waiting);
   st.waiting.clear();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,6 +54,24 @@ struct pending_join {
   caf::typed_response_promise<channel_joined> rp;   ///< Its answer.
 };
 
+/// What most channels never use (a big channel's index, presence, a gap
+/// in the numbers, two owners at once): one pointer in channel_state,
+/// allocated on first use (channel_state::more()).
+struct channel_extras {
+  /// connection -> position; empty on small channels (channel.cpp, index_from).
+  std::unordered_map<caf::actor_addr, std::size_t> index;
+  /// Roster users this node's clients were told about (from join replies
+  /// and member events): a rebuilt owner removes those nobody has any more.
+  std::unordered_set<std::string> known_members;
+  /// Events that arrived after a gap in the numbers, waiting briefly for
+  /// the missing ones.
+  std::map<uint64_t, channel_event> gap;
+  /// Events of another owner (two owners at once while the cluster was
+  /// split) delivered outside the followed numbers: (origin, seq), newest
+  /// last, so a later replay of them is not delivered twice.
+  std::vector<std::pair<std::string, uint64_t>> foreign;
+};
+
 /// State of a local channel actor.
 struct channel_state {
   static inline const char* name = "channel";
@@ -66,8 +85,6 @@ struct channel_state {
   bool resolving = false;          ///< A lookup is under way.
   std::vector<channel_subscriber> subscribers; ///< Delivery list.
   gauge_share subscribed; ///< Its size, in the app's subscriptions gauge.
-  /// connection -> position; empty on small channels (channel.cpp, index_from).
-  std::unordered_map<caf::actor_addr, std::size_t> index;
   uint64_t joins = 0;     ///< Joins received (the app compares it before stopping us).
   uint32_t pending = 0;   ///< Joins not answered yet.
   uint32_t joining = 0;   ///< Subscribers not yet in the delivery list.
@@ -79,19 +96,8 @@ struct channel_state {
   std::string owner_node; ///< Node of the current owner (from its replies).
   uint64_t last_seq = 0;  ///< Last sequence number delivered.
   bool owner_lost = false; ///< The owner ended: its successor numbers anew.
-  /// Roster users this node's clients were told about (from join replies
-  /// and member events): a rebuilt owner removes those nobody has any more.
-  std::unordered_set<std::string> known_members;
-  /// Events that arrived after a gap in the numbers, waiting briefly for
-  /// the missing ones.
-  std::map<uint64_t, channel_event> gap;
   bool gap_timer = false; ///< A gap_atom tick is scheduled.
   bool replaying = false; ///< Asked the owner for events the bus lost.
-  /// Events of another owner (two owners at once while the cluster was
-  /// split) delivered outside the followed numbers: (origin, seq), newest
-  /// last, so a later replay of them is not delivered twice. (A vector:
-  /// an empty std::deque would allocate in every channel.)
-  std::vector<std::pair<std::string, uint64_t>> foreign;
   uint64_t replay_misses = 0; ///< Replays that could not fill a gap.
   uint8_t replay_attempts = 0; ///< Timed-out replays of the current gap.
   /// Set on a replacement for a crashed channel: the last number its
@@ -100,6 +106,25 @@ struct channel_state {
   /// until `resume_until`.
   uint64_t resume_seq = 0;
   std::chrono::steady_clock::time_point resume_until;
+  /// See channel_extras; null until first needed.
+  std::unique_ptr<channel_extras> extras;
+
+  /// The extras, allocated on first use: call it to change them.
+  channel_extras& more() {
+    if (!extras)
+      extras = std::make_unique<channel_extras>();
+    return *extras;
+  }
+
+  /// Whether the channel keeps a subscriber index.
+  bool indexed() const {
+    return extras && !extras->index.empty();
+  }
+
+  /// Whether events wait behind a gap.
+  bool has_gap() const {
+    return extras && !extras->gap.empty();
+  }
 };
 
 /// A channel actor: its kind shares one behavior (flyweight_actor.hpp).

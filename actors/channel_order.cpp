@@ -27,7 +27,9 @@ constexpr std::size_t max_foreign = 256;
 
 // Whether `ev` went out already as another owner's event (on_event).
 bool delivered_aside(const channel_state& st, const channel_event& ev) {
-  for (auto& [origin, seq] : st.foreign)
+  if (!st.extras)
+    return false;
+  for (auto& [origin, seq] : st.extras->foreign)
     if (seq == ev.seq && origin == ev.origin)
       return true;
   return false;
@@ -36,10 +38,11 @@ bool delivered_aside(const channel_state& st, const channel_event& ev) {
 // Delivers the held events that now follow in order.
 void drain_gap(self_ptr self) {
   auto& st = self->state;
-  while (!st.gap.empty()) {
-    auto i = st.gap.begin();
+  while (st.has_gap()) {
+    auto& gap = st.extras->gap;
+    auto i = gap.begin();
     if (i->first <= st.last_seq) {
-      st.gap.erase(i);
+      gap.erase(i);
       continue;
     }
     if (i->first != st.last_seq + 1)
@@ -47,7 +50,7 @@ void drain_gap(self_ptr self) {
     st.last_seq = i->first;
     if (!delivered_aside(st, i->second))
       deliver_now(self, i->second);
-    st.gap.erase(i);
+    gap.erase(i);
   }
 }
 
@@ -55,8 +58,10 @@ void drain_gap(self_ptr self) {
 // its own base): deliver what was held, in order.
 void flush_gap(self_ptr self) {
   auto& st = self->state;
-  auto held = std::move(st.gap);
-  st.gap.clear();
+  if (!st.has_gap())
+    return;
+  auto held = std::move(st.extras->gap);
+  st.extras->gap.clear();
   for (auto& [seq, ev] : held)
     if (seq > st.last_seq) {
       st.last_seq = seq;
@@ -82,8 +87,9 @@ void close_for_loss(self_ptr self, const char* why) {
 
 void hold_for_gap(self_ptr self, channel_event ev) {
   auto& st = self->state;
-  st.gap.emplace(ev.seq, std::move(ev));
-  if (st.gap.size() > max_gap_events) {
+  auto& gap = st.more().gap;
+  gap.emplace(ev.seq, std::move(ev));
+  if (gap.size() > max_gap_events) {
     flush_gap(self);
     return;
   }
@@ -112,9 +118,10 @@ void deliver_aside(self_ptr self, const channel_event& ev) {
   auto& st = self->state;
   if (delivered_aside(st, ev))
     return;
-  if (st.foreign.size() >= max_foreign)
-    st.foreign.erase(st.foreign.begin());
-  st.foreign.emplace_back(ev.origin, ev.seq);
+  auto& foreign = st.more().foreign;
+  if (foreign.size() >= max_foreign)
+    foreign.erase(foreign.begin());
+  foreign.emplace_back(ev.origin, ev.seq);
   deliver_now(self, ev);
 }
 
@@ -148,7 +155,7 @@ void ask_replay(self_ptr self) {
         st.replay_attempts = 0;
         for (auto& ev : r.events)
           if (ev.seq > st.last_seq)
-            st.gap.emplace(ev.seq, std::move(ev));
+            st.more().gap.emplace(ev.seq, std::move(ev));
         drain_gap(self);
         // A gap the owner has no events for is a jump in its numbers (a
         // successor that numbered before it got the handoff), not a loss:

@@ -235,7 +235,8 @@ auto shared_handlers(bool may_quit) {
       out.subscribers = st.subscribers;
       out.members = st.roster.size();
       out.seq = st.seq;
-      out.cached = st.cache.held && st.cache.expires > self->clock().now();
+      out.cached = st.cache && st.cache->held
+                   && st.cache->expires > self->clock().now();
       for (auto& [node, interest] : st.nodes)
         if (interest.subscribers > 0)
           out.interest.emplace(node, interest.subscribers);
@@ -316,7 +317,8 @@ behavior settling() {
           // Rebuilt after a crash on a single node: once this node's
           // channel told everything, nobody else is to wait for.
           auto& awaited = self->state.await_syncs;
-          awaited.erase(sync.node);
+          awaited.erase(std::remove(awaited.begin(), awaited.end(), sync.node),
+                        awaited.end());
           if (self->state.await_any && awaited.empty())
             stop_settling(self);
           return reply;
@@ -475,7 +477,7 @@ channel_owner_behavior(owner_flyweight self,
       lost_with_app(self);
     self->quit(std::move(em.reason));
   });
-  st.await_syncs.insert(start.await_syncs.begin(), start.await_syncs.end());
+  st.await_syncs = std::move(start.await_syncs);
   st.await_any = !st.await_syncs.empty();
   if (start.settle > caf::timespan::zero()) {
     // Spawned just after a view change: the channel's previous owner may be

@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -90,7 +89,7 @@ struct owner_state {
   replay_buffer replay;
   /// Until when every event is kept for replay (a channel crashed).
   std::chrono::steady_clock::time_point keep_replay_until;
-  cached_event cache;              ///< Cache kinds only.
+  std::unique_ptr<cached_event> cache; ///< Cache kinds only; null before.
   /// Members whose node's channel crashed or died, with the deadline to
   /// re-join before member_removed goes out.
   std::map<std::string, std::chrono::steady_clock::time_point> departing;
@@ -109,7 +108,7 @@ struct owner_state {
     unacked;
   /// Settling ends early once these nodes synced (a rebuild after a crash
   /// on a single node).
-  std::set<std::string> await_syncs;
+  std::vector<std::string> await_syncs;
   bool await_any = false; ///< Whether await_syncs was given at all.
   /// App logic for this channel; null when no binding applies to it.
   std::unique_ptr<owner_hooks> hooks;

@@ -151,19 +151,28 @@ void send_subscription_count(self_ptr self, const std::string& exclude) {
 
 // -- state helpers ---------------------------------------------------------------
 
+// Only cache channels hold one: allocated on first use.
+cached_event& cache_of(owner_state& st) {
+  if (!st.cache)
+    st.cache = std::make_unique<cached_event>();
+  return *st.cache;
+}
+
 bool cache_live(self_ptr self) {
   auto& c = self->state.cache;
-  if (c.held && self->clock().now() >= c.expires) {
-    c.held = false;
-    c.event.clear();
-    c.data.clear();
+  if (!c)
+    return false;
+  if (c->held && self->clock().now() >= c->expires) {
+    c->held = false;
+    c->event.clear();
+    c->data.clear();
   }
-  return c.held;
+  return c->held;
 }
 
 void hold_cache(self_ptr self, std::string event, std::string data,
                 caf::timespan ttl) {
-  auto& c = self->state.cache;
+  auto& c = cache_of(self->state);
   c.miss_reported = false;
   c.held = true;
   c.event = std::move(event);
@@ -299,11 +308,11 @@ owner_handoff make_handoff(self_ptr self) {
   h.seq = st.seq;
   if (cache_live(self)) {
     h.cache_hit = true;
-    h.cache_event = st.cache.event;
-    h.cache_data = st.cache.data;
+    h.cache_event = st.cache->event;
+    h.cache_data = st.cache->data;
     h.cache_ttl_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
-        st.cache.expires - self->clock().now())
+        st.cache->expires - self->clock().now())
         .count());
   }
   h.replay = st.replay.events();
@@ -384,11 +393,11 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
   if (st.traits.keeps_last_event()) {
     if (cache_live(self)) {
       reply.cache_hit = true;
-      reply.cache_event = st.cache.event;
-      reply.cache_data = st.cache.data;
-    } else if (!st.cache.miss_reported) {
+      reply.cache_event = st.cache->event;
+      reply.cache_data = st.cache->data;
+    } else if (!cache_of(st).miss_reported) {
       // One cache_miss webhook until the next publish fills the cache.
-      st.cache.miss_reported = true;
+      st.cache->miss_reported = true;
       webhook(self, "cache_miss");
     }
   }
@@ -586,7 +595,9 @@ void on_departed(self_ptr self) {
 }
 
 void on_expire(self_ptr self) {
-  auto& c = self->state.cache;
+  if (!self->state.cache)
+    return;
+  auto& c = *self->state.cache;
   c.expire_pending = false;
   if (cache_live(self)) {
     c.expire_pending = true;
@@ -654,10 +665,10 @@ channel_report report(self_ptr self) {
   r.user_count = st.roster.size();
   if (cache_live(self)) {
     r.cache_hit = true;
-    r.cache_event = st.cache.event;
-    r.cache_data = st.cache.data;
+    r.cache_event = st.cache->event;
+    r.cache_data = st.cache->data;
     r.cache_ttl_s = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(st.cache.expires
+      std::chrono::duration_cast<std::chrono::seconds>(st.cache->expires
                                                        - self->clock().now())
         .count());
   }

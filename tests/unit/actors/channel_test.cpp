@@ -725,7 +725,7 @@ CAF_TEST(member and count events are typed values the channel encodes) {
   added.user_id = "u2";
   added.data = R"({"n":2})";
   deliver(added);
-  auto& known = state_of<channel_state>(chan).known_members;
+  auto& known = state_of<channel_state>(chan).more().known_members;
   CAF_CHECK_EQUAL(known.count("u1"), 1u);
   CAF_CHECK_EQUAL(known.count("u2"), 1u);
   channel_event removed;
