@@ -71,10 +71,16 @@ async function runScenario(name, fault, opts = {}) {
     if (ctx.extra) Object.assign(out, ctx.extra);
     if (opts.webhooks !== false) {
       await w.closeAll();
+      // Webhooks no survivor can know of (see 'kill -9 of a node').
+      const exempt = (entry) => (ctx.webhookExempt || [])
+        .some((channel) => entry[0].split(' ')[1] === channel);
+      const imbalance = () => w.webhookImbalance().filter((e) => !exempt(e));
       // vacated and member_removed wait 3 s at the webhook actor.
-      await f.poll(() => w.webhookImbalance().length === 0, 8000, 'balanced webhooks')
+      await f.poll(() => imbalance().length === 0, 8000, 'balanced webhooks')
         .catch(() => {});
-      out.webhookImbalance = w.webhookImbalance();
+      out.webhookImbalance = imbalance();
+      const unknowable = w.webhookImbalance().filter(exempt);
+      if (unknowable.length) out.webhookExempt = unknowable;
     }
   } finally {
     await w.stop();
@@ -190,11 +196,20 @@ const scenarios = {
     world: { logic: [{ actor: 'chat_filter', channels: '*' }], bin: EXAMPLES_BIN },
   }),
 
-  /** kill -9 of the node that owns the most channels. */
+  /** kill -9 of the node that owns the most channels (but see below). */
   'kill -9 of a node': async (w, ctx) => {
     const counts = {};
     for (const id of Object.values(ctx.ownersBefore)) counts[id] = (counts[id] || 0) + 1;
-    const victimId = Object.keys(counts).sort((a, b) => counts[b] - counts[a])[0];
+    // A node that owns its own solo presence channel dies with that
+    // channel's owner and every member: nobody is left who knows to send
+    // its member_removed and channel_vacated (docs/fault-tolerance.md,
+    // "Known limits"). So another node is preferred, whose solo channel's
+    // owner elsewhere must tell who left; if there is none, those webhooks
+    // are reported apart, not checked.
+    const ownsOwnSolo = (id) => ctx.ownersBefore[`presence-solo-${id}`] === id;
+    const byCount = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
+    const victimId = byCount.find((id) => !ownsOwnSolo(id)) || byCount[0];
+    if (ownsOwnSolo(victimId)) ctx.webhookExempt = [`presence-solo-${victimId}`];
     const victim = w.nodes.find((n) => n.id === victimId);
     const t0 = Date.now();
     await w.kill9(victim);
