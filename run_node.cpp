@@ -166,6 +166,14 @@ int run_node(int argc, char** argv, const logic_registry& logic) {
             caf::timespan{std::chrono::milliseconds(settings.cluster.node_timeout_ms)});
   }
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  // An idle CAF worker spins briefly, then by default polls 500 more times
+  // with a 50 us sleep between polls before it waits on its condition
+  // variable. Paced traffic (an event every few ms) keeps it in that
+  // polling for good: thousands of wakeups a second per worker, 2.3 us of
+  // server CPU per delivery at 1,000 subscribers x 50 publishes/s (9.9 ->
+  // 7.7 us; floor: 7.2 us per write()). Latency, burst fan-out and HTTP
+  // publishes measured the same without it (tests/bench/README.md).
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   add_message_types(cfg);
   caf::actor_system sys{cfg};
   auto node = sys.spawn(node_behavior, init);
