@@ -377,9 +377,12 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         if (err == caf::sec::request_receiver_down) {
           // The owner ended under the join (it went idle as our last
           // subscriber left, or crashed): join the current one instead.
-          // The join stays pending.
-          if (st.owner == asked)
+          // The join stays pending. Its successor numbers anew, and this
+          // bounce may come before the owner's down message says so.
+          if (st.owner == asked) {
             st.owner = nullptr;
+            st.owner_lost = true;
+          }
           if (st.owner) {
             start_join(self, std::move(join), std::move(conn), rp);
             return;
