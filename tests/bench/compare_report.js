@@ -17,7 +17,7 @@ if (!dir) {
 const meta = Object.fromEntries(
   fs.readFileSync(path.join(dir, 'meta.txt'), 'utf8').split('\n').filter(Boolean)
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-const maxLoad = Number(meta.max_load || 1.5);
+const maxBusy = Number(meta.max_busy || 15);
 const rows = fs.readFileSync(path.join(dir, 'results.tsv'), 'utf8').trim().split('\n').slice(1)
   .map((l) => {
     const [repeat, peer, figure, metric, value, loadBefore, loadAfter, busy] = l.split('\t');
@@ -40,7 +40,7 @@ for (const file of fs.existsSync(path.join(dir, 'raw')) ? fs.readdirSync(path.jo
 function values(peer, figure, metric) {
   return rows.filter((r) => r.peer === peer && r.figure === figure && r.metric === metric
                             && r.value !== '' && !Number.isNaN(+r.value))
-    .map((r) => ({ v: +r.value, repeat: r.repeat, dirty: r.loadBefore > maxLoad }));
+    .map((r) => ({ v: +r.value, repeat: r.repeat, dirty: r.busy > maxBusy }));
 }
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -119,7 +119,7 @@ out.push(`- Soketi: ${meta.soketi}`);
 out.push(`- load: ${meta.load}; HTTP tool: ${meta.http_tool}`);
 out.push(`- ${meta.uptime_start.trim()} (start) / ${(meta.uptime_end || '').trim()} (end); run took ${meta.duration_s} s`);
 if (meta.note) out.push(`- note: ${meta.note}`);
-out.push(`- Each figure ran on a fresh server; the servers alternated (the order flips every figure and repeat). A value is **contaminated** when the 1-minute load before its figure was above ${maxLoad} (this 2-core machine is shared); the count says how many repeats were.`);
+out.push(`- Each figure ran on a fresh server; the servers alternated (the order flips every figure and repeat). A value is **contaminated** when the machine was more than ${maxBusy} % busy (of all CPUs) in the 2 s before its figure, with no server running: foreign work on this shared machine. The 1-minute load is listed too, but it still carries the benchmark's own previous figure. The count says how many repeats were contaminated.`);
 out.push('');
 out.push('## Figures (median, range over repeats)', '');
 out.push(`| figure | ${peers.join(' | ')} | ${peers.includes('soketi') && peers.includes('starling') ? 'Starling / Soketi | ' : ''}issue-14 target |`);
@@ -228,8 +228,8 @@ for (const r of rows) {
   const k = `${r.repeat}/${r.figure}/${r.peer}`;
   if (seen.has(k)) continue;
   seen.add(k);
-  const dirty = r.loadBefore > maxLoad ? ' (contaminated)' : '';
-  out.push(`| ${r.repeat} | ${r.figure} | ${r.peer} | ${r.loadBefore}${dirty} | ${r.loadAfter} | ${r.busy} |`);
+  const dirty = r.busy > maxBusy ? ' (contaminated)' : '';
+  out.push(`| ${r.repeat} | ${r.figure} | ${r.peer} | ${r.loadBefore} | ${r.loadAfter} | ${r.busy}${dirty} |`);
 }
 const errors = rows.filter((r) => r.metric === 'error');
 if (errors.length) {
