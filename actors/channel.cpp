@@ -1,6 +1,8 @@
 // Local channel actor: subscribers of this node, one encode per event,
 // joins through the owner. The order of events (gaps, replay, foreign
-// owners) is in actors/channel_order.cpp.
+// owners) is in actors/channel_order.cpp. Joins and delivery stay in one
+// file: a join's catch-up reads the events delivered while it waited, and
+// both change the subscriber list and its shared link list together.
 #include "actors/channel.hpp"
 #include "actors/channel_order.hpp"
 
