@@ -50,8 +50,9 @@ void admit(self_ptr self, ws_opened& ev) {
   auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
                                        app_actor{self}, std::move(ev.link),
                                        socket_id);
-  st.sockets.emplace(conn.address(), socket_id);
-  st.by_socket.emplace(std::move(socket_id), std::move(conn));
+  auto addr = conn.address();
+  auto entry = st.by_socket.emplace(std::move(socket_id), std::move(conn));
+  st.sockets.emplace(std::move(addr), &entry.first->first);
 }
 
 channel_entry& channel_for(self_ptr self, const std::string& name) {
@@ -106,9 +107,11 @@ void connection_ended(self_ptr self, const caf::actor_addr& conn) {
     return;
   if (st.connections > 0)
     --st.connections;
-  st.users.sign_out(i->second);
-  st.by_socket.erase(i->second);
+  st.users.sign_out(*i->second);
+  auto c = st.by_socket.find(*i->second);
   st.sockets.erase(i);
+  if (c != st.by_socket.end())
+    st.by_socket.erase(c); // Only now: its key was what `i` pointed to.
 }
 
 caf::ok_atom on_terminate(self_ptr self, const terminate_request& req) {
@@ -396,7 +399,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
       auto& st = self->state;
       if (auto sender = self->current_sender())
         if (auto i = st.sockets.find(sender->address()); i != st.sockets.end())
-          st.users.sign_in(i->second, msg.user_id);
+          st.users.sign_in(*i->second, msg.user_id);
       return caf::ok_atom::value;
     },
     [self](signin_request& req) { return on_signin_request(self, req); },

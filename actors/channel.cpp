@@ -103,8 +103,8 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   st.subscribed.set(st.subscribers.size());
   st.links = nullptr;
   if (st.owner)
-    self->send(st.owner, owner_leave{st.ctx->node_id, sub.socket_id,
-                                     sub.member, sub.user_id});
+    self->send(st.owner, owner_leave{st.ctx->node_id, sub.socket_id(),
+                                     sub.member, sub.user_id()});
   report_if_idle(self);
 }
 
@@ -254,7 +254,7 @@ void deliver_now(self_ptr self, const channel_event& ev) {
   const session_link* exclude = nullptr;
   if (!ev.exclude.empty())
     for (auto& sub : st.subscribers)
-      if (sub.socket_id == ev.exclude) {
+      if (sub.socket_id() == ev.exclude) {
         exclude = sub.link.get();
         break;
       }
@@ -283,7 +283,7 @@ void catch_up(self_ptr self, channel_subscriber& sub, uint64_t seq) {
     return;
   }
   for (auto& r : st.recent) {
-    if (r.seq <= seq || r.seq > st.last_seq || r.exclude == sub.socket_id
+    if (r.seq <= seq || r.seq > st.last_seq || r.exclude == sub.socket_id()
         || sub.silent)
       continue;
     if (r.frame)
@@ -354,9 +354,12 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         if (st.traits.has_roster())
           for (auto& m : r.members)
             st.more().known_members.insert(m.user_id);
-        st.subscribers.push_back(
-          channel_subscriber{conn, join.socket_id, join.member, join.silent,
-                             join.user_id, join.user_info, join.link});
+        channel_subscriber sub{conn, join.link, nullptr};
+        sub.member = join.member;
+        sub.silent = join.silent;
+        if (join.member)
+          sub.identity = make_member_identity(join.user_id, join.user_info);
+        st.subscribers.push_back(std::move(sub));
         indexed_last(st);
         st.subscribed.set(st.subscribers.size());
         // A subscriber of a crashed predecessor continues after the last
@@ -416,7 +419,8 @@ void sync_owner(self_ptr self) {
   if (st.traits.has_roster()) {
     for (auto& sub : st.subscribers)
       if (sub.member)
-        sync.members.push_back(roster_entry{sub.user_id, sub.user_info});
+        sync.members.push_back(roster_entry{sub.identity->user_id,
+                                            sub.identity->user_info});
     if (st.extras)
       sync.known_members.assign(st.extras->known_members.begin(),
                                 st.extras->known_members.end());
@@ -531,7 +535,7 @@ channel_actor::behavior_type shared_behavior() {
       auto self = me();
       auto& st = self->state;
       for (auto& sub : st.subscribers)
-        if (sub.socket_id == answer.socket_id) {
+        if (sub.socket_id() == answer.socket_id) {
           sub.link->send(make_frame(pusher::encode_event(
             answer.event, st.channel, answer.data,
             pusher::data_format::as_string)));

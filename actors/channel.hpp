@@ -18,7 +18,9 @@
 #include "actors/app_context.hpp"
 #include "actors/flyweight_actor.hpp"
 #include "actors/fanout_sink.hpp"
+#include "actors/member_identity.hpp"
 #include "actors/messages.hpp"
+#include "actors/session_link.hpp"
 #include "pusher/channel_kind.hpp"
 
 namespace starling {
@@ -26,16 +28,26 @@ namespace starling {
 /// One local subscriber.
 struct channel_subscriber {
   connection_actor connection; ///< Monitored; watchlist events go here.
-  std::string socket_id;       ///< For exclusion.
+  /// Where frames go; its socket id is the one exclusion compares.
+  session_link_ptr link;
+  member_identity_ptr identity; ///< Roster user (members only, for syncs).
+  uint64_t from_seq = 0;       ///< See `waiting`.
   bool member = false;         ///< A roster member.
   bool silent = false;         ///< Receives nothing.
-  std::string user_id;         ///< Roster user id, or empty.
-  std::string user_info;       ///< Roster user info (for syncs).
-  session_link_ptr link;       ///< Where frames go.
   /// Not yet in the delivery list: it joined when the owner's last number
   /// was `from_seq` and gets the events numbered after it.
   bool waiting = false;
-  uint64_t from_seq = 0; ///< See `waiting`.
+
+  /// Returns the subscriber's socket id.
+  const std::string& socket_id() const {
+    return link->socket_id();
+  }
+
+  /// Returns the roster user id, or empty for a subscriber that is no member.
+  const std::string& user_id() const {
+    static const std::string none;
+    return identity ? identity->user_id : none;
+  }
 };
 
 /// An event delivered while joins waited for their answer.

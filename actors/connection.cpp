@@ -79,8 +79,9 @@ void on_joined(self_ptr self, const std::string& name, channel_joined& joined) {
   i->second.channel = std::move(joined.channel);
   i->second.active = true;
   i->second.rejoin_attempts = 0;
-  if (i->second.traits.is_internal() && !i->second.silent)
-    tell_watchlist(self, self->state.watched.joined(
+  if (i->second.traits.is_internal() && !i->second.silent
+      && self->state.user)
+    tell_watchlist(self, self->state.user->watched.joined(
                            std::string{pusher::watchlist_user_id(name)},
                            joined.members > 0));
 }
@@ -90,12 +91,16 @@ channel_join make_join(self_ptr self, const std::string& name,
   auto& st = self->state;
   channel_join join;
   join.channel = name;
-  join.socket_id = st.socket_id;
+  join.socket_id = st.link->socket_id();
   join.link = st.link;
   join.member = sub.member;
   join.silent = sub.silent;
-  join.user_id = sub.user_id;
-  join.user_info = sub.user_info;
+  if (sub.identity) {
+    join.user_id = sub.identity->user_id;
+    join.user_info = sub.identity->user_info;
+  } else if (!sub.traits.is_internal()) {
+    join.user_id = st.user_id(); // As authorize() does off presence.
+  }
   return join;
 }
 
@@ -147,12 +152,14 @@ void join_internal(self_ptr self, const std::string& user, bool member,
   sub.traits = pusher::classify_channel(name);
   sub.member = member;
   sub.silent = silent;
-  sub.user_id = member ? user : std::string{};
+  if (member)
+    sub.identity = make_member_identity(user, {});
   join(self, name, make_join(self, name, sub), [self, name, user](caf::error&) {
     auto& st = self->state;
     if (auto i = st.subscriptions.find(name);
         i != st.subscriptions.end() && !i->second.silent)
-      tell_watchlist(self, st.watched.failed(user));
+      if (st.user)
+        tell_watchlist(self, st.user->watched.failed(user));
     st.subscriptions.erase(name);
   });
 }
@@ -179,7 +186,7 @@ bool authorize(self_ptr self, const pusher::subscribe_request& req,
   auto& limits = st.ctx->app.limits;
   auto& name = req.channel;
   if (traits.needs_user()) {
-    if (st.user_id.empty() || pusher::user_channel_id(name) != st.user_id) {
+    if (st.user_id().empty() || pusher::user_channel_id(name) != st.user_id()) {
       subscription_error(self, name, "AuthError",
                          "#server-to-user channels need a sign-in as that user",
                          401);
@@ -189,12 +196,12 @@ bool authorize(self_ptr self, const pusher::subscribe_request& req,
   if (traits.needs_auth()) {
     bool with_data = traits.has_roster() && req.channel_data.has_value();
     if (!pusher::verify_channel_auth(st.ctx->app.key, st.ctx->app.secret,
-                                     st.socket_id, name,
+                                     st.link->socket_id(), name,
                                      with_data ? *req.channel_data : "",
                                      with_data, req.auth)) {
       subscription_error(self, name, "AuthError",
                          "Invalid signature: expected HMAC SHA256 hex digest of "
-                           + st.socket_id + ":" + name
+                           + st.link->socket_id() + ":" + name
                            + (with_data ? ":<channel_data>" : ""),
                          401);
       return false;
@@ -220,7 +227,7 @@ bool authorize(self_ptr self, const pusher::subscribe_request& req,
   } else {
     // Off presence, a signed-in connection's user id rides along so app
     // logic can decide on it (owners use it only for members).
-    join.user_id = st.user_id;
+    join.user_id = st.user_id();
   }
   return true;
 }
@@ -265,15 +272,15 @@ void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
   auto traits = pusher::classify_channel(name);
   channel_join request;
   request.channel = name;
-  request.socket_id = st.socket_id;
+  request.socket_id = st.link->socket_id();
   request.link = st.link;
   if (!authorize(self, *req, traits, request))
     return;
   auto& sub = st.subscriptions[name];
   sub.traits = traits;
   sub.member = request.member;
-  sub.user_id = request.user_id;
-  sub.user_info = request.user_info;
+  if (request.member)
+    sub.identity = make_member_identity(request.user_id, request.user_info);
   join(self, name, std::move(request), [self, name](caf::error& err) {
     // The channel already sent pusher:subscription_error when the owner
     // refused; other failures (timeouts) are reported here.
@@ -333,7 +340,10 @@ void on_client_event(self_ptr self, pusher::client_frame& frame) {
   client_event ev{std::move(frame.event),
                   frame.data.empty() ? std::string{"null"}
                                      : std::move(frame.data),
-                  st.socket_id, i->second.user_id, system_now_ns()};
+                  st.link->socket_id(),
+                  i->second.identity ? i->second.identity->user_id
+                                     : st.user_id(),
+                  system_now_ns()};
   st.ctx->counters->client_events.fetch_add(1, std::memory_order_relaxed);
   self->send(i->second.channel, std::move(ev));
 }
@@ -342,16 +352,16 @@ void on_client_event(self_ptr self, pusher::client_frame& frame) {
 // state) and watches the ids of its watchlist through theirs.
 void watch(self_ptr self, const std::vector<std::string>& ids) {
   auto& st = self->state;
-  auto own = pusher::watchlist_channel(st.user_id);
+  auto own = pusher::watchlist_channel(st.user_id());
   if (st.subscriptions.count(own) == 0)
-    join_internal(self, st.user_id, true, true);
-  auto change = st.watched.replace(ids, st.user_id);
+    join_internal(self, st.user_id(), true, true);
+  auto change = st.user->watched.replace(ids, st.user->id);
   for (auto& id : change.unwatch)
     leave(self, pusher::watchlist_channel(id));
   for (auto& id : change.watch)
     join_internal(self, id, false, false);
   // Every id already known (none new): the whole list goes out now.
-  tell_watchlist(self, st.watched.first_frame());
+  tell_watchlist(self, st.user->watched.first_frame());
 }
 
 // The signin is allowed (by the app's logic, if it asks): the client hears
@@ -359,8 +369,10 @@ void watch(self_ptr self, const std::vector<std::string>& ids) {
 void signed_in(self_ptr self, const std::string& user_id,
                const std::string& user_data, std::vector<std::string> ids) {
   auto& st = self->state;
-  bool first = st.user_id.empty();
-  st.user_id = user_id;
+  bool first = !st.user;
+  if (first)
+    st.user = std::make_unique<signed_in_user>();
+  st.user->id = user_id;
   send_text(self, pusher::encode_signin_success(user_data));
   auto max = st.ctx->app.max_watchlist_size;
   if (ids.size() > max) {
@@ -371,7 +383,8 @@ void signed_in(self_ptr self, const std::string& user_id,
                  + " ids; only the first " + std::to_string(max) + " are kept");
   }
   if (first)
-    self->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id})
+    self
+      ->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id()})
       .then([](caf::ok_atom) {}, [](caf::error&) {});
   watch(self, ids);
 }
@@ -385,12 +398,13 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
   if (!req)
     return fail(req.error.message);
   if (!pusher::verify_user_auth(st.ctx->app.key, st.ctx->app.secret,
-                                st.socket_id, req->user_data, req->auth))
+                                st.link->socket_id(), req->user_data,
+                                req->auth))
     return fail("Invalid signature for pusher:signin");
   auto data = pusher::parse_user_data(req->user_data);
   if (!data)
     return fail(data.error.message);
-  if (!st.user_id.empty() && st.user_id != data->id)
+  if (!st.user_id().empty() && st.user_id() != data->id)
     return fail("Connection is already signed in as another user");
   if (!asks_signin(*st.ctx)) {
     signed_in(self, data->id, req->user_data, std::move(data->watchlist));
@@ -405,7 +419,7 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
   auto ids = std::move(data->watchlist);
   self
     ->request(st.app, signin_timeout,
-              signin_request{st.socket_id, user_id, user_data})
+              signin_request{st.link->socket_id(), user_id, user_data})
     .then(
       [self, user_id, user_data, ids](signin_verdict& v) mutable {
         self->state.signing_in = false;
@@ -413,7 +427,7 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
           return close_with(self, pusher_error::unauthorized,
                             v.reason.empty() ? "Signin refused by the app"
                                              : v.reason);
-        if (!self->state.user_id.empty() && self->state.user_id != user_id)
+        if (!self->state.user_id().empty() && self->state.user_id() != user_id)
           return close_with(self, pusher_error::unauthorized,
                             "Connection is already signed in as another "
                             "user");
@@ -432,7 +446,7 @@ void on_signin(self_ptr self, const pusher::client_frame& frame) {
 // private or presence subscription.
 bool is_authorized(self_ptr self) {
   auto& st = self->state;
-  if (!st.user_id.empty())
+  if (!st.user_id().empty())
     return true;
   for (auto& [name, sub] : st.subscriptions)
     if (sub.traits.needs_auth())
@@ -469,7 +483,8 @@ void on_frame(self_ptr self, std::string& text, bool binary) {
   } else {
     // Pusher protocol §1.2: unknown events are logged and ignored.
     component_logger("connection")
-      ->debug("ignored event socket_id={} event={}", st.socket_id, event);
+      ->debug("ignored event socket_id={} event={}", st.link->socket_id(),
+              event);
   }
 }
 
@@ -504,7 +519,8 @@ connection_actor::behavior_type shared_behavior() {
     [](rejoin_atom, const std::string& name) { rejoin(me(), name); },
     [](watch_event& ev) {
       auto self = me();
-      tell_watchlist(self, self->state.watched.changed(ev.user_id, ev.online));
+      if (auto& user = self->state.user)
+        tell_watchlist(self, user->watched.changed(ev.user_id, ev.online));
     },
     [](terminate_atom) {
       close_with(me(), pusher_error::unauthorized,
@@ -519,7 +535,7 @@ connection_actor::behavior_type shared_behavior() {
     [](stats_atom) { return stats_of(me()->state); },
     [](crash_atom) {
       throw std::runtime_error("injected fault in connection "
-                               + me()->state.socket_id);
+                               + me()->state.link->socket_id());
     },
   };
   return handlers;
@@ -535,7 +551,7 @@ connection_behavior(connection_flyweight self,
   st.ctx = std::move(ctx);
   st.app = std::move(app);
   st.link = std::move(link);
-  st.socket_id = std::move(socket_id);
+  st.link->set_socket_id(std::move(socket_id));
   st.opened = std::chrono::steady_clock::now();
   self->attach_functor([link = st.link](const caf::error& reason) {
     // However the actor ends: a crash or shutdown tells the client to come
@@ -559,7 +575,7 @@ connection_behavior(connection_flyweight self,
   });
   st.link->bind(caf::actor_cast<caf::actor>(self));
   send_text(self, pusher::encode_connection_established(
-                    st.socket_id, st.ctx->activity_timeout_s));
+                    st.link->socket_id(), st.ctx->activity_timeout_s));
   if (auto t = st.ctx->app.user_authentication_timeout_s; t > 0)
     self->delayed_send(self, std::chrono::seconds(t), auth_check_atom::value);
   return shared_behavior();

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "actors/app_context.hpp"
 #include "actors/flyweight_actor.hpp"
+#include "actors/member_identity.hpp"
 #include "actors/messages.hpp"
 #include "actors/name_map.hpp"
 #include "actors/watchlist.hpp"
@@ -24,11 +26,18 @@ struct connection_subscription {
   pusher::channel_traits traits;  ///< What the channel can do.
   bool member = false;            ///< Joined as a roster member.
   bool silent = false;            ///< Joined to be counted, not to receive.
-  std::string user_id;            ///< Roster user id on this channel.
-  std::string user_info;          ///< Roster user info (for re-joins).
   uint8_t rejoin_attempts = 0;    ///< Re-joins tried since the channel crashed.
   bool active = false;            ///< Joined (subscription_succeeded was sent).
   bool cancelled = false;         ///< Unsubscribed while the join was pending.
+  /// The roster user on this channel (members only; kept for re-joins).
+  member_identity_ptr identity;
+};
+
+/// A signed-in connection's user (pusher:signin); most connections never
+/// sign in and pay one null pointer for it.
+struct signed_in_user {
+  std::string id;          ///< The user id.
+  class watchlist watched; ///< The user's watchlist.
 };
 
 /// State of a connection actor.
@@ -36,16 +45,20 @@ struct connection_state {
   static inline const char* name = "connection";
   app_context_ptr ctx;   ///< App and node facts.
   app_actor app;         ///< Routes joins to channels.
-  session_link_ptr link; ///< The socket.
-  std::string socket_id; ///< This connection's id.
+  session_link_ptr link; ///< The socket; it holds this connection's socket id.
   /// Channel name -> subscription (client channels and internal ones).
   name_map<connection_subscription> subscriptions;
-  std::string user_id;   ///< Signed-in user (pusher:signin), or empty.
+  std::unique_ptr<signed_in_user> user; ///< Set by pusher:signin.
   bool signing_in = false; ///< App logic is deciding a pusher:signin.
-  class watchlist watched; ///< The signed-in user's watchlist.
   std::chrono::steady_clock::time_point rate_window; ///< Client-event window start.
   uint32_t rate_count = 0; ///< Client events in the current window.
   std::chrono::steady_clock::time_point opened; ///< When it started (admin: age).
+
+  /// Returns the signed-in user id, or empty.
+  const std::string& user_id() const {
+    static const std::string none;
+    return user ? user->id : none;
+  }
 };
 
 /// A connection actor: its kind shares one behavior (flyweight_actor.hpp).

@@ -64,8 +64,22 @@ public:
     return 0;
   }
 
+  /// Returns the Pusher socket id of the connection on this socket. Kept
+  /// here, once per connection, so that channels need no copy per
+  /// subscription for exclusion.
+  const std::string& socket_id() const {
+    return socket_id_;
+  }
+
+  /// Sets the socket id; the connection actor does so when it starts,
+  /// before it sends any join, so every reader sees it set.
+  void set_socket_id(std::string id) {
+    socket_id_ = std::move(id);
+  }
+
 private:
   uint16_t shard_;
+  std::string socket_id_;
 };
 
 /// Shared handle to a session; actors hold it, transport implements it.

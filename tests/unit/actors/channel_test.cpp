@@ -116,6 +116,7 @@ struct fixture : test::actor_fixture {
     result.channel = channel;
     result.socket_id = socket_id;
     result.link = link;
+    link->set_socket_id(socket_id); // As the connection actor does.
     return result;
   }
 

@@ -135,6 +135,7 @@ struct fixture : test::actor_fixture {
     j.channel = name;
     j.socket_id = "1." + std::to_string(++sockets);
     j.link = link;
+    link->set_socket_id(j.socket_id); // As the connection actor does.
     self->send(conn, std::move(j));
     run();
     link->clear_frames();

@@ -136,6 +136,7 @@ struct fixture : test::actor_fixture {
     j.channel = name;
     j.socket_id = socket_id;
     j.link = link;
+    link->set_socket_id(j.socket_id); // As the connection actor does.
     self->send(conn, std::move(j));
     run();
   }

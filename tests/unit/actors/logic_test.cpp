@@ -281,6 +281,7 @@ struct fixture : test::actor_fixture {
     j.channel = name;
     j.socket_id = socket_id;
     j.link = link;
+    link->set_socket_id(j.socket_id); // As the connection actor does.
     j.user_id = user_id;
     j.member = member;
     self->send(conn, std::move(j));
