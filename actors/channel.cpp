@@ -104,7 +104,7 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   st.links = nullptr;
   if (st.owner)
     self->send(st.owner, owner_leave{st.ctx->node_id, sub.socket_id(),
-                                     sub.member, sub.user_id()});
+                                     sub.member(), sub.user_id()});
   report_if_idle(self);
 }
 
@@ -355,7 +355,6 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
           for (auto& m : r.members)
             st.more().known_members.insert(m.user_id);
         channel_subscriber sub{conn, join.link, nullptr};
-        sub.member = join.member;
         sub.silent = join.silent;
         if (join.member)
           sub.identity = make_member_identity(join.user_id, join.user_info);
@@ -418,7 +417,7 @@ void sync_owner(self_ptr self) {
   sync.subscribers = st.subscribers.size();
   if (st.traits.has_roster()) {
     for (auto& sub : st.subscribers)
-      if (sub.member)
+      if (sub.member())
         sync.members.push_back(roster_entry{sub.identity->user_id,
                                             sub.identity->user_info});
     if (st.extras)

@@ -30,9 +30,9 @@ struct channel_subscriber {
   connection_actor connection; ///< Monitored; watchlist events go here.
   /// Where frames go; its socket id is the one exclusion compares.
   session_link_ptr link;
-  member_identity_ptr identity; ///< Roster user (members only, for syncs).
+  /// The roster user: set exactly when the subscriber is a member.
+  member_identity_ptr identity;
   uint64_t from_seq = 0;       ///< See `waiting`.
-  bool member = false;         ///< A roster member.
   bool silent = false;         ///< Receives nothing.
   /// Not yet in the delivery list: it joined when the owner's last number
   /// was `from_seq` and gets the events numbered after it.
@@ -41,6 +41,11 @@ struct channel_subscriber {
   /// Returns the subscriber's socket id.
   const std::string& socket_id() const {
     return link->socket_id();
+  }
+
+  /// Returns whether the subscriber is a roster member.
+  bool member() const {
+    return identity != nullptr;
   }
 
   /// Returns the roster user id, or empty for a subscriber that is no member.

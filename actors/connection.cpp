@@ -93,7 +93,7 @@ channel_join make_join(self_ptr self, const std::string& name,
   join.channel = name;
   join.socket_id = st.link->socket_id();
   join.link = st.link;
-  join.member = sub.member;
+  join.member = sub.identity != nullptr;
   join.silent = sub.silent;
   if (sub.identity) {
     join.user_id = sub.identity->user_id;
@@ -150,7 +150,6 @@ void join_internal(self_ptr self, const std::string& user, bool member,
   auto name = pusher::watchlist_channel(user);
   auto& sub = st.subscriptions[name];
   sub.traits = pusher::classify_channel(name);
-  sub.member = member;
   sub.silent = silent;
   if (member)
     sub.identity = make_member_identity(user, {});
@@ -278,7 +277,6 @@ void on_subscribe(self_ptr self, const pusher::client_frame& frame) {
     return;
   auto& sub = st.subscriptions[name];
   sub.traits = traits;
-  sub.member = request.member;
   if (request.member)
     sub.identity = make_member_identity(request.user_id, request.user_info);
   join(self, name, std::move(request), [self, name](caf::error& err) {

@@ -24,12 +24,12 @@ namespace starling {
 struct connection_subscription {
   channel_actor channel;          ///< Local channel, once joined.
   pusher::channel_traits traits;  ///< What the channel can do.
-  bool member = false;            ///< Joined as a roster member.
   bool silent = false;            ///< Joined to be counted, not to receive.
   uint8_t rejoin_attempts = 0;    ///< Re-joins tried since the channel crashed.
   bool active = false;            ///< Joined (subscription_succeeded was sent).
   bool cancelled = false;         ///< Unsubscribed while the join was pending.
-  /// The roster user on this channel (members only; kept for re-joins).
+  /// The roster user on this channel: set exactly when joined as a roster
+  /// member (kept for re-joins).
   member_identity_ptr identity;
 };
 
