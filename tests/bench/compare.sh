@@ -203,11 +203,12 @@ fig_latency() {
     --src-base 5 --events $((LAT_RATE * LAT_SECONDS)) --rate "$LAT_RATE" --concurrency 4 \
     --payload "$PAYLOAD" --server-pid "$SRV_PID" --cdf-file "$OUT/raw/$REP-$PEER-$FIG.cdf"
   local k
-  for k in latency_p50_us latency_p99_us latency_max_us deliveries expected_deliveries \
+  for k in latency_p50_us latency_p99_us latency_max_us arrival_p50_us arrival_p99_us \
+           deliveries expected_deliveries \
            server_us_per_delivery frame_payload_avg_bytes foreign_cpu_s; do
     record "$k" "$(kv "$out" "$k")"
   done
-  log "$PEER $FIG: p50 $(kv "$out" latency_p50_us) us, p99 $(kv "$out" latency_p99_us) us, $(kv "$out" deliveries)/$(kv "$out" expected_deliveries) delivered"
+  log "$PEER $FIG: p50 $(kv "$out" latency_p50_us) us, p99 $(kv "$out" latency_p99_us) us (at the socket: $(kv "$out" arrival_p50_us) / $(kv "$out" arrival_p99_us) us), $(kv "$out" deliveries)/$(kv "$out" expected_deliveries) delivered"
 }
 
 # Burst fan-out to $1 subscribers: deliveries per server CPU-second.

@@ -98,6 +98,8 @@ for (const f of latFigs) {
   const n = f.split('_')[1];
   table.push([`p50 at ${meta.lat_rate || 50} publishes/s, ${n} subscribers`, f, 'latency_p50_us', 'ms', 'low', n === '5000' ? '≤ 30 ms' : '']);
   table.push([`p99 at ${meta.lat_rate || 50} publishes/s, ${n} subscribers`, f, 'latency_p99_us', 'ms', 'low', n === '1000' ? '≤ 5 ms' : n === '5000' ? '≤ 80 ms' : '']);
+  table.push([`p50, up to the client socket's receive stamp, ${n} subscribers`, f, 'arrival_p50_us', 'ms', 'low', '']);
+  table.push([`p99, up to the client socket's receive stamp, ${n} subscribers`, f, 'arrival_p99_us', 'ms', 'low', '']);
   table.push([`(publishes/s achieved of ${meta.lat_rate || 50} offered)`, f, 'publish_rate', '', '', '']);
 }
 for (const f of burstFigs) {

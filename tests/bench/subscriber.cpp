@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <ctime>
 #include <unistd.h>
 
 #include "histogram.hpp"
@@ -117,6 +119,7 @@ private:
   void on_event(size_t i, uint32_t events);
   void on_connected(size_t i);
   void on_readable(size_t i);
+  ssize_t read_stamped(int fd); // read() that keeps the kernel's receive stamp
   void on_bytes(size_t i, char* data, size_t size);
   void on_ws_bytes(size_t i, char* data, size_t size);
   void on_frame(size_t i, const ws_frame& frame);
@@ -185,8 +188,29 @@ private:
   int64_t first_delivery_ns_ = 0;
   int64_t last_delivery_ns_ = 0;
   int64_t cpu_mark_ns_ = 0;
-  latency_histogram latency_;
+  int64_t arrival_real_ns_ = 0; // kernel receive stamp of the last read
+  latency_histogram latency_;   // send stamp to this process's read
+  latency_histogram arrival_;   // send stamp to the kernel's receive stamp
 };
+
+ssize_t subscriber_pool::read_stamped(int fd) {
+  iovec iov{read_buf_.data(), read_buf_.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(fd, &msg, 0);
+  arrival_real_ns_ = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      arrival_real_ns_ = ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+    }
+  return n;
+}
 
 int subscriber_pool::run() {
   start_ns_ = mono_ns();
@@ -284,6 +308,10 @@ void subscriber_pool::open_next() {
       first_error_ = std::string("connect:") + strerrorname_np(-fd);
     return;
   }
+  // The kernel stamps each segment as it reaches the socket: latency up to
+  // that stamp is the server's, without this process's own queue of reads.
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   c.fd = fd;
   c.state = conn_state::connecting;
   c.started_ns = mono_ns();
@@ -336,7 +364,7 @@ void subscriber_pool::on_connected(size_t i) {
 void subscriber_pool::on_readable(size_t i) {
   // Edge-triggered: drain before returning, or the next edge never comes.
   for (;;) {
-    ssize_t n = read(conns_[i].fd, read_buf_.data(), read_buf_.size());
+    ssize_t n = read_stamped(conns_[i].fd);
     if (n > 0) {
       on_bytes(i, read_buf_.data(), static_cast<size_t>(n));
       // A short read drained the socket; later data raises a new edge, so
@@ -489,6 +517,8 @@ void subscriber_pool::on_message(size_t i, std::string_view msg) {
       if (measuring_ && extract_send_time(msg, sent_ns)) {
         const int64_t lat = real_ns() - sent_ns;
         latency_.record(lat);
+        if (arrival_real_ns_ > 0)
+          arrival_.record(std::max<int64_t>(0, arrival_real_ns_ - sent_ns));
         int64_t round = -1;
         if (!round_count_.empty() && extract_seq(msg, round) && round >= 0
             && static_cast<size_t>(round) < round_count_.size()) {
@@ -672,6 +702,7 @@ void subscriber_pool::report_done(bool timed_out) {
     timed_out ? 1 : 0, first_error_.empty() ? "-" : first_error_.c_str());
   std::string line(head, static_cast<size_t>(len));
   line.append(latency_.to_text());
+  line.append(" arrival=").append(arrival_.to_text());
   if (!round_count_.empty()) {
     // rounds=<count>:<max latency us>:<last receive, CLOCK_REALTIME ms>,...
     // one triple per round, no spaces.
