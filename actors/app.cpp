@@ -422,7 +422,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
     [self](owner_handoff& h) {
       return self->delegate(self->state.directory, std::move(h));
     },
-    [self](logic_state_copy& copy) {
+    [self](standby_copy& copy) {
       return self->delegate(self->state.directory, std::move(copy));
     },
     [self](cluster_changed& cc) {

@@ -57,7 +57,7 @@ struct app_state {
 ///   `terminate_request`: this node's connections of the user get 4009,
 ///   and the peers are asked for theirs;
 /// - the HTTP API and owner placement (`publish_request`, queries,
-///   `local_owner_request`, `owner_handoff`, `logic_state_copy`, `cluster_changed`,
+///   `local_owner_request`, `owner_handoff`, `standby_copy`, `cluster_changed`,
 ///   `leave_atom`) go to the owner directory;
 /// - `crash_request` (fault injection), `topology_request` (its page of
 ///   the tree), `disconnect_request` (an operator closes a connection),

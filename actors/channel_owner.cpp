@@ -188,7 +188,12 @@ auto shared_handlers(bool may_quit) {
       self->state.idle_check_pending = false;
       idle(self);
     },
-    [](bridge_changed& bc) { me()->state.bridge = std::move(bc.bridge); },
+    [](bridge_changed& bc) {
+      auto self = me();
+      self->state.bridge = std::move(bc.bridge);
+      // The view changed: the channel's standby may be another node.
+      keep_occupancy(self);
+    },
     [](logic_handles& lh) {
       auto self = me();
       if (self->state.hooks)
@@ -212,6 +217,11 @@ auto shared_handlers(bool may_quit) {
     [idle](departed_atom) {
       auto self = me();
       on_departed(self);
+      idle(self);
+    },
+    [idle](lost_owner_copy& lost) {
+      auto self = me();
+      on_lost_owner_copy(self, lost);
       idle(self);
     },
     [](recount_atom) {
@@ -422,6 +432,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
     [](idle_atom) {},
     [](expire_atom) {},
     [](departed_atom) {},
+    [self, to](lost_owner_copy& x) { self->send(to, std::move(x)); },
     [](recount_atom) {},
     [self, to](caf::get_atom x) { return self->delegate(to, x); },
     [self, to](users_atom x) { return self->delegate(to, x); },

@@ -101,6 +101,10 @@ struct owner_state {
   bool fanned_out = false;      ///< Numbered an event (a handoff then cannot reset the numbers).
   bool handed_off = false;      ///< Its state went to a successor (forwarding).
   bool idle_check_pending = false; ///< An idle_atom for keep_replay_until is scheduled.
+  /// A dead owner node's copy said the channel was occupied: once the
+  /// rebuild grace is over, channel_vacated unless someone is subscribed.
+  bool vacate_due = false;
+  bool took_lost_copy = false; ///< Acted on a dead owner node's copy (once).
   std::vector<held_event> held; ///< Events held while settling.
   /// Answers of held publishes (shared with the functor that fails them if
   /// the owner ends first); null until the first one.

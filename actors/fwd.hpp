@@ -128,7 +128,9 @@ struct owner_node_request;
 struct standby_node_request;
 struct logic_snapshot_kept;
 struct logic_state_request;
-struct logic_state_copy;
+struct standby_copy;
+struct occupancy_kept;
+struct lost_owner_copy;
 struct logic_state;
 struct bridge_stats;
 struct webhook_event;
@@ -194,6 +196,7 @@ using owner_actor = caf::typed_actor<
   caf::reacts_to<idle_atom>,
   caf::reacts_to<expire_atom>,
   caf::reacts_to<departed_atom>,
+  caf::reacts_to<lost_owner_copy>,
   caf::reacts_to<recount_atom>,
   caf::replies_to<caf::get_atom>::with<channel_report>,
   caf::replies_to<users_atom>::with<std::vector<std::string>>,
@@ -206,7 +209,7 @@ using owner_actor = caf::typed_actor<
 using node_actor = caf::typed_actor<
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
-  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
+  caf::replies_to<standby_copy>::with<caf::ok_atom>,
   caf::replies_to<channels_request>::with<std::vector<channel_report>>,
   caf::replies_to<terminate_request>::with<caf::ok_atom>,
   caf::reacts_to<cluster_view>,
@@ -248,8 +251,9 @@ using owner_directory_actor = caf::typed_actor<
   caf::replies_to<owner_handoff>::with<owner_ref>,
   caf::reacts_to<owner_handed_off>,
   caf::reacts_to<logic_snapshot_kept>,
+  caf::reacts_to<occupancy_kept>,
   caf::replies_to<logic_state_request>::with<std::vector<logic_state>>,
-  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
+  caf::replies_to<standby_copy>::with<caf::ok_atom>,
   caf::reacts_to<copy_atom>,
   caf::replies_to<publish_request>::with<caf::ok_atom>,
   caf::replies_to<channel_request>::with<channel_report>,
@@ -279,7 +283,7 @@ using app_actor = caf::typed_actor<
   caf::replies_to<terminate_request>::with<caf::ok_atom>,
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
-  caf::replies_to<logic_state_copy>::with<caf::ok_atom>,
+  caf::replies_to<standby_copy>::with<caf::ok_atom>,
   caf::reacts_to<cluster_changed>,
   caf::replies_to<caf::leave_atom>::with<caf::ok_atom>,
   caf::reacts_to<logic_restart>,

@@ -32,7 +32,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<handoff_node>("starling::handoff_node");
   cfg.add_message_type<logic_state>("starling::logic_state");
   cfg.add_message_type<owner_handoff>("starling::owner_handoff");
-  cfg.add_message_type<logic_state_copy>("starling::logic_state_copy");
+  cfg.add_message_type<standby_copy>("starling::standby_copy");
+  cfg.add_message_type<lost_owner_copy>("starling::lost_owner_copy");
   cfg.add_message_type<owner_ref>("starling::owner_ref");
   cfg.add_message_type<local_owner_request>("starling::local_owner_request");
   cfg.add_message_type<channel_report>("starling::channel_report");

@@ -454,7 +454,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
   return {
     route<local_owner_request, owner_actor>(self),
     route<owner_handoff, owner_ref>(self),
-    route<logic_state_copy, caf::ok_atom>(self),
+    route<standby_copy, caf::ok_atom>(self),
     route<channels_request, std::vector<channel_report>>(self),
     route<terminate_request, caf::ok_atom>(self),
     [self](disconnect_request& req) -> caf::result<bool> {

@@ -101,7 +101,7 @@ struct node_state {
 /// - `join_cluster` from main: start the bridge (restarted with back-off;
 ///   each restart announces the next start epoch); `cluster_view` from it;
 /// - peer calls routed to the app by id: `local_owner_request`,
-///   `owner_handoff`, `logic_state_copy`, `channels_request`, `terminate_request`;
+///   `owner_handoff`, `standby_copy`, `channels_request`, `terminate_request`;
 /// - `drain_atom` (shutdown): leave the cluster (owners hand over first),
 ///   flush webhooks;
 /// - `crash_request` (fault injection), `topology_request` (this node's

@@ -317,6 +317,7 @@ void on_cluster_changed(self_ptr self, cluster_changed& cc) {
   copy_all(self); // The standby of a channel may be another node now.
   restart_lookups(self);
   run_parked(self);
+  take_over_lost(self);
   // The ring changed: every local channel checks where its owner is now
   // (after its interest is on the bus) and moves if needed.
   for (auto& [name, channel] : st.local_channels) {
@@ -533,8 +534,9 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
       st.ctx->counters->handoffs_out.fetch_add(1, std::memory_order_relaxed);
     },
     [self](logic_snapshot_kept& msg) { on_snapshot_kept(self, msg); },
+    [self](occupancy_kept& msg) { on_occupancy_kept(self, msg); },
     [self](logic_state_request& req) { return on_state_request(self, req); },
-    [self](logic_state_copy& copy) { return on_state_copy(self, copy); },
+    [self](standby_copy& copy) { return on_state_copy(self, copy); },
     [self](copy_atom) { on_copy_tick(self); },
     [self](publish_request& req) { return on_publish(self, req); },
     [self](channel_request& req) {

@@ -87,6 +87,18 @@ struct directory_state {
   };
   std::unordered_map<std::string, copy_slot> copies;
   bool copy_tick = false; ///< A copy_atom is on its way.
+  /// Apps with webhooks: this node's owners' occupied channels and their
+  /// members, for the standby copies.
+  std::unordered_map<std::string, std::vector<std::string>> occupied_here;
+  /// Apps with webhooks: occupied channels of owners on other nodes that
+  /// named this node their standby. When such a node leaves the view, the
+  /// channel's new owner gets the copy and sends the leave webhooks.
+  struct occupancy_copy {
+    std::string from;                 ///< Node id of the owner's node.
+    std::vector<std::string> members; ///< Presence user ids.
+  };
+  std::unordered_map<std::string, occupancy_copy> occupancy_copies;
+  bool occupancy_copies_warned = false; ///< Their bound was hit once.
 };
 
 /// Spawned by the app (linked). Messages: owner_directory_actor in
@@ -103,9 +115,10 @@ struct directory_state {
 ///   `channels_request`: the HTTP API, answered by the owners;
 /// - `cluster_changed` from the app: re-register interest, move owners;
 /// - `leave_atom`: this node leaves: every owner hands over.
-/// - `logic_snapshot_kept` from an owner here, `logic_state_request` from a
-///   new owner, `logic_state_copy` from a peer, `copy_atom` (own timer):
-///   logic state kept beyond owners (owner_snapshots.cpp).
+/// - `logic_snapshot_kept` and `occupancy_kept` from an owner here,
+///   `logic_state_request` from a new owner, `standby_copy` from a peer,
+///   `copy_atom` (own timer): logic state and occupancy kept beyond owners
+///   and nodes (owner_snapshots.cpp).
 owner_directory_actor::behavior_type
 owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state> self,
                          app_context_ptr ctx, app_actor app);

@@ -62,18 +62,27 @@ void init_logic_states(self_ptr self);
 /// channel's standby node (rate limited).
 void on_snapshot_kept(self_ptr self, logic_snapshot_kept& msg);
 
+/// An owner here (app with webhooks): its channel's occupancy and members
+/// changed; copied to the channel's standby node (rate limited).
+void on_occupancy_kept(self_ptr self, occupancy_kept& msg);
+
 /// A new owner asks what is kept of its channel.
 std::vector<logic_state> on_state_request(self_ptr self,
                                           const logic_state_request& req);
 
 /// A peer's copy (or its drop, when empty).
-caf::ok_atom on_state_copy(self_ptr self, logic_state_copy& copy);
+caf::ok_atom on_state_copy(self_ptr self, standby_copy& copy);
 
 /// The copy timer: sends what the rate limit held back.
 void on_copy_tick(self_ptr self);
 
-/// The view changed: own channels' snapshots go to their (new) standby.
+/// The view changed: own channels' snapshots and occupancy go to their
+/// (new) standby.
 void copy_all(self_ptr self);
+
+/// The view changed: channels whose copy came from a node no longer in it
+/// go to their owner under the new view (lost_owner_copy), once.
+void take_over_lost(self_ptr self);
 
 /// The owner of `name` here ended: idle (`crashed` false) drops what is
 /// kept of the channel here and at its standby; a crash keeps it for the

@@ -98,6 +98,26 @@ void webhook(self_ptr self, const char* name, std::string user_id = {}) {
   webhook(self, std::move(ev));
 }
 
+// Apps with webhooks: the directory keeps whether the channel is occupied
+// and by which members (those in their grace too), and copies it to the
+// standby node, whose owner sends the leave webhooks if this node dies with
+// every subscriber (owner_snapshots.cpp).
+void keep_occupancy(self_ptr self) {
+  auto& st = self->state;
+  if (!st.ctx->webhooks || st.traits.is_internal() || st.handed_off)
+    return;
+  occupancy_kept k{st.channel, st.subscribers > 0 || !st.departing.empty(),
+                   {}};
+  if (k.occupied && st.traits.has_roster()) {
+    for (auto& m : st.roster.members())
+      k.members.push_back(m.user_id);
+    for (auto& [user, due] : st.departing)
+      if (!st.roster.contains(user))
+        k.members.push_back(user);
+  }
+  self->send(st.directory, std::move(k));
+}
+
 void member_added(self_ptr self, const std::string& user_id,
                   const std::string& user_info, const std::string& exclude) {
   channel_event ev;
@@ -108,6 +128,7 @@ void member_added(self_ptr self, const std::string& user_id,
   ev.exclude = exclude;
   fan_out(self, std::move(ev));
   webhook(self, "member_added", user_id);
+  keep_occupancy(self);
   // App logic hears member changes exactly when webhooks do.
   if (self->state.hooks)
     self->state.hooks->notify_member(user_id, true);
@@ -120,6 +141,7 @@ void member_removed(self_ptr self, const std::string& user_id) {
   ev.user_id = user_id;
   fan_out(self, std::move(ev));
   webhook(self, "member_removed", user_id);
+  keep_occupancy(self);
   if (self->state.hooks)
     self->state.hooks->notify_member(user_id, false);
 }
@@ -127,6 +149,9 @@ void member_removed(self_ptr self, const std::string& user_id) {
 // channel_occupied / channel_vacated: the webhook and the app logic.
 void occupancy(self_ptr self, bool occupied) {
   webhook(self, occupied ? "channel_occupied" : "channel_vacated");
+  if (!occupied)
+    self->state.vacate_due = false;
+  keep_occupancy(self);
   if (self->state.hooks)
     self->state.hooks->notify_occupancy(occupied);
 }
@@ -190,7 +215,7 @@ void hold_cache(self_ptr self, std::string event, std::string data,
 void quit_if_idle(self_ptr self) {
   auto& st = self->state;
   if (st.subscribers != 0 || !st.nodes.empty() || !st.departing.empty()
-      || !st.held.empty() || cache_live(self)
+      || st.vacate_due || !st.held.empty() || cache_live(self)
       || (st.hooks && st.hooks->busy()))
     return;
   // A node's channel crashed: its replacement comes back for the events
@@ -291,6 +316,7 @@ void set_node_state(self_ptr self, const std::string& node,
   if (subscribers == 0)
     forget_node(self, st.nodes.find(node));
   expect_back(self, gone);
+  keep_occupancy(self);
 }
 
 std::vector<roster_entry> roster_entries(const presence_roster& roster) {
@@ -587,11 +613,32 @@ void on_departed(self_ptr self) {
     i = st.departing.erase(i);
     changed = true;
   }
-  if (!changed)
+  // A dead owner node's copy (on_lost_owner_copy) ends its grace too.
+  bool vacate = st.vacate_due && st.departing.empty();
+  if (!changed && !vacate)
     return;
-  send_subscription_count(self);
+  if (changed)
+    send_subscription_count(self);
   if (st.subscribers == 0)
     occupancy(self, false);
+  if (st.departing.empty())
+    st.vacate_due = false;
+}
+
+void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost) {
+  auto& st = self->state;
+  // Only an owner rebuilt for the loss: an older one (the channel moved
+  // here before, the copy is stale) or one handed in (the node left in
+  // order) knows better. Several standbys may send one each.
+  if (st.took_lost_copy || st.handed_in
+      || self->clock().now() - st.born >= rebuild_window)
+    return;
+  st.took_lost_copy = true;
+  st.vacate_due = true;
+  // Nodes that still have subscribers sync within the grace; the rest
+  // left with the dead node.
+  expect_back(self, lost.members, rebuild_grace);
+  self->delayed_send(self, rebuild_grace, departed_atom::value);
 }
 
 void on_expire(self_ptr self) {

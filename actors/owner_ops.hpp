@@ -44,6 +44,15 @@ void on_leave(self_ptr self, const owner_leave& leave);
 /// A node tells everything it has (idempotent).
 owner_synced on_sync(self_ptr self, owner_sync& sync);
 
+/// The channel's owner node died (a standby's copy): its members get the
+/// rebuild grace, then channel_vacated unless someone is subscribed. Only
+/// a young owner without a handoff acts, once.
+void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost);
+
+/// Apps with webhooks: tells the directory whether the channel is occupied
+/// and by which members, for the standby's copy.
+void keep_occupancy(self_ptr self);
+
 /// Relays a (decided) client event.
 void relay_client_event(self_ptr self, client_event ce);
 

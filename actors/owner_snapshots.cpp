@@ -1,14 +1,20 @@
-// Logic state beyond owners, for the owner directory
+// Owner state beyond owners and nodes, for the owner directory
 // (owner_directory_detail.hpp): the latest snapshots of the channel-bound
 // logic of this node's owners, kept here so a rebuilt owner (after a crash)
-// restores from them, and copied to each channel's standby node (the one
-// the ring names should this node die), at most once per channel per
-// apps[].logic_state.copy_interval_ms, the latest winning. Copies peers
+// restores from them, and, for apps with webhooks, which of their channels
+// are occupied and by whom. Both are copied to each channel's standby node
+// (the one the ring names should this node die), at most once per channel
+// per apps[].logic_state.copy_interval_ms, the latest winning. Copies peers
 // send are kept the same way: an owner rebuilt here after their node died
-// restores from them. Bounded by apps[].logic_state (snapshots, bytes).
+// restores from them, and when their node leaves the view the channel's new
+// owner hears what it had, so members and occupancy that died with it get
+// their leave webhooks. Snapshots are bounded by apps[].logic_state
+// (snapshots, bytes), occupancy copies by max_occupancy_copies.
 #include "actors/owner_directory_detail.hpp"
 
 #include <caf/all.hpp>
+
+#include <unordered_set>
 
 #include "actors/log.hpp"
 
@@ -21,6 +27,11 @@ namespace {
 // A copy crosses one node; a standby that is slower loses this copy (the
 // next change sends another).
 constexpr auto copy_timeout = std::chrono::seconds(3);
+
+// Occupied channels of other nodes kept here; past it, new ones are not
+// kept (their leave webhooks would be missing after a kill -9 of their
+// node), and a warning says so once.
+constexpr std::size_t max_occupancy_copies = 200'000;
 
 caf::timespan copy_interval(self_ptr self) {
   return std::chrono::milliseconds(
@@ -48,14 +59,20 @@ void keep(self_ptr self, const std::string& channel, std::string from,
   update_gauges(self);
 }
 
-// Sends what is kept of `channel` (nothing: a drop) to its standby node.
-void send_copy(self_ptr self, const std::string& channel) {
+// Sends what is kept of `channel` (nothing, or `drop`: a drop) to its
+// standby node.
+void send_copy(self_ptr self, const std::string& channel, bool drop = false) {
   auto& st = self->state;
   if (!clustered(self))
     return;
-  logic_state_copy copy{st.ctx->app.id, channel, st.ctx->node_id, {}};
-  if (auto e = st.logic_states.find(channel))
+  standby_copy copy{st.ctx->app.id, channel, st.ctx->node_id, {}, false, {}};
+  if (auto e = st.logic_states.find(channel); e && !drop)
     copy.states = e->states;
+  if (auto o = st.occupied_here.find(channel);
+      o != st.occupied_here.end() && !drop) {
+    copy.occupied = true;
+    copy.members = o->second;
+  }
   auto counters = st.ctx->counters;
   self
     ->request(st.bridge, copy_timeout,
@@ -125,6 +142,22 @@ void on_snapshot_kept(self_ptr self, logic_snapshot_kept& msg) {
   schedule_copy(self, msg.channel);
 }
 
+void on_occupancy_kept(self_ptr self, occupancy_kept& msg) {
+  auto& st = self->state;
+  auto i = st.owners.find(msg.channel);
+  if (i == st.owners.end() || i->second.address() != self->current_sender())
+    return;
+  // Alone there is no standby to copy to; owners report again on every
+  // view change (bridge_changed), so a cluster that forms later has all.
+  if (!clustered(self))
+    return;
+  if (msg.occupied)
+    st.occupied_here[msg.channel] = std::move(msg.members);
+  else if (st.occupied_here.erase(msg.channel) == 0)
+    return; // Nothing was copied.
+  schedule_copy(self, msg.channel);
+}
+
 std::vector<logic_state> on_state_request(self_ptr self,
                                           const logic_state_request& req) {
   if (auto e = self->state.logic_states.find(req.channel))
@@ -132,10 +165,28 @@ std::vector<logic_state> on_state_request(self_ptr self,
   return {};
 }
 
-caf::ok_atom on_state_copy(self_ptr self, logic_state_copy& copy) {
+caf::ok_atom on_state_copy(self_ptr self, standby_copy& copy) {
   auto& st = self->state;
   st.ctx->counters->logic_copies_received.fetch_add(1,
                                                     std::memory_order_relaxed);
+  auto o = st.occupancy_copies.find(copy.channel);
+  if (copy.occupied && o != st.occupancy_copies.end()) {
+    o->second = {copy.from, std::move(copy.members)};
+  } else if (copy.occupied
+             && st.occupancy_copies.size() < max_occupancy_copies) {
+    st.occupancy_copies.emplace(
+      copy.channel,
+      directory_state::occupancy_copy{copy.from, std::move(copy.members)});
+  } else if (copy.occupied && !st.occupancy_copies_warned) {
+    st.occupancy_copies_warned = true;
+    component_logger("app")->warn(
+      "occupancy copies full app={} max={}: leave webhooks of further "
+      "channels are lost if their owner's node dies",
+      st.ctx->app.id, max_occupancy_copies);
+  } else if (!copy.occupied && o != st.occupancy_copies.end()
+             && o->second.from == copy.from) {
+    st.occupancy_copies.erase(o);
+  }
   if (copy.states.empty()) {
     // The channel ended there: a copy of its (older) state would wake it.
     st.logic_states.erase(copy.channel, copy.from);
@@ -174,11 +225,41 @@ void copy_all(self_ptr self) {
       i = st.copies.erase(i);
     else
       ++i;
-  if (!clustered(self))
+  if (!clustered(self)) {
+    st.occupied_here.clear();
     return;
+  }
   for (auto& [channel, e] : st.logic_states.entries())
     if (st.owners.count(channel) > 0)
       schedule_copy(self, channel);
+  // Occupancy: the owners report again (bridge_changed), then it is copied.
+}
+
+void take_over_lost(self_ptr self) {
+  auto& st = self->state;
+  std::unordered_set<std::string> present;
+  for (auto& m : st.view.members)
+    present.insert(m.node_id);
+  for (auto i = st.occupancy_copies.begin(); i != st.occupancy_copies.end();) {
+    if (present.count(i->second.from) > 0) {
+      ++i;
+      continue;
+    }
+    component_logger("app")->info("owner node lost app={} channel={} node={} "
+                                  "members={}: its owner here sends the "
+                                  "leave webhooks",
+                                  st.ctx->app.id, i->first, i->second.from,
+                                  i->second.members.size());
+    // The ring names the channel's owner under the new view (this node,
+    // unless another went too).
+    with_owner(self, i->first,
+               [self, lost = lost_owner_copy{std::move(i->second.members)}](
+                 caf::expected<owner_actor> owner) mutable {
+                 if (owner)
+                   self->send(*owner, std::move(lost));
+               });
+    i = st.occupancy_copies.erase(i);
+  }
 }
 
 void logic_owner_ended(self_ptr self, const std::string& name, bool crashed) {
@@ -186,6 +267,7 @@ void logic_owner_ended(self_ptr self, const std::string& name, bool crashed) {
   if (crashed)
     return; // The rebuilt owner restores from what is kept.
   st.logic_states.erase(name);
+  st.occupied_here.erase(name);
   update_gauges(self);
   auto i = st.copies.find(name);
   if (i == st.copies.end())
@@ -198,7 +280,11 @@ void logic_owner_moved(self_ptr self, const std::string& name) {
   auto& st = self->state;
   // Only our own: the successor may have sent us its copy already.
   st.logic_states.erase(name, st.ctx->node_id);
-  st.copies.erase(name);
+  st.occupied_here.erase(name);
+  // The standby drops what we sent (the successor copies to its own):
+  // kept, it would outlive the move and wake if this node died.
+  if (st.copies.erase(name) > 0)
+    send_copy(self, name, true);
   update_gauges(self);
 }
 

@@ -291,19 +291,46 @@ struct logic_state_request {
 
 /// Directory -> the standby node's directory (the node the ring names for
 /// the channel should the sender's node die), through its node: keep the
-/// latest snapshots of `channel`'s logic. Empty `states`: the channel
-/// ended (idle), drop the copy. Reply: ok_atom. Crosses nodes.
-struct logic_state_copy {
+/// latest of `channel` that only the owner's node has, the snapshots of its
+/// logic and (apps with webhooks) that it is occupied and by which members,
+/// so the standby can rebuild the one and send the leave webhooks of the
+/// other. Empty `states` and not `occupied`: the channel ended, drop the
+/// copy. Reply: ok_atom. Crosses nodes.
+struct standby_copy {
   std::string app_id;              ///< App of the channel.
   std::string channel;             ///< The channel.
   std::string from;                ///< Node id of the sending owner's node.
-  std::vector<logic_state> states; ///< Latest snapshots; empty: drop.
+  std::vector<logic_state> states; ///< Latest snapshots.
+  bool occupied = false;           ///< It has subscribers (webhook apps only).
+  std::vector<std::string> members; ///< Their presence user ids.
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, logic_state_copy& x) {
-  return f(caf::meta::type_name("logic_state_copy"), x.app_id, x.channel,
-           x.from, x.states);
+typename Inspector::result_type inspect(Inspector& f, standby_copy& x) {
+  return f(caf::meta::type_name("standby_copy"), x.app_id, x.channel, x.from,
+           x.states, x.occupied, x.members);
+}
+
+/// Owner -> its directory (apps with webhooks): the channel's occupancy
+/// and members changed, for the standby copy.
+struct occupancy_kept {
+  std::string channel;              ///< The channel.
+  bool occupied = false;            ///< It has subscribers.
+  std::vector<std::string> members; ///< Presence user ids.
+};
+
+/// Standby directory -> the channel's owner under the new view: the node
+/// that owned it died, and its last copy said the channel was occupied by
+/// `members`. Those not back within the rebuild grace get member_removed,
+/// then channel_vacated unless someone is subscribed. Crosses nodes (two
+/// nodes gone: the ring may name a third).
+struct lost_owner_copy {
+  std::vector<std::string> members; ///< Presence user ids.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lost_owner_copy& x) {
+  return f(caf::meta::type_name("lost_owner_copy"), x.members);
 }
 
 /// Old owner -> new owner (through the new node): the authoritative state
@@ -416,4 +443,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_gone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_handed_off)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_snapshot_kept)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::occupancy_kept)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_state_request)

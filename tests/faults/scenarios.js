@@ -196,25 +196,25 @@ const scenarios = {
     world: { logic: [{ actor: 'chat_filter', channels: '*' }], bin: EXAMPLES_BIN },
   }),
 
-  /** kill -9 of the node that owns the most channels (but see below). */
-  'kill -9 of a node': async (w, ctx) => {
-    const counts = {};
-    for (const id of Object.values(ctx.ownersBefore)) counts[id] = (counts[id] || 0) + 1;
-    // A node that owns its own solo presence channel dies with that
-    // channel's owner and every member: nobody is left who knows to send
-    // its member_removed and channel_vacated (docs/fault-tolerance.md,
-    // "Known limits"). So another node is preferred, whose solo channel's
-    // owner elsewhere must tell who left; if there is none, those webhooks
-    // are reported apart, not checked.
-    const ownsOwnSolo = (id) => ctx.ownersBefore[`presence-solo-${id}`] === id;
-    const byCount = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
-    const victimId = byCount.find((id) => !ownsOwnSolo(id)) || byCount[0];
-    if (ownsOwnSolo(victimId)) ctx.webhookExempt = [`presence-solo-${victimId}`];
+  /**
+   * kill -9 of the node that owns the most of its own solo presence
+   * channels: it dies with their owners and every member, so only the
+   * standby's copy of their occupancy tells who left (member_removed,
+   * channel_vacated; docs/fault-tolerance.md). Six solo channels per node
+   * make such a node all but certain; `ownSoloLost` counts them.
+   */
+  'kill -9 of a node': Object.assign(async (w, ctx) => {
+    const ownSolo = {};
+    for (const [channel, owner] of Object.entries(ctx.ownersBefore))
+      if (World.soloNode(channel) === owner) ownSolo[owner] = (ownSolo[owner] || 0) + 1;
+    const victimId = w.nodes.map((n) => n.id)
+      .sort((a, b) => (ownSolo[b] || 0) - (ownSolo[a] || 0))[0];
+    ctx.extra = { ownSoloLost: ownSolo[victimId] || 0 };
     const victim = w.nodes.find((n) => n.id === victimId);
     const t0 = Date.now();
     await w.kill9(victim);
     ctx.ghostMs = await ghostLifetime(w, victim, t0).catch(() => -1);
-  },
+  }, { world: { solo: 6 } }),
 
   /** SIGTERM of a node: it hands its owners over and leaves. */
   'SIGTERM of a node': async (w) => {

@@ -131,6 +131,7 @@ class World {
       channels: 6, // public
       presence: 3, // presence channels
       perNode: 2, // subscribers per channel per node
+      solo: 1, // presence channels per node with members on that node only
       rateMs: 25, // one publish request per rateMs
       heartbeatMs: 200,
       nodeTimeoutMs: 1000,
@@ -149,10 +150,18 @@ class World {
     const out = [];
     for (let i = 0; i < this.opts.channels; ++i) out.push(`pub-${i}`);
     for (let i = 0; i < this.opts.presence; ++i) out.push(`presence-room-${i}`);
-    // One presence channel per node whose members all live on that node:
-    // after the node dies, only its owner (elsewhere) can tell who left.
-    for (let i = 0; i < this.opts.nodes; ++i) out.push(`presence-solo-n${i + 1}`);
+    // Presence channels per node whose members all live on that node: after
+    // the node dies, only its owner (elsewhere) or, if the node owned it,
+    // the standby's copy can tell who left.
+    for (let i = 0; i < this.opts.nodes; ++i)
+      for (let k = 0; k < this.opts.solo; ++k)
+        out.push(k === 0 ? `presence-solo-n${i + 1}` : `presence-solo-n${i + 1}-${k}`);
     return out;
+  }
+
+  /** The node id whose members alone a solo channel has, else undefined. */
+  static soloNode(name) {
+    return name.startsWith('presence-solo-') ? name.split('-')[2] : undefined;
   }
 
   async start() {
@@ -171,8 +180,8 @@ class World {
     let user = 0;
     for (const name of this.channelNames())
       for (const node of this.nodes) {
-        if (name.startsWith('presence-solo-') && name !== `presence-solo-${node.id}`)
-          continue;
+        const solo = World.soloNode(name);
+        if (solo !== undefined && solo !== node.id) continue;
         for (let k = 0; k < this.opts.perNode; ++k) {
           const s = new Subscriber(this, node, name,
             name.startsWith('presence-') ? `u${++user}` : undefined);

@@ -286,6 +286,7 @@ struct fake_directory_state {
   std::vector<std::string> gone;    ///< channel_gone names.
   std::vector<owner_handed_off> handed_off;
   std::vector<publish_request> published;
+  std::vector<occupancy_kept> occupancy; ///< Owners' occupancy reports.
 };
 
 /// Stands in for an app's owner directory. Command: `ok_atom` answers the
@@ -320,6 +321,9 @@ fake_directory(caf::stateful_actor<fake_directory_state>* self,
     [self](publish_request& req) {
       self->state.published.push_back(std::move(req));
       return caf::ok_atom::value;
+    },
+    [self](occupancy_kept& k) {
+      self->state.occupancy.push_back(std::move(k));
     },
   };
 }

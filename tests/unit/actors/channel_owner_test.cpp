@@ -920,6 +920,75 @@ CAF_TEST(a rebuilt owner removes known members that no node has) {
   CAF_CHECK_EQUAL(seen(p).events[0].user_id, "u2");
 }
 
+CAF_TEST(an owner tells its directory who occupies a webhook apps channel) {
+  with_webhooks();
+  start("presence-room");
+  auto p = probe();
+  auto& kept = state_of<test::fake_directory_state>(dir).occupancy;
+  auto a = presence_join("node-a", "1.1", "u1");
+  join(p, a);
+  sched.run();
+  CAF_REQUIRE(!kept.empty());
+  CAF_CHECK(kept.back().occupied);
+  CAF_CHECK_EQUAL(kept.back().members, strings({"u1"}));
+  leave(p, leave_of(a));
+  sched.run();
+  CAF_CHECK(!kept.back().occupied);
+  CAF_CHECK(kept.back().members.empty());
+}
+
+CAF_TEST(an app without webhooks keeps no occupancy copies) {
+  start("presence-room");
+  auto p = probe();
+  join(p, presence_join("node-a", "1.1", "u1"));
+  sched.run();
+  CAF_CHECK(state_of<test::fake_directory_state>(dir).occupancy.empty());
+}
+
+CAF_TEST(a dead owner nodes copy removes members not back and keeps the occupied) {
+  with_webhooks();
+  start("presence-room");
+  auto p = probe();
+  self->send(owner, lost_owner_copy{{"u1", "u2"}});
+  // node-b still has u2: it syncs within the grace.
+  sync(p, sync_of("node-b", 1, {{"u2", "{}"}}));
+  advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(), strings({"member_removed"}));
+  CAF_CHECK_EQUAL(webhook_events()[0].user_id, "u1");
+  CAF_CHECK_EQUAL(member_count(), 1u);
+  // A second standby's copy of the same loss changes nothing.
+  self->send(owner, lost_owner_copy{{"u1", "u3"}});
+  advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_events().size(), 1u);
+}
+
+CAF_TEST(a dead owner nodes copy with nobody back vacates and the owner ends) {
+  with_webhooks();
+  start("room");
+  self->send(owner, lost_owner_copy{{}});
+  sched.run();
+  CAF_CHECK(!terminated(owner));
+  advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(), strings({"channel_vacated"}));
+  CAF_CHECK(terminated(owner));
+}
+
+CAF_TEST(an owner older than the rebuild ignores a stale copy) {
+  with_webhooks();
+  start("room");
+  auto p = probe();
+  join(p, public_join("node-b", "2.1"));
+  advance_time(11s);
+  sched.run();
+  self->send(owner, lost_owner_copy{{"u1"}});
+  advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(), strings({"channel_occupied"}));
+}
+
 CAF_TEST(a node whose clients lost a member hears member_added again) {
   start("presence-room");
   auto p = probe();

@@ -323,7 +323,7 @@ CAF_TEST(a crashed owner is rebuilt from the snapshots its directory kept) {
 CAF_TEST(an owner started here restores from a dead peers copy) {
   start(binding());
   // The standby's part: a peer's copy, kept until an owner starts here.
-  logic_state_copy copy{ctx->app.id, "private-c-9", "node-b",
+  standby_copy copy{ctx->app.id, "private-c-9", "node-b",
                         {logic_state{"counting", "private-c-*", "41"}}};
   ask<caf::ok_atom>(app, copy);
   auto text = metrics();
@@ -341,18 +341,18 @@ CAF_TEST(an owner started here restores from a dead peers copy) {
   CAF_CHECK_EQUAL(kept.find("private-c-9")->from, "node-a");
   CAF_CHECK_EQUAL(kept.find("private-c-9")->states[0].state, "42");
   // A drop from another node than the one it came from changes nothing.
-  ask<caf::ok_atom>(app, logic_state_copy{ctx->app.id, "private-c-9",
+  ask<caf::ok_atom>(app, standby_copy{ctx->app.id, "private-c-9",
                                           "node-b", {}});
   CAF_CHECK(kept.find("private-c-9") != nullptr);
 }
 
 CAF_TEST(a copy dropped by its node is not restored) {
   start(binding());
-  ask<caf::ok_atom>(app, logic_state_copy{ctx->app.id, "private-c-9",
+  ask<caf::ok_atom>(app, standby_copy{ctx->app.id, "private-c-9",
                                           "node-b",
                                           {logic_state{"counting",
                                                        "private-c-*", "41"}}});
-  ask<caf::ok_atom>(app, logic_state_copy{ctx->app.id, "private-c-9",
+  ask<caf::ok_atom>(app, standby_copy{ctx->app.id, "private-c-9",
                                           "node-b", {}});
   two_on("private-c-9");
   CAF_CHECK(log->restored.empty());

@@ -452,4 +452,50 @@ CAF_TEST(a view change tells the owners the current bridge) {
   CAF_CHECK_EQUAL(seen(remote).events.size(), 1u);
 }
 
+CAF_TEST(a dead peers occupancy copy sends its channels leave webhooks here) {
+  auto hooks = spawn_tracked(test::fake_webhooks);
+  sched.run();
+  ctx->webhooks = std::make_shared<actor_slot<webhook_actor>>();
+  ctx->webhooks->set(caf::actor_cast<webhook_actor>(hooks));
+  join_cluster();
+  // node-b owned these with every subscriber; node-a is their standby.
+  auto copy = [&](std::string channel, bool occupied, strings members) {
+    ask<caf::ok_atom>(dir, standby_copy{ctx->app.id, std::move(channel),
+                                        "node-b", {}, occupied,
+                                        std::move(members)});
+  };
+  copy("presence-solo", true, {"u1"});
+  copy("presence-solo", true, {"u1", "u2"}); // The latest wins.
+  copy("room", true, {});
+  copy("vacated", true, {});
+  copy("vacated", false, {}); // Ended there: dropped.
+  CAF_CHECK_EQUAL(owner_count(dir), 0u);
+  // A view that still has node-b changes nothing.
+  change_view();
+  CAF_CHECK_EQUAL(owner_count(dir), 0u);
+  // node-b dies: the ring names node-a for its channels.
+  view.members = {{"node-a", "127.0.0.1", 1, 1}};
+  bridge_seen().view = view;
+  bridge_seen().peers = {};
+  change_view();
+  CAF_CHECK_EQUAL(owner_count(dir), 2u);
+  advance_time(3s);
+  sched.run();
+  strings got;
+  for (auto& ev : state_of<test::fake_webhooks_state>(hooks).events)
+    got.push_back(ev.name + " " + ev.channel + " " + ev.user_id);
+  std::sort(got.begin(), got.end());
+  CAF_CHECK_EQUAL(got, strings({"channel_vacated presence-solo ",
+                                "channel_vacated room ",
+                                "member_removed presence-solo u1",
+                                "member_removed presence-solo u2"}));
+  // Their owners end; the copies were used once.
+  CAF_CHECK_EQUAL(owner_count(dir), 0u);
+  change_view();
+  advance_time(3s);
+  sched.run();
+  CAF_CHECK_EQUAL(state_of<test::fake_webhooks_state>(hooks).events.size(),
+                  4u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -134,7 +134,7 @@ node_actor::behavior_type node_stub(node_actor::pointer, std::string id) {
     [](owner_handoff&) -> caf::result<owner_ref> {
       return caf::make_error(errc::not_available);
     },
-    [](logic_state_copy&) { return caf::ok_atom::value; },
+    [](standby_copy&) { return caf::ok_atom::value; },
     [](channels_request&) { return std::vector<channel_report>{}; },
     [](terminate_request&) { return caf::ok_atom::value; },
     [](cluster_view&) {
