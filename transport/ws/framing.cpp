@@ -77,21 +77,33 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+websocket_parser::partial& websocket_parser::partial_buffers() {
+  if (!partial_)
+    partial_ = std::make_unique<partial>();
+  return *partial_;
+}
+
+void websocket_parser::release_if_done() {
+  if (partial_ && !in_message_ && partial_->pending.empty())
+    partial_.reset();
+}
+
 uint16_t websocket_parser::feed(const char* data, std::size_t len,
                                 std::vector<ws_message>& out) {
   uint16_t error = 0;
-  if (pending_.empty()) {
+  if (!partial_ || partial_->pending.empty()) {
     auto used = parse(data, len, out, error);
     if (error == 0 && used < len)
-      pending_.assign(data + used, len - used);
+      partial_buffers().pending.assign(data + used, len - used);
+    release_if_done();
     return error;
   }
-  pending_.append(data, len);
-  auto used = parse(pending_.data(), pending_.size(), out, error);
+  auto& pending = partial_->pending;
+  pending.append(data, len);
+  auto used = parse(pending.data(), pending.size(), out, error);
   if (error == 0) {
-    pending_.erase(0, used);
-    if (pending_.empty())
-      pending_.shrink_to_fit();
+    pending.erase(0, used);
+    release_if_done();
   }
   return error;
 }
@@ -138,7 +150,9 @@ std::size_t websocket_parser::parse(const char* data, std::size_t len,
     }
     // Refuse an oversized message as soon as its header says so, before
     // buffering any of it.
-    if (!control && (in_message_ ? fragments_.size() : 0) + size > max_message_) {
+    if (!control
+        && (in_message_ ? partial_->fragments.size() : 0) + size
+             > max_message_) {
       error = ws_too_big;
       return pos;
     }
@@ -167,7 +181,7 @@ std::size_t websocket_parser::parse(const char* data, std::size_t len,
         if (!fin) {
           in_message_ = true;
           fragment_opcode_ = opcode;
-          fragments_ = std::move(payload);
+          partial_buffers().fragments = std::move(payload);
           continue;
         }
         break;
@@ -176,13 +190,13 @@ std::size_t websocket_parser::parse(const char* data, std::size_t len,
           error = ws_protocol_error;
           return pos;
         }
-        fragments_ += payload;
+        partial_->fragments += payload;
         if (!fin)
           continue;
         in_message_ = false;
         opcode = fragment_opcode_;
-        payload = std::move(fragments_);
-        fragments_ = std::string{};
+        payload = std::move(partial_->fragments);
+        partial_->fragments = std::string{};
         break;
       default:
         error = ws_protocol_error;

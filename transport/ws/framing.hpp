@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,7 +64,7 @@ public:
 
   /// True while a message is partly received (fragments or a split frame).
   bool mid_message() const {
-    return in_message_ || !pending_.empty();
+    return in_message_ || (partial_ && !partial_->pending.empty());
   }
 
 private:
@@ -72,9 +73,18 @@ private:
   std::size_t parse(const char* data, std::size_t len,
                     std::vector<ws_message>& out, uint16_t& error);
 
+  // What a split frame or message leaves between reads; most connections
+  // never have one, so it is allocated on first use and freed after.
+  struct partial {
+    std::string pending;   // A frame split across reads.
+    std::string fragments; // A message split across frames.
+  };
+
+  partial& partial_buffers();
+  void release_if_done();
+
   std::size_t max_message_;
-  std::string pending_;   // A frame split across reads.
-  std::string fragments_; // A message split across frames.
+  std::unique_ptr<partial> partial_; // Null while nothing is split.
   ws_opcode fragment_opcode_ = ws_opcode::text;
   bool in_message_ = false;
 };
