@@ -47,7 +47,7 @@ struct app_counters {
   counter handoffs_out{0};            ///< Owners handed to other nodes.
   counter logic_states{0};      ///< Gauge: logic snapshots the directory keeps.
   counter logic_state_bytes{0}; ///< Gauge: their bytes.
-  counter logic_copies_sent{0};     ///< Snapshot copies a standby took.
+  counter logic_copies_sent{0};     ///< Standby copies a standby took.
   counter logic_copies_failed{0};   ///< Copies that did not arrive.
   counter logic_copies_received{0}; ///< Copies taken from peers.
   counter logic_states_evicted{0};  ///< Channels' snapshots dropped for room.

@@ -34,6 +34,13 @@ constexpr auto unreachable_grace = std::chrono::milliseconds(500);
 // changes, within one heartbeat of each other).
 constexpr auto rebuild_grace = std::chrono::seconds(1);
 
+// A dead owner node's copy (on_lost_owner_copy) starts at the standby's
+// view change, before the surviving nodes' (up to a heartbeat or two
+// later): their members get this long to sync before they count as gone
+// with it. Members a surviving node's sync already named as lost go after
+// rebuild_grace (the earlier deadline wins).
+constexpr auto lost_copy_grace = std::chrono::seconds(3);
+
 // A rebuilt owner tells the new count once the syncs have come in.
 constexpr auto recount_delay = std::chrono::milliseconds(500);
 
@@ -238,9 +245,14 @@ void expect_back(self_ptr self, const std::vector<std::string>& users,
   auto& st = self->state;
   auto due = self->clock().now() + grace;
   bool any = false;
-  for (auto& user : users)
-    if (!st.roster.contains(user) && st.departing.emplace(user, due).second)
+  for (auto& user : users) {
+    if (st.roster.contains(user))
+      continue;
+    auto [i, fresh] = st.departing.emplace(user, due);
+    if (fresh || due < i->second)
       any = true;
+    i->second = std::min(i->second, due);
+  }
   if (any)
     self->delayed_send(self, grace, departed_atom::value);
 }
@@ -637,8 +649,8 @@ void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost) {
   st.vacate_due = true;
   // Nodes that still have subscribers sync within the grace; the rest
   // left with the dead node.
-  expect_back(self, lost.members, rebuild_grace);
-  self->delayed_send(self, rebuild_grace, departed_atom::value);
+  expect_back(self, lost.members, lost_copy_grace);
+  self->delayed_send(self, lost_copy_grace, departed_atom::value);
 }
 
 void on_expire(self_ptr self) {

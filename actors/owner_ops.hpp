@@ -45,7 +45,7 @@ void on_leave(self_ptr self, const owner_leave& leave);
 owner_synced on_sync(self_ptr self, owner_sync& sync);
 
 /// The channel's owner node died (a standby's copy): its members get the
-/// rebuild grace, then channel_vacated unless someone is subscribed. Only
+/// grace to sync (3 s), then channel_vacated unless someone is subscribed. Only
 /// a young owner without a handoff acts, once.
 void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost);
 

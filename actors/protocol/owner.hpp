@@ -321,7 +321,7 @@ struct occupancy_kept {
 
 /// Standby directory -> the channel's owner under the new view: the node
 /// that owned it died, and its last copy said the channel was occupied by
-/// `members`. Those not back within the rebuild grace get member_removed,
+/// `members`. Those no node syncs within a grace (3 s) get member_removed,
 /// then channel_vacated unless someone is subscribed. Crosses nodes (two
 /// nodes gone: the ring may name a third).
 struct lost_owner_copy {

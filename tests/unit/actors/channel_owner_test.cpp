@@ -954,14 +954,34 @@ CAF_TEST(a dead owner nodes copy removes members not back and keeps the occupied
   sync(p, sync_of("node-b", 1, {{"u2", "{}"}}));
   advance_time(2s);
   sched.run();
+  CAF_CHECK(webhook_names().empty());
+  advance_time(2s);
+  sched.run();
   CAF_CHECK_EQUAL(webhook_names(), strings({"member_removed"}));
   CAF_CHECK_EQUAL(webhook_events()[0].user_id, "u1");
   CAF_CHECK_EQUAL(member_count(), 1u);
   // A second standby's copy of the same loss changes nothing.
   self->send(owner, lost_owner_copy{{"u1", "u3"}});
-  advance_time(2s);
+  advance_time(4s);
   sched.run();
   CAF_CHECK_EQUAL(webhook_events().size(), 1u);
+}
+
+CAF_TEST(a member a sync names as lost goes before the copys longer grace) {
+  with_webhooks();
+  start("presence-room");
+  auto p = probe();
+  self->send(owner, lost_owner_copy{{"u1", "u2"}});
+  sched.run();
+  // A surviving node's clients knew u1 (lived on the dead node).
+  sync(p, sync_of("node-b", 1, {{"u2", "{}"}}, {"u1", "u2"}));
+  advance_time(1500ms);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(), strings({"member_removed"}));
+  CAF_CHECK_EQUAL(webhook_events()[0].user_id, "u1");
+  advance_time(3s);
+  sched.run();
+  CAF_CHECK_EQUAL(webhook_names(), strings({"member_removed"}));
 }
 
 CAF_TEST(a dead owner nodes copy with nobody back vacates and the owner ends) {
@@ -970,7 +990,7 @@ CAF_TEST(a dead owner nodes copy with nobody back vacates and the owner ends) {
   self->send(owner, lost_owner_copy{{}});
   sched.run();
   CAF_CHECK(!terminated(owner));
-  advance_time(2s);
+  advance_time(4s);
   sched.run();
   CAF_CHECK_EQUAL(webhook_names(), strings({"channel_vacated"}));
   CAF_CHECK(terminated(owner));
@@ -984,7 +1004,7 @@ CAF_TEST(an owner older than the rebuild ignores a stale copy) {
   advance_time(11s);
   sched.run();
   self->send(owner, lost_owner_copy{{"u1"}});
-  advance_time(2s);
+  advance_time(4s);
   sched.run();
   CAF_CHECK_EQUAL(webhook_names(), strings({"channel_occupied"}));
 }

@@ -479,7 +479,7 @@ CAF_TEST(a dead peers occupancy copy sends its channels leave webhooks here) {
   bridge_seen().peers = {};
   change_view();
   CAF_CHECK_EQUAL(owner_count(dir), 2u);
-  advance_time(3s);
+  advance_time(4s);
   sched.run();
   strings got;
   for (auto& ev : state_of<test::fake_webhooks_state>(hooks).events)
@@ -492,7 +492,7 @@ CAF_TEST(a dead peers occupancy copy sends its channels leave webhooks here) {
   // Their owners end; the copies were used once.
   CAF_CHECK_EQUAL(owner_count(dir), 0u);
   change_view();
-  advance_time(3s);
+  advance_time(4s);
   sched.run();
   CAF_CHECK_EQUAL(state_of<test::fake_webhooks_state>(hooks).events.size(),
                   4u);
