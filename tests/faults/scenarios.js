@@ -55,6 +55,8 @@ async function runScenario(name, fault, opts = {}) {
         (out.lostDetail = out.lostDetail || []).push({ channel, owner: ownersBefore[channel], missing: row.missing });
       out.dupes += row.dupes;
       out.reordered += row.reordered;
+      if (row.order && !out.orderDetail)
+        out.orderDetail = { channel, owner: ownersBefore[channel], ...row.order };
       out.expected += row.expected * row.subscribers;
     }
     out.notAccepted = w.refusedSince(0);

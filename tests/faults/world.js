@@ -277,6 +277,8 @@ class World {
         if (d.missing.length) rows.missing.push({ node: s.node.id ?? s.node, seqs: d.missing.slice(0, 10) });
         rows.dupes += d.dupes;
         rows.reordered += d.outOfOrder;
+        // The same for order: which node's subscriber, and what it got.
+        if (d.outOfOrder && !rows.order) rows.order = { node: s.node.id ?? s.node, got: got.slice(-40) };
       }
       out[channel] = rows;
     }
