@@ -73,16 +73,10 @@ async function runScenario(name, fault, opts = {}) {
     if (ctx.extra) Object.assign(out, ctx.extra);
     if (opts.webhooks !== false) {
       await w.closeAll();
-      // Webhooks no survivor can know of (see 'kill -9 of a node').
-      const exempt = (entry) => (ctx.webhookExempt || [])
-        .some((channel) => entry[0].split(' ')[1] === channel);
-      const imbalance = () => w.webhookImbalance().filter((e) => !exempt(e));
       // vacated and member_removed wait 3 s at the webhook actor.
-      await f.poll(() => imbalance().length === 0, 8000, 'balanced webhooks')
+      await f.poll(() => w.webhookImbalance().length === 0, 8000, 'balanced webhooks')
         .catch(() => {});
-      out.webhookImbalance = imbalance();
-      const unknowable = w.webhookImbalance().filter(exempt);
-      if (unknowable.length) out.webhookExempt = unknowable;
+      out.webhookImbalance = w.webhookImbalance();
     }
   } finally {
     await w.stop();
