@@ -1,7 +1,9 @@
 // Operations on a channel owner's state (owner_ops.hpp). One file because
-// each transition (join, leave, a node lost, a handoff) changes the roster,
+// each transition (join, leave, a node lost, a sync) changes the roster,
 // the per-node interest and the webhooks together; splitting by those
-// would split every transition. Next to split: the handoff merge.
+// would split every transition. Taking over from a predecessor (handoff,
+// a dead node's copy) is in owner_succession.cpp, a cache channel's last
+// event in owner_cache.cpp.
 #include "actors/owner_ops.hpp"
 
 #include <algorithm>
@@ -22,10 +24,6 @@ namespace {
 // (their connections re-join at once) before member_removed goes out.
 constexpr auto departing_grace = std::chrono::seconds(2);
 
-// A young owner that got no handoff is rebuilt from the edges after its
-// predecessor died; it removes members that lived on the dead node.
-constexpr auto rebuild_window = std::chrono::seconds(10);
-
 // Members of a node whose link broke, unless it syncs again within this.
 constexpr auto unreachable_grace = std::chrono::milliseconds(500);
 
@@ -33,13 +31,6 @@ constexpr auto unreachable_grace = std::chrono::milliseconds(500);
 // lived on the dead node (surviving nodes sync as soon as their view
 // changes, within one heartbeat of each other).
 constexpr auto rebuild_grace = std::chrono::seconds(1);
-
-// A dead owner node's copy (on_lost_owner_copy) starts at the standby's
-// view change, before the surviving nodes' (up to a heartbeat or two
-// later): their members get this long to sync before they count as gone
-// with it. Members a surviving node's sync already named as lost go after
-// rebuild_grace (the earlier deadline wins).
-constexpr auto lost_copy_grace = std::chrono::seconds(3);
 
 // A rebuilt owner tells the new count once the syncs have come in.
 constexpr auto recount_delay = std::chrono::milliseconds(500);
@@ -105,26 +96,6 @@ void webhook(self_ptr self, const char* name, std::string user_id = {}) {
   webhook(self, std::move(ev));
 }
 
-// Apps with webhooks: the directory keeps whether the channel is occupied
-// and by which members (those in their grace too), and copies it to the
-// standby node, whose owner sends the leave webhooks if this node dies with
-// every subscriber (owner_snapshots.cpp).
-void keep_occupancy(self_ptr self) {
-  auto& st = self->state;
-  if (!st.ctx->webhooks || st.traits.is_internal() || st.handed_off)
-    return;
-  occupancy_kept k{st.channel, st.subscribers > 0 || !st.departing.empty(),
-                   {}};
-  if (k.occupied && st.traits.has_roster()) {
-    for (auto& m : st.roster.members())
-      k.members.push_back(m.user_id);
-    for (auto& [user, due] : st.departing)
-      if (!st.roster.contains(user))
-        k.members.push_back(user);
-  }
-  self->send(st.directory, std::move(k));
-}
-
 void member_added(self_ptr self, const std::string& user_id,
                   const std::string& user_info, const std::string& exclude) {
   channel_event ev;
@@ -182,40 +153,6 @@ void send_subscription_count(self_ptr self, const std::string& exclude) {
 }
 
 // -- state helpers ---------------------------------------------------------------
-
-// Only cache channels hold one: allocated on first use.
-cached_event& cache_of(owner_state& st) {
-  if (!st.cache)
-    st.cache = std::make_unique<cached_event>();
-  return *st.cache;
-}
-
-bool cache_live(self_ptr self) {
-  auto& c = self->state.cache;
-  if (!c)
-    return false;
-  if (c->held && self->clock().now() >= c->expires) {
-    c->held = false;
-    c->event.clear();
-    c->data.clear();
-  }
-  return c->held;
-}
-
-void hold_cache(self_ptr self, std::string event, std::string data,
-                caf::timespan ttl) {
-  auto& c = cache_of(self->state);
-  c.miss_reported = false;
-  c.held = true;
-  c.event = std::move(event);
-  c.data = std::move(data);
-  c.expires = self->clock().now() + ttl;
-  // One pending tick at a time, however often the channel publishes.
-  if (!c.expire_pending) {
-    c.expire_pending = true;
-    self->delayed_send(self, ttl, expire_atom::value);
-  }
-}
 
 // An owner with nothing to order and nothing to tell ends; the directory
 // forgets it, and a later use spawns a fresh one.
@@ -336,34 +273,6 @@ std::vector<roster_entry> roster_entries(const presence_roster& roster) {
   for (auto& m : roster.members())
     out.push_back(roster_entry{m.user_id, m.user_info});
   return out;
-}
-
-owner_handoff make_handoff(self_ptr self) {
-  auto& st = self->state;
-  owner_handoff h;
-  h.app_id = st.ctx->app.id;
-  h.channel = st.channel;
-  h.seq = st.seq;
-  if (cache_live(self)) {
-    h.cache_hit = true;
-    h.cache_event = st.cache->event;
-    h.cache_data = st.cache->data;
-    h.cache_ttl_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-        st.cache->expires - self->clock().now())
-        .count());
-  }
-  h.replay = st.replay.events();
-  h.replay_floor = st.replay.floor();
-  if (st.hooks)
-    h.logic = st.hooks->snapshots();
-  for (auto& [node, interest] : st.nodes) {
-    handoff_node hn{node, interest.subscribers, interest.channel, {}};
-    for (auto& [user_id, user_info] : st.roster.connections_on(node))
-      hn.members.push_back(roster_entry{user_id, user_info});
-    h.nodes.push_back(std::move(hn));
-  }
-  return h;
 }
 
 // -- joins ----------------------------------------------------------------------
@@ -586,13 +495,6 @@ void on_client_event(self_ptr self, client_event& ce) {
     relay_client_event(self, std::move(ce));
 }
 
-void cache_published(self_ptr self, const channel_event& ev) {
-  auto& st = self->state;
-  if (st.traits.keeps_last_event())
-    hold_cache(self, ev.event, ev.data,
-               std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
-}
-
 bool publish_expired(uint64_t give_up_ms) {
   // The answer needs a moment to get back before the publisher times out.
   constexpr uint64_t answer_margin_ms = 100;
@@ -635,84 +537,6 @@ void on_departed(self_ptr self) {
     occupancy(self, false);
   if (st.departing.empty())
     st.vacate_due = false;
-}
-
-void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost) {
-  auto& st = self->state;
-  // Only an owner rebuilt for the loss: an older one (the channel moved
-  // here before, the copy is stale) or one handed in (the node left in
-  // order) knows better. Several standbys may send one each.
-  if (st.took_lost_copy || st.handed_in
-      || self->clock().now() - st.born >= rebuild_window)
-    return;
-  st.took_lost_copy = true;
-  st.vacate_due = true;
-  // Nodes that still have subscribers sync within the grace; the rest
-  // left with the dead node.
-  expect_back(self, lost.members, lost_copy_grace);
-  self->delayed_send(self, lost_copy_grace, departed_atom::value);
-}
-
-void on_expire(self_ptr self) {
-  if (!self->state.cache)
-    return;
-  auto& c = *self->state.cache;
-  c.expire_pending = false;
-  if (cache_live(self)) {
-    c.expire_pending = true;
-    self->delayed_send(self, c.expires - self->clock().now(),
-                       expire_atom::value);
-  }
-}
-
-// Takes over a predecessor's state (nodes that synced themselves already
-// win: they are newer than the handoff).
-owner_ref on_handoff(self_ptr self, owner_handoff& h) {
-  auto& st = self->state;
-  component_logger("owner")->debug("handoff in channel={} seq={} own_seq={} "
-                                   "fanned_out={}",
-                                   st.channel, h.seq, st.seq, st.fanned_out);
-  st.handed_in = true;
-  // Continue the predecessor's numbers exactly when nothing went out from
-  // here yet: nodes then see one gapless sequence across the move and wait
-  // for a predecessor's event that is still under way.
-  st.seq = st.fanned_out ? std::max(st.seq, h.seq) : h.seq;
-  // Nodes that lost some of the predecessor's events ask us for them. If
-  // we numbered events already (two owners at once, a split), both kinds
-  // are kept: a node of either side gets what it missed of both.
-  if (!st.fanned_out)
-    st.replay.restore(std::move(h.replay), h.replay_floor);
-  else
-    st.replay.merge(std::move(h.replay));
-  if (h.cache_hit && !cache_live(self))
-    hold_cache(self, std::move(h.cache_event), std::move(h.cache_data),
-               std::chrono::milliseconds(h.cache_ttl_ms));
-  // A concurrent owner's clients were told our members' nodes left (it
-  // did not see them): once merged, they hear member_added again.
-  std::vector<roster_entry> unknown;
-  if (st.fanned_out && st.traits.has_roster() && !st.traits.is_internal()) {
-    std::unordered_set<std::string> theirs;
-    for (auto& hn : h.nodes)
-      for (auto& m : hn.members)
-        theirs.insert(m.user_id);
-    for (auto& m : roster_entries(st.roster))
-      if (!theirs.count(m.user_id))
-        unknown.push_back(m);
-  }
-  for (auto& hn : h.nodes) {
-    auto i = st.nodes.find(hn.node);
-    if (i != st.nodes.end() && i->second.synced)
-      continue;
-    set_node_state(self, hn.node, hn.subscribers, std::move(hn.channel),
-                   hn.members, false);
-  }
-  for (auto& m : unknown)
-    if (st.roster.contains(m.user_id))
-      member_added(self, m.user_id, m.user_info, {});
-  // Channel-bound logic continues from the predecessor's snapshots.
-  if (st.hooks)
-    st.hooks->restore(h.logic);
-  return owner_ref{self};
 }
 
 channel_report report(self_ptr self) {

@@ -1,9 +1,13 @@
 // Operations on a channel owner's state (internal to the owner's states in
 // channel_owner.cpp): numbering and fan-out, the owner's own events and
-// webhooks, joins, leaves, syncs, the cache, rebuilds and handoffs.
+// webhooks, joins, leaves, syncs (owner_ops.cpp), the cache
+// (owner_cache.cpp), handoffs and a dead owner node's copy
+// (owner_succession.cpp).
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "actors/channel_owner.hpp"
 
@@ -86,5 +90,39 @@ channel_report report(self_ptr self);
 
 /// Sends the subscription count (when the app and the kind have them).
 void send_subscription_count(self_ptr self, const std::string& exclude = {});
+
+// -- shared by owner_ops.cpp and owner_succession.cpp ---------------------------
+
+/// A young owner that got no handoff is rebuilt from the edges after its
+/// predecessor died; it removes members that lived on the dead node.
+constexpr auto rebuild_window = std::chrono::seconds(10);
+
+/// Tells the channel's subscribers and the webhooks that `user_id` joined.
+void member_added(self_ptr self, const std::string& user_id,
+                  const std::string& user_info, const std::string& exclude);
+
+/// Users not members now get `grace` to come back before member_removed;
+/// of two deadlines for one user the earlier wins.
+void expect_back(self_ptr self, const std::vector<std::string>& users,
+                 caf::timespan grace);
+
+/// Replaces what the owner knows of `node` silently (a sync or handoff).
+void set_node_state(self_ptr self, const std::string& node,
+                    uint64_t subscribers, channel_actor channel,
+                    const std::vector<roster_entry>& members, bool synced);
+
+/// The roster's members as protocol entries.
+std::vector<roster_entry> roster_entries(const presence_roster& roster);
+
+/// The cache channel's last-event slot; only cache channels have one,
+/// allocated on first use.
+cached_event& cache_of(owner_state& st);
+
+/// Whether a cache channel holds an unexpired event.
+bool cache_live(self_ptr self);
+
+/// Holds `event` as the cache channel's last event for `ttl`.
+void hold_cache(self_ptr self, std::string event, std::string data,
+                caf::timespan ttl);
 
 } // namespace starling::owner_ops
