@@ -36,7 +36,7 @@ thread_local std::array<char, 16384> drain_buffer;
 // What differs between a plain and a TLS connection: how the upgrade hands
 // the socket over and how the connection ends.
 void upgrade(const std::shared_ptr<server_context>& ctx, io_worker& worker,
-             beast::tcp_stream& stream, http::request<http::string_body> req) {
+             tcp_stream& stream, http::request<http::string_body> req) {
   start_websocket_session(ctx, worker, stream.release_socket(),
                           std::move(req));
 }
@@ -48,9 +48,9 @@ void upgrade(const std::shared_ptr<server_context>& ctx, io_worker& worker,
                           std::move(tls));
 }
 
-void end(beast::tcp_stream& stream) {
+void end(tcp_stream& stream) {
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
   stream.close();
 }
 
@@ -58,7 +58,7 @@ void end(tls_stream& stream) {
   stream.close();
 }
 
-// Stream: beast::tcp_stream or tls_stream, instantiated once each here.
+// Stream: tcp_stream or tls_stream, instantiated once each here.
 template <class Stream>
 class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 public:
@@ -290,7 +290,7 @@ private:
   // and amount.
   void linger() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(tcp_socket::shutdown_send, ignored);
     stream_.expires_after(linger_time);
     drain();
   }
@@ -335,11 +335,11 @@ private:
 } // namespace
 
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        io_worker& worker, tcp::socket socket, http_role role,
+                        io_worker& worker, tcp_socket socket, http_role role,
                         const tls_context* tls) {
   if (tls == nullptr) {
-    std::make_shared<http_session<beast::tcp_stream>>(
-      ctx, worker, beast::tcp_stream{std::move(socket)}, role)
+    std::make_shared<http_session<tcp_stream>>(
+      ctx, worker, tcp_stream{std::move(socket)}, role)
       ->run();
     return;
   }

@@ -22,7 +22,7 @@ enum class http_role {
 /// nullptr. Runs on `worker`'s thread, whose context owns the socket; an
 /// upgrade keeps the WebSocket there.
 void start_http_session(const std::shared_ptr<server_context>& ctx,
-                        io_worker& worker, tcp::socket socket, http_role role,
+                        io_worker& worker, tcp_socket socket, http_role role,
                         const tls_context* tls = nullptr);
 
 } // namespace starling::transport

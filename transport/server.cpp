@@ -136,7 +136,7 @@ private:
                                                      worker));
   }
 
-  void on_accept(io_worker* worker, beast::error_code ec, tcp::socket socket) {
+  void on_accept(io_worker* worker, beast::error_code ec, tcp_socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open())
       return;
     if (ec) {

@@ -23,10 +23,10 @@ namespace starling::transport {
 /// I/O thread only.
 class tls_stream {
 public:
-  using executor_type = tcp::socket::executor_type;
+  using executor_type = tcp_socket::executor_type;
 
   /// Wraps `socket` (accepted, not yet handshaken) in TLS from `ctx`.
-  tls_stream(tcp::socket socket, SSL_CTX* ctx)
+  tls_stream(tcp_socket socket, SSL_CTX* ctx)
     : state_(std::make_shared<state>(std::move(socket))) {
     beast::error_code ignored;
     // OpenSSL reads the descriptor itself: it must never block.
@@ -41,12 +41,12 @@ public:
   }
 
   /// Returns the TCP socket.
-  tcp::socket& socket() {
+  tcp_socket& socket() {
     return state_->sock;
   }
 
   /// Fails pending and later operations with beast::error::timeout after
-  /// `d` (as beast::tcp_stream does).
+  /// `d` (as tcp_stream does).
   void expires_after(std::chrono::steady_clock::duration d) {
     state_->timed_out = false;
     state_->timer.expires_after(d);
@@ -76,7 +76,7 @@ public:
   }
 
   /// Hands over the socket and its TLS connection (WebSocket upgrade).
-  std::pair<tcp::socket, std::unique_ptr<tls_channel>> release() {
+  std::pair<tcp_socket, std::unique_ptr<tls_channel>> release() {
     state_->timer.cancel();
     return {std::move(state_->sock), std::move(state_->tls)};
   }
@@ -104,11 +104,11 @@ public:
 
 private:
   struct state {
-    explicit state(tcp::socket s)
+    explicit state(tcp_socket s)
       : sock(std::move(s)), timer(sock.get_executor()) {
       // nop
     }
-    tcp::socket sock;
+    tcp_socket sock;
     std::unique_ptr<tls_channel> tls;
     net::steady_timer timer;
     std::vector<char> out; // The pending write's bytes.
@@ -143,8 +143,8 @@ private:
       if (ec == net::error::would_block) {
         bool want_write = reading ? s->tls->read_wants_write()
                                   : !s->tls->write_wants_read();
-        return s->sock.async_wait(want_write ? tcp::socket::wait_write
-                                             : tcp::socket::wait_read,
+        return s->sock.async_wait(want_write ? tcp_socket::wait_write
+                                             : tcp_socket::wait_read,
                                   std::move(self));
       }
       self.complete(ec, n);

@@ -116,4 +116,12 @@ void outbound_queue::compact() {
     items_.shrink_to_fit();
 }
 
+void outbound_queue::release_storage() {
+  if (!empty())
+    return;
+  std::vector<item>().swap(items_);
+  head_ = 0;
+  offset_ = 0;
+}
+
 } // namespace starling::transport::ws

@@ -98,6 +98,13 @@ public:
   /// Frees storage once everything is written.
   void compact();
 
+  /// Frees all storage if nothing is queued: an idle connection then keeps
+  /// no buffer (compact() keeps a small one for the next frame).
+  void release_storage();
+
+  /// Returns whether the queue holds any storage (for tests).
+  bool holds_storage() const { return items_.capacity() > 0; }
+
 private:
   struct item {
     frame_ptr payload;

@@ -50,7 +50,7 @@ struct buffer_span {
 } // namespace
 
 websocket_session::websocket_session(std::shared_ptr<server_context> ctx,
-                                     io_worker& worker, tcp::socket socket,
+                                     io_worker& worker, tcp_socket socket,
                                      std::unique_ptr<tls_channel> tls)
   : session_link(worker.index),
     ctx_(std::move(ctx)),
@@ -234,6 +234,8 @@ void websocket_session::sweep(uint32_t now) {
   }
   if (!actor_)
     return;
+  if (!writing_)
+    outq_.release_storage(); // At most one allocation a second per talker.
   if (parser_.mid_message()
       && now - partial_since_s_ >= server.fragment_timeout_s) {
     // An unfinished message holds its bytes here: bounded in time too.
@@ -410,8 +412,8 @@ void websocket_session::flush() {
     if (ec == net::error::would_block || ec == net::error::try_again) {
       writing_ = true;
       bool want_read = tls_ && tls_->write_wants_read();
-      sock_.async_wait(want_read ? tcp::socket::wait_read
-                                 : tcp::socket::wait_write,
+      sock_.async_wait(want_read ? tcp_socket::wait_read
+                                 : tcp_socket::wait_write,
                        [self = shared_from_this()](beast::error_code e) {
                          self->writing_ = false;
                          if (e)
@@ -495,7 +497,7 @@ void websocket_session::shutdown() {
 // -- entry points -------------------------------------------------------------------
 
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
-                             io_worker& worker, tcp::socket socket,
+                             io_worker& worker, tcp_socket socket,
                              http::request<http::string_body> req,
                              std::unique_ptr<tls_channel> tls) {
   auto* raw = new websocket_session(ctx, worker, std::move(socket),

@@ -70,7 +70,7 @@ public:
   /// A session on `socket` (of `worker`'s context), in TLS through `tls`
   /// unless it is nullptr.
   websocket_session(std::shared_ptr<server_context> ctx, io_worker& worker,
-                    tcp::socket socket,
+                    tcp_socket socket,
                     std::unique_ptr<tls_channel> tls = nullptr);
   ~websocket_session() override;
 
@@ -142,7 +142,7 @@ private:
 
   std::shared_ptr<server_context> ctx_;
   io_worker& worker_;
-  tcp::socket sock_;
+  tcp_socket sock_;
   std::unique_ptr<tls_channel> tls_; // nullptr: plain TCP.
   websocket_parser parser_;
   outbound_queue outq_;
@@ -169,7 +169,7 @@ private:
 /// `tls` unless nullptr) and runs the session. Runs on `worker`'s thread,
 /// which owns the socket.
 void start_websocket_session(const std::shared_ptr<server_context>& ctx,
-                             io_worker& worker, tcp::socket socket,
+                             io_worker& worker, tcp_socket socket,
                              http::request<http::string_body> req,
                              std::unique_ptr<tls_channel> tls = nullptr);
 

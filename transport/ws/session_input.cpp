@@ -63,8 +63,8 @@ void websocket_session::wait_read() {
     return;
   }
   bool want_write = tls_ && tls_->read_wants_write();
-  sock_.async_wait(want_write ? tcp::socket::wait_write
-                              : tcp::socket::wait_read,
+  sock_.async_wait(want_write ? tcp_socket::wait_write
+                              : tcp_socket::wait_read,
                    [self = shared_from_this()](beast::error_code ec) {
                      self->reading_ = false;
                      if (ec)

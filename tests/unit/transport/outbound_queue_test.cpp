@@ -143,3 +143,19 @@ CAF_TEST(dropping before anything left returns every counted frame) {
   q.compact();
   CAF_CHECK(q.empty());
 }
+
+CAF_TEST(an idle queue gives its storage back and a busy one keeps its frames) {
+  outbound_queue q;
+  q.push(ws_opcode::text, make_frame("ab"), true);
+  q.release_storage(); // Something is queued: nothing changes.
+  CAF_CHECK(q.holds_storage());
+  CAF_CHECK_EQUAL(pending_bytes(q), text_frame("ab"));
+  q.consume(text_frame("ab").size());
+  q.compact();
+  CAF_CHECK(q.holds_storage()); // compact() keeps a small buffer.
+  q.release_storage();
+  CAF_CHECK(!q.holds_storage());
+  CAF_CHECK(q.empty());
+  q.push(ws_opcode::text, make_frame("cd"), true);
+  CAF_CHECK_EQUAL(pending_bytes(q), text_frame("cd"));
+}
