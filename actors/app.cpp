@@ -50,9 +50,7 @@ void admit(self_ptr self, ws_opened& ev) {
   auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
                                        app_actor{self}, std::move(ev.link),
                                        socket_id);
-  auto addr = conn.address();
-  auto entry = st.by_socket.emplace(std::move(socket_id), std::move(conn));
-  st.sockets.emplace(std::move(addr), &entry.first->first);
+  st.by_socket.emplace(std::move(socket_id), std::move(conn));
 }
 
 channel_entry& channel_for(self_ptr self, const std::string& name) {
@@ -100,18 +98,15 @@ void on_channel_idle(self_ptr self, const channel_idle& idle) {
 
 // A connection ended (normally or not; its channels clean up through their
 // monitors).
-void connection_ended(self_ptr self, const caf::actor_addr& conn) {
+void on_connection_ended(self_ptr self, const connection_ended& ended) {
   auto& st = self->state;
-  auto i = st.sockets.find(conn);
-  if (i == st.sockets.end())
+  auto c = st.by_socket.find(ended.socket_id);
+  if (c == st.by_socket.end())
     return;
   if (st.connections > 0)
     --st.connections;
-  st.users.sign_out(*i->second);
-  auto c = st.by_socket.find(*i->second);
-  st.sockets.erase(i);
-  if (c != st.by_socket.end())
-    st.by_socket.erase(c); // Only now: its key was what `i` pointed to.
+  st.users.sign_out(ended.socket_id);
+  st.by_socket.erase(c);
 }
 
 caf::ok_atom on_terminate(self_ptr self, const terminate_request& req) {
@@ -373,12 +368,11 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
                                       to_string(em.reason));
       return;
     }
-    if (st.sockets.count(em.source) > 0) {
-      connection_ended(self, em.source);
-      return;
-    }
-    // Not a child: the node stops us.
-    if (em.reason)
+    // The node, or an anonymous exit (CAF names the receiver as its
+    // source), stops us; any other source is a connection, which says
+    // connection_ended itself.
+    if (em.reason
+        && (em.source == st.ctx->node || em.source == self->address()))
       self->quit(em.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -395,11 +389,13 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
     },
     [self](channel_idle& idle) { on_channel_idle(self, idle); },
     [self](channel_crashed& c) { on_channel_crashed(self, c); },
+    [self](connection_ended& e) { on_connection_ended(self, e); },
     [self](user_signed_in& msg) {
       auto& st = self->state;
-      if (auto sender = self->current_sender())
-        if (auto i = st.sockets.find(sender->address()); i != st.sockets.end())
-          st.users.sign_in(*i->second, msg.user_id);
+      auto i = st.by_socket.find(msg.socket_id);
+      if (i != st.by_socket.end()
+          && i->second.address() == self->current_sender())
+        st.users.sign_in(i->first, msg.user_id);
       return caf::ok_atom::value;
     },
     [self](signin_request& req) { return on_signin_request(self, req); },

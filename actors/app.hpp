@@ -37,10 +37,8 @@ struct app_state {
   std::unordered_map<std::string, uint64_t> resume_after;
   /// Channel actor -> its name (exit handling).
   std::unordered_map<caf::actor_addr, std::string> channel_names;
-  /// Connection -> its socket id (the key in `by_socket`, which is erased
-  /// with it; unordered_map keys never move); socket id -> connection.
-  std::unordered_map<caf::actor_addr, const std::string*> sockets;
-  std::unordered_map<std::string, connection_actor> by_socket; ///< Inverse.
+  /// Socket id -> connection (erased on connection_ended).
+  std::unordered_map<std::string, connection_actor> by_socket;
   user_registry users; ///< Signed-in connections of this node.
   /// App-bound logic instances this app supervises; null without any.
   logic_instances_ptr logic;

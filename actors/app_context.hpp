@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/actor_addr.hpp>
+
 #include "actors/actor_slot.hpp"
 #include "actors/app_counters.hpp"
 #include "actors/fanout_sink.hpp"
@@ -36,6 +38,9 @@ struct app_context {
   std::shared_ptr<const logic_table> logic;
   /// Where channels hand their encoded events (the transport's sink).
   fanout_sink_ptr fanout;
+  /// The node actor, the app's parent: its exit stops the app (the app's
+  /// other linked actors are its children). Null in tests.
+  caf::actor_addr node;
 };
 
 /// Shared, immutable app context.

@@ -583,7 +583,10 @@ channel_behavior(channel_flyweight self,
     [self](caf::scheduled_actor* ptr, std::exception_ptr& x) -> caf::error {
       // The replacement resumes after what we delivered.
       auto& st = self->state;
-      self->send(st.app, channel_crashed{st.channel, st.last_seq});
+      channel_crashed crashed{st.channel, st.last_seq};
+      self->send(st.app, crashed);
+      for (auto& sub : st.subscribers)
+        self->send(sub.connection, crashed);
       return caf::scheduled_actor::default_exception_handler(ptr, x);
     });
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -160,8 +160,9 @@ using channel_flyweight = flyweight_actor<channel_state, channel_actor>*;
 /// - `resolve_atom`: find the owner again (the ring changed, the bus came
 ///   back) and sync, or catch up on what the bus lost;
 /// - `stop_atom` from the app after `channel_idle`.
-/// A crash tells the app the last number delivered (`channel_crashed`);
-/// the app spawns the replacement with it as `resume_seq` (0: fresh).
+/// A crash tells the app and each subscriber the last number delivered
+/// (`channel_crashed`); the app spawns the replacement with it as
+/// `resume_seq` (0: fresh), and the subscribers re-join it.
 channel_actor::behavior_type
 channel_behavior(channel_flyweight self,
                  std::string channel, app_context_ptr ctx, app_actor app,

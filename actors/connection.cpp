@@ -74,8 +74,8 @@ void on_joined(self_ptr self, const std::string& name, channel_joined& joined) {
       subs.erase(i);
     return;
   }
-  // Watch the channel: if it crashes, re-join its replacement silently.
-  self->monitor(joined.channel);
+  // If the channel crashes, it says so (channel_crashed) and we re-join its
+  // replacement silently.
   i->second.channel = std::move(joined.channel);
   i->second.active = true;
   i->second.rejoin_attempts = 0;
@@ -143,6 +143,19 @@ void rejoin(self_ptr self, const std::string& name) {
   });
 }
 
+// A subscribed channel crashed: re-join its replacement. Only the channel
+// we joined counts (not an older one's late word).
+void on_channel_crashed(self_ptr self, const channel_crashed& crashed) {
+  auto& subs = self->state.subscriptions;
+  auto i = subs.find(crashed.channel);
+  if (i == subs.end() || !i->second.active
+      || i->second.channel.address() != self->current_sender())
+    return;
+  i->second.active = false;
+  i->second.channel = nullptr;
+  rejoin(self, crashed.channel);
+}
+
 // Joins an internal watchlist channel (never visible to the client).
 void join_internal(self_ptr self, const std::string& user, bool member,
                    bool silent) {
@@ -172,7 +185,6 @@ void leave(self_ptr self, const std::string& name) {
     i->second.cancelled = true;
     return;
   }
-  self->demonitor(i->second.channel.address());
   self->send(i->second.channel, caf::unsubscribe_atom::value);
   subs.erase(i);
 }
@@ -382,7 +394,8 @@ void signed_in(self_ptr self, const std::string& user_id,
   }
   if (first)
     self
-      ->request(st.app, std::chrono::seconds(10), user_signed_in{st.user_id()})
+      ->request(st.app, std::chrono::seconds(10),
+                user_signed_in{st.user_id(), st.link->socket_id()})
       .then([](caf::ok_atom) {}, [](caf::error&) {});
   watch(self, ids);
 }
@@ -515,6 +528,7 @@ connection_actor::behavior_type shared_behavior() {
     },
     [](ws_closed_atom) { me()->quit(); },
     [](rejoin_atom, const std::string& name) { rejoin(me(), name); },
+    [](channel_crashed& crashed) { on_channel_crashed(me(), crashed); },
     [](watch_event& ev) {
       auto self = me();
       if (auto& user = self->state.user)
@@ -551,25 +565,14 @@ connection_behavior(connection_flyweight self,
   st.link = std::move(link);
   st.link->set_socket_id(std::move(socket_id));
   st.opened = std::chrono::steady_clock::now();
-  self->attach_functor([link = st.link](const caf::error& reason) {
+  self->attach_functor([link = st.link, app = st.app](const caf::error& reason) {
     // However the actor ends: a crash or shutdown tells the client to come
     // back (Pusher: 4200 reconnect immediately); after a socket close this
-    // is a no-op.
+    // is a no-op. The app forgets the socket id.
     if (reason && reason != caf::exit_reason::normal)
       link->close_with_error(pusher::to_int(pusher_error::reconnect_now),
                              "Server is restarting this connection; reconnect");
-  });
-  self->set_down_handler([self](caf::down_msg& dm) {
-    // Only channels are monitored; a channel never stops while we are
-    // subscribed, so this is a crash.
-    for (auto& [name, sub] : self->state.subscriptions) {
-      if (sub.active && sub.channel.address() == dm.source) {
-        sub.active = false;
-        sub.channel = nullptr;
-        rejoin(self, name);
-        return;
-      }
-    }
+    caf::anon_send(app, connection_ended{link->socket_id()});
   });
   st.link->bind(caf::actor_cast<caf::actor>(self));
   send_text(self, pusher::encode_connection_established(

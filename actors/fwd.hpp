@@ -120,6 +120,7 @@ struct channel_gone;
 struct owner_handed_off;
 struct channel_idle;
 struct channel_crashed;
+struct connection_ended;
 struct cluster_member;
 struct cluster_view;
 struct cluster_changed;
@@ -159,6 +160,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<terminate_atom>,
   caf::reacts_to<auth_check_atom>,
   caf::reacts_to<rejoin_atom, std::string>,
+  caf::reacts_to<channel_crashed>,
   caf::replies_to<stats_atom>::with<connection_stats>,
   caf::reacts_to<crash_atom>>;
 
@@ -274,6 +276,7 @@ using app_actor = caf::typed_actor<
   caf::replies_to<channel_join>::with<channel_joined>,
   caf::reacts_to<channel_idle>,
   caf::reacts_to<channel_crashed>,
+  caf::reacts_to<connection_ended>,
   caf::replies_to<user_signed_in>::with<caf::ok_atom>,
   caf::replies_to<signin_request>::with<signin_verdict>,
   caf::replies_to<publish_request>::with<caf::ok_atom>,

@@ -431,6 +431,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
     auto ctx = std::make_shared<app_context>();
     ctx->app = app;
     ctx->node_id = init.node_id;
+    ctx->node = self->address();
     ctx->activity_timeout_s = init.activity_timeout_s;
     ctx->shared_bus = init.shared_bus;
     ctx->socket_ids = init.socket_ids;

@@ -34,6 +34,7 @@ struct fake_connection_state {
   std::vector<channel_joined> joined;  ///< Join answers.
   std::vector<caf::error> errors;      ///< Join failures.
   std::vector<watch_event> watch_events; ///< From watchlist channels.
+  std::vector<channel_crashed> crashes; ///< Crash words of joined channels.
   std::size_t terminates = 0;          ///< terminate_atom received.
 };
 
@@ -67,6 +68,7 @@ fake_connection(caf::stateful_actor<fake_connection_state>* self,
       self->state.watch_events.push_back(std::move(ev));
     },
     [self](terminate_atom) { ++self->state.terminates; },
+    [self](channel_crashed& c) { self->state.crashes.push_back(std::move(c)); },
   };
 }
 

@@ -449,8 +449,13 @@ CAF_TEST(a connection that ends is signed out) {
   sched.run();
   CAF_CHECK_EQUAL(app_st().users.users(), 0u);
   CAF_CHECK_EQUAL(stats().connections, 0u);
-  // A sign-in from something that is no connection of this app is ignored.
-  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9"})
+  // A sign-in from something that is no connection of this app, or not
+  // the one of that socket id, is ignored.
+  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", "4711.1"})
+            == caf::ok_atom::value);
+  open(make_fake_link()); // 4711.2
+  sched.run();
+  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", "4711.2"})
             == caf::ok_atom::value);
   CAF_CHECK_EQUAL(app_st().users.users(), 0u);
 }
@@ -524,6 +529,10 @@ CAF_TEST(fault injection crashes the named actor) {
   auto closes = link->closes();
   CAF_REQUIRE_EQUAL(closes.size(), 1u);
   CAF_CHECK_EQUAL(closes[0].code, 4200);
+  // Its exit does not end the app, and it is forgotten (connection_ended).
+  CAF_CHECK_EQUAL(stats().connections, 0u);
+  CAF_CHECK(app_st().by_socket.empty());
+  CAF_CHECK(crash("connection", "4711.1") == errc::unknown_app);
   CAF_CHECK(crash("channel", "nope") == errc::unknown_app);
   CAF_CHECK(crash("webhooks", "") == errc::unknown_app);
   CAF_CHECK(crash("logic", "gate") == errc::not_available);

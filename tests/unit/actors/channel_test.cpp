@@ -532,10 +532,13 @@ CAF_TEST(a replay that times out is asked again and then closes with 4200) {
   CAF_CHECK_EQUAL(closes[0].code, 4200u);
 }
 
-CAF_TEST(a crashed channel tells the app its last number) {
+CAF_TEST(a crashed channel tells the app and its subscribers its last number) {
   owner_seen().reply.owner_node = "node-a";
   start("room");
-  subscribe_ok(connection(), join_of("room", "1.1", make_fake_link()));
+  auto c1 = connection();
+  auto c2 = connection();
+  subscribe_ok(c1, join_of("room", "1.1", make_fake_link()));
+  subscribe_ok(c2, join_of("room", "1.2", make_fake_link()));
   deliver(event_of(1, "a", "x"));
   deliver(event_of(2, "b", "x"));
   self->send(chan, crash_atom::value);
@@ -544,6 +547,12 @@ CAF_TEST(a crashed channel tells the app its last number) {
   CAF_REQUIRE_EQUAL(crashed.size(), 1u);
   CAF_CHECK_EQUAL(crashed[0].channel, "room");
   CAF_CHECK_EQUAL(crashed[0].last_seq, 2u);
+  // Subscribers are told, not monitoring: each re-joins the replacement.
+  for (auto& c : {c1, c2}) {
+    auto& told = conn_seen(c).crashes;
+    CAF_REQUIRE_EQUAL(told.size(), 1u);
+    CAF_CHECK_EQUAL(told[0].channel, "room");
+  }
 }
 
 CAF_TEST(a channel that crashes before its first event resumes from the join) {

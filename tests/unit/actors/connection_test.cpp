@@ -492,6 +492,14 @@ CAF_TEST(subscribe unsubscribe subscribe while pending ends subscribed) {
   CAF_CHECK_EQUAL(channel_seen().unsubscribes, 0u);
 }
 
+// What a channel does as it crashes (channel.cpp): tell each subscriber,
+// then end.
+void crash(const caf::actor& ch, const connection_actor& subscriber,
+           const std::string& name) {
+  caf::send_as(ch, subscriber, channel_crashed{name, 0});
+  caf::anon_send_exit(ch, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(a crashed channel is re-joined silently) {
   start();
   subscribe_ok(subscribe_frame("room"));
@@ -499,7 +507,7 @@ CAF_TEST(a crashed channel is re-joined silently) {
   auto replacement = spawn_tracked(test::fake_channel, caf::actor{});
   sched.run();
   app_seen().channel = replacement;
-  caf::anon_send_exit(channel, caf::exit_reason::user_shutdown);
+  crash(channel, conn, "room");
   sched.run();
   auto joins = joins_of("room");
   CAF_REQUIRE_EQUAL(joins.size(), 2u);
@@ -513,6 +521,22 @@ CAF_TEST(a crashed channel is re-joined silently) {
   CAF_CHECK_EQUAL(channel_seen(replacement).unsubscribes, 1u);
 }
 
+CAF_TEST(a crash word from a channel not joined is ignored) {
+  start();
+  subscribe_ok(subscribe_frame("room"));
+  auto other = spawn_tracked(test::fake_channel, caf::actor{});
+  sched.run();
+  caf::send_as(other, conn, channel_crashed{"room", 0}); // Not our channel.
+  caf::anon_send(conn, channel_crashed{"lobby", 0});    // Not subscribed.
+  sched.run();
+  CAF_CHECK_EQUAL(joins_of("room").size(), 1u);
+  CAF_CHECK_EQUAL(joins_of("lobby").size(), 0u);
+  CAF_CHECK_EQUAL(subscription_count(), 1u);
+  frame(unsubscribe_frame("room"));
+  sched.run();
+  CAF_CHECK_EQUAL(channel_seen().unsubscribes, 1u);
+}
+
 CAF_TEST(a presence re-join keeps the member) {
   start();
   std::string data = R"({"user_id":"u1","user_info":{"a":1}})";
@@ -521,7 +545,7 @@ CAF_TEST(a presence re-join keeps the member) {
   auto replacement = spawn_tracked(test::fake_channel, caf::actor{});
   sched.run();
   app_seen().channel = replacement;
-  caf::anon_send_exit(channel, caf::exit_reason::user_shutdown);
+  crash(channel, conn, "presence-room");
   sched.run();
   auto joins = joins_of("presence-room");
   CAF_REQUIRE_EQUAL(joins.size(), 2u);
@@ -535,7 +559,7 @@ CAF_TEST(a channel that keeps failing is given up after 20 re-joins) {
   start();
   subscribe_ok(subscribe_frame("room"));
   app_seen().answer = join_answer::fail;
-  caf::anon_send_exit(channel, caf::exit_reason::user_shutdown);
+  crash(channel, conn, "room");
   // run(): each retry waits 50 ms on the fake clock.
   run();
   CAF_CHECK_EQUAL(joins_of("room").size(), 22u); // the join, 21 re-joins
