@@ -50,7 +50,17 @@ void admit(self_ptr self, ws_opened& ev) {
   auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
                                        app_actor{self}, std::move(ev.link),
                                        socket_id);
-  st.by_socket.emplace(std::move(socket_id), std::move(conn));
+  st.by_socket.emplace(socket_id, std::move(conn));
+}
+
+// The connection with socket id `text` on this node, or null.
+const connection_actor* connection_of(const app_state& st,
+                                      std::string_view text) {
+  auto id = pusher::parse_socket_id(text);
+  if (!id)
+    return nullptr;
+  auto i = st.by_socket.find(*id);
+  return i != st.by_socket.end() ? &i->second : nullptr;
 }
 
 channel_entry& channel_for(self_ptr self, const std::string& name) {
@@ -105,15 +115,15 @@ void on_connection_ended(self_ptr self, const connection_ended& ended) {
     return;
   if (st.connections > 0)
     --st.connections;
-  st.users.sign_out(ended.socket_id);
+  st.users.sign_out(ended.socket_id.to_string());
   st.by_socket.erase(c);
 }
 
 caf::ok_atom on_terminate(self_ptr self, const terminate_request& req) {
   auto& st = self->state;
   for (auto& sid : st.users.connections_of(req.user_id))
-    if (auto c = st.by_socket.find(sid); c != st.by_socket.end())
-      self->send(c->second, terminate_atom::value);
+    if (auto c = connection_of(st, sid))
+      self->send(*c, terminate_atom::value);
   if (st.bridge && st.view.members.size() > 1 && !req.local_only) {
     // The user's connections may live on every node.
     terminate_request peer_req{req.app_id, req.user_id, true};
@@ -150,8 +160,8 @@ caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
       return caf::ok_atom::value;
     }
   } else if (req.kind == "connection") {
-    if (auto i = st.by_socket.find(req.name); i != st.by_socket.end()) {
-      self->send(i->second, crash_atom::value);
+    if (auto c = connection_of(st, req.name)) {
+      self->send(*c, crash_atom::value);
       return caf::ok_atom::value;
     }
   } else if (req.kind == "webhooks") {
@@ -209,7 +219,7 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
   std::vector<std::string> sockets;
   sockets.reserve(st.by_socket.size());
   for (auto& [sid, conn] : st.by_socket)
-    sockets.push_back(sid);
+    sockets.push_back(sid.to_string());
   // Search finds a connection by its socket id or its user.
   auto conn_req = req;
   conn_req.search.clear();
@@ -223,7 +233,7 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
       continue;
     conn_list.push_back(json{{"kind", "connection"}, {"socket_id", sid},
                              {"user", user ? json(*user) : json(nullptr)}});
-    conn_actors.push_back(st.by_socket[sid]);
+    conn_actors.push_back(*connection_of(st, sid)); // Listed just now.
   }
   auto channel_list = json::array();
   for (auto& name : channels.names)
@@ -298,10 +308,10 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
 // user's). Returns whether it was here.
 bool on_disconnect(self_ptr self, const disconnect_request& req) {
   auto& st = self->state;
-  auto i = st.by_socket.find(req.socket_id);
-  if (i == st.by_socket.end())
+  auto c = connection_of(st, req.socket_id);
+  if (!c)
     return false;
-  self->send(i->second, terminate_atom::value);
+  self->send(*c, terminate_atom::value);
   return true;
 }
 
@@ -395,7 +405,7 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
       auto i = st.by_socket.find(msg.socket_id);
       if (i != st.by_socket.end()
           && i->second.address() == self->current_sender())
-        st.users.sign_in(i->first, msg.user_id);
+        st.users.sign_in(i->first.to_string(), msg.user_id);
       return caf::ok_atom::value;
     },
     [self](signin_request& req) { return on_signin_request(self, req); },

@@ -38,7 +38,9 @@ struct app_state {
   /// Channel actor -> its name (exit handling).
   std::unordered_map<caf::actor_addr, std::string> channel_names;
   /// Socket id -> connection (erased on connection_ended).
-  std::unordered_map<std::string, connection_actor> by_socket;
+  std::unordered_map<pusher::compact_socket_id, connection_actor,
+                     pusher::compact_socket_id_hash>
+    by_socket;
   user_registry users; ///< Signed-in connections of this node.
   /// App-bound logic instances this app supervises; null without any.
   logic_instances_ptr logic;

@@ -103,7 +103,7 @@ void remove_subscriber(self_ptr self, const caf::actor_addr& conn) {
   st.subscribed.set(st.subscribers.size());
   st.links = nullptr;
   if (st.owner)
-    self->send(st.owner, owner_leave{st.ctx->node_id, sub.socket_id(),
+    self->send(st.owner, owner_leave{st.ctx->node_id, sub.link->socket_id(),
                                      sub.member(), sub.user_id()});
   report_if_idle(self);
 }
@@ -252,9 +252,9 @@ void deliver_now(self_ptr self, const channel_event& ev) {
     st.links = std::move(links);
   }
   const session_link* exclude = nullptr;
-  if (!ev.exclude.empty())
+  if (auto excluded = pusher::parse_socket_id(ev.exclude))
     for (auto& sub : st.subscribers)
-      if (sub.socket_id() == ev.exclude) {
+      if (sub.id() == *excluded) {
         exclude = sub.link.get();
         break;
       }
@@ -282,9 +282,11 @@ void catch_up(self_ptr self, channel_subscriber& sub, uint64_t seq) {
     ++st.joining;
     return;
   }
+  if (sub.silent)
+    return;
+  auto id = sub.link->socket_id();
   for (auto& r : st.recent) {
-    if (r.seq <= seq || r.seq > st.last_seq || r.exclude == sub.socket_id()
-        || sub.silent)
+    if (r.seq <= seq || r.seq > st.last_seq || r.exclude == id)
       continue;
     if (r.frame)
       sub.link->send(r.frame);
@@ -533,8 +535,11 @@ channel_actor::behavior_type shared_behavior() {
     [](logic_answer& answer) {
       auto self = me();
       auto& st = self->state;
+      auto to = pusher::parse_socket_id(answer.socket_id);
+      if (!to)
+        return;
       for (auto& sub : st.subscribers)
-        if (sub.socket_id() == answer.socket_id) {
+        if (sub.id() == *to) {
           sub.link->send(make_frame(pusher::encode_event(
             answer.event, st.channel, answer.data,
             pusher::data_format::as_string)));

@@ -39,8 +39,8 @@ struct channel_subscriber {
   bool waiting = false;
 
   /// Returns the subscriber's socket id.
-  const std::string& socket_id() const {
-    return link->socket_id();
+  const pusher::compact_socket_id& id() const {
+    return link->id();
   }
 
   /// Returns whether the subscriber is a roster member.

@@ -395,7 +395,7 @@ void signed_in(self_ptr self, const std::string& user_id,
   if (first)
     self
       ->request(st.app, std::chrono::seconds(10),
-                user_signed_in{st.user_id(), st.link->socket_id()})
+                user_signed_in{st.user_id(), st.link->id()})
       .then([](caf::ok_atom) {}, [](caf::error&) {});
   watch(self, ids);
 }
@@ -558,12 +558,12 @@ connection_actor::behavior_type shared_behavior() {
 connection_actor::behavior_type
 connection_behavior(connection_flyweight self,
                     app_context_ptr ctx, app_actor app, session_link_ptr link,
-                    std::string socket_id) {
+                    pusher::compact_socket_id socket_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.app = std::move(app);
   st.link = std::move(link);
-  st.link->set_socket_id(std::move(socket_id));
+  st.link->set_socket_id(socket_id);
   st.opened = std::chrono::steady_clock::now();
   self->attach_functor([link = st.link, app = st.app](const caf::error& reason) {
     // However the actor ends: a crash or shutdown tells the client to come
@@ -572,7 +572,7 @@ connection_behavior(connection_flyweight self,
     if (reason && reason != caf::exit_reason::normal)
       link->close_with_error(pusher::to_int(pusher_error::reconnect_now),
                              "Server is restarting this connection; reconnect");
-    caf::anon_send(app, connection_ended{link->socket_id()});
+    caf::anon_send(app, connection_ended{link->id()});
   });
   st.link->bind(caf::actor_cast<caf::actor>(self));
   send_text(self, pusher::encode_connection_established(

@@ -70,6 +70,6 @@ using connection_flyweight = flyweight_actor<connection_state, connection_actor>
 connection_actor::behavior_type
 connection_behavior(connection_flyweight self,
                     app_context_ptr ctx, app_actor app, session_link_ptr link,
-                    std::string socket_id);
+                    pusher::compact_socket_id socket_id);
 
 } // namespace starling

@@ -9,6 +9,8 @@
 
 #include <caf/fwd.hpp>
 
+#include "pusher/socket_id.hpp"
+
 namespace starling {
 
 /// One encoded frame; a broadcast shares one buffer among all recipients.
@@ -65,21 +67,26 @@ public:
   }
 
   /// Returns the Pusher socket id of the connection on this socket. Kept
-  /// here, once per connection, so that channels need no copy per
-  /// subscription for exclusion.
-  const std::string& socket_id() const {
-    return socket_id_;
+  /// here, once per connection and compact (two numbers, no heap), so that
+  /// channels need no copy per subscription for exclusion.
+  const pusher::compact_socket_id& id() const {
+    return id_;
+  }
+
+  /// Returns the socket id's text.
+  std::string socket_id() const {
+    return id_.to_string();
   }
 
   /// Sets the socket id; the connection actor does so when it starts,
   /// before it sends any join, so every reader sees it set.
-  void set_socket_id(std::string id) {
-    socket_id_ = std::move(id);
+  void set_socket_id(pusher::compact_socket_id id) {
+    id_ = id;
   }
 
 private:
   uint16_t shard_;
-  std::string socket_id_;
+  pusher::compact_socket_id id_;
 };
 
 /// Shared handle to a session; actors hold it, transport implements it.

@@ -34,13 +34,13 @@ uint64_t random_part() {
 } // namespace
 
 socket_id_source random_socket_ids() {
-  return [] { return pusher::make_socket_id(random_part(), random_part()); };
+  return [] { return pusher::compact_socket_id{random_part(), random_part()}; };
 }
 
 socket_id_source counting_socket_ids(uint64_t prefix) {
   auto counter = std::make_shared<std::atomic<uint64_t>>(0);
   return [prefix, counter] {
-    return pusher::make_socket_id(prefix, ++*counter);
+    return pusher::compact_socket_id{prefix, ++*counter};
   };
 }
 

@@ -4,13 +4,14 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
+
+#include "pusher/socket_id.hpp"
 
 namespace starling {
 
 /// Returns a fresh socket id in Pusher's "digits.digits" shape each call.
 /// Called from several actors at once: sources must be thread-safe.
-using socket_id_source = std::function<std::string()>;
+using socket_id_source = std::function<pusher::compact_socket_id()>;
 
 /// Two random decimals of up to 10 digits each (about 66 bits from the
 /// kernel's CSPRNG): nothing about one id tells another, and ids of

@@ -23,6 +23,40 @@ std::string make_socket_id(uint64_t high, uint64_t low) {
   return std::to_string(high) + '.' + std::to_string(low);
 }
 
+std::string compact_socket_id::to_string() const {
+  return make_socket_id(high, low);
+}
+
+namespace {
+
+// The exact decimal text of a number: no sign, no leading zero, no
+// overflow.
+std::optional<uint64_t> parse_part(std::string_view part) {
+  if (!is_digit_run(part) || (part.size() > 1 && part[0] == '0'))
+    return std::nullopt;
+  uint64_t value = 0;
+  for (auto c : part) {
+    auto digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+} // namespace
+
+std::optional<compact_socket_id> parse_socket_id(std::string_view text) {
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  auto high = parse_part(text.substr(0, dot));
+  auto low = parse_part(text.substr(dot + 1));
+  if (!high || !low)
+    return std::nullopt;
+  return compact_socket_id{*high, *low};
+}
+
 bool is_valid_socket_id(std::string_view id) {
   auto dot = id.find('.');
   if (dot == std::string_view::npos)

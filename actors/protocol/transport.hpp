@@ -57,8 +57,8 @@ struct watch_event {
 /// Connection -> app: this connection signed in as `user_id` (for
 /// terminate_connections). Reply: ok_atom.
 struct user_signed_in {
-  std::string user_id;   ///< Signed-in user.
-  std::string socket_id; ///< The connection.
+  std::string user_id;                 ///< Signed-in user.
+  pusher::compact_socket_id socket_id; ///< The connection.
 };
 
 /// Connection -> app: may this connection sign in as `user_id`? Asked only
@@ -170,7 +170,7 @@ struct channel_crashed {
 /// forget its socket id. (A connection's exit_msg names only its address;
 /// mapping addresses back to socket ids cost 64 B per connection.)
 struct connection_ended {
-  std::string socket_id; ///< The ended connection.
+  pusher::compact_socket_id socket_id; ///< The ended connection.
 };
 
 /// Counters of a local channel.

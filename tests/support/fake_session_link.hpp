@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,16 @@ namespace starling::test {
 class fake_session_link : public session_link {
 public:
   using session_link::session_link; // fake_session_link(shard)
+  using session_link::set_socket_id;
+
+  /// Sets the socket id from its text (as tests name sockets); the text
+  /// must be one the server could have made.
+  void set_socket_id(const std::string& text) {
+    auto id = pusher::parse_socket_id(text);
+    if (!id)
+      throw std::invalid_argument("not a socket id of ours: " + text);
+    set_socket_id(*id);
+  }
   /// One call of close().
   struct close_call {
     uint16_t code = 0;     ///< WebSocket close code.

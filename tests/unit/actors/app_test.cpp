@@ -143,7 +143,8 @@ CAF_TEST(an admitted connection gets a fresh socket id like 123.456) {
   CAF_CHECK_EQUAL(stats().connections, 2u);
   // The session is bound to its connection actor.
   CAF_CHECK(l1->bound() != nullptr);
-  CAF_CHECK(app_st().by_socket.count(id2) == 1);
+  CAF_CHECK(app_st().by_socket.count(*pusher::parse_socket_id(id2)) == 1);
+  CAF_CHECK(l2->id() == *pusher::parse_socket_id(id2));
 }
 
 CAF_TEST(a disabled app refuses with 4003) {
@@ -451,11 +452,11 @@ CAF_TEST(a connection that ends is signed out) {
   CAF_CHECK_EQUAL(stats().connections, 0u);
   // A sign-in from something that is no connection of this app, or not
   // the one of that socket id, is ignored.
-  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", "4711.1"})
+  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", {4711, 1}})
             == caf::ok_atom::value);
   open(make_fake_link()); // 4711.2
   sched.run();
-  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", "4711.2"})
+  CAF_CHECK(ask<caf::ok_atom>(app, user_signed_in{"u9", {4711, 2}})
             == caf::ok_atom::value);
   CAF_CHECK_EQUAL(app_st().users.users(), 0u);
 }

@@ -77,7 +77,8 @@ struct fixture : test::actor_fixture {
   void start() {
     conn = spawn_tracked(connection_behavior, app_context_ptr{ctx},
                          caf::actor_cast<app_actor>(app),
-                         session_link_ptr{link}, std::string{socket_id});
+                         session_link_ptr{link},
+                         *pusher::parse_socket_id(socket_id));
     sched.run();
   }
 

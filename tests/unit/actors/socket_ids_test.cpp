@@ -17,7 +17,7 @@ CAF_TEST(random ids have the Pusher shape and share no part) {
   std::set<std::string> ids;
   std::set<std::string> firsts;
   for (int i = 0; i < 10000; ++i) {
-    auto id = next();
+    auto id = next().to_string();
     CAF_REQUIRE(pusher::is_valid_socket_id(id));
     ids.insert(id);
     firsts.insert(id.substr(0, id.find('.')));
@@ -29,6 +29,6 @@ CAF_TEST(random ids have the Pusher shape and share no part) {
 
 CAF_TEST(counting ids number sockets after a prefix) {
   auto next = counting_socket_ids(42);
-  CAF_CHECK_EQUAL(next(), "42.1");
-  CAF_CHECK_EQUAL(next(), "42.2");
+  CAF_CHECK_EQUAL(next().to_string(), "42.1");
+  CAF_CHECK_EQUAL(next().to_string(), "42.2");
 }

@@ -61,7 +61,8 @@ struct fixture : test::actor_fixture {
     j.channel = channel;
     j.socket_id = "1." + std::to_string(++sockets);
     j.link = test::make_fake_link();
-    j.link->set_socket_id(j.socket_id); // As the connection actor does.
+    // As the connection actor does.
+    j.link->set_socket_id(*pusher::parse_socket_id(j.socket_id));
     j.member = true;
     j.user_id = user;
     self->send(conn, std::move(j));

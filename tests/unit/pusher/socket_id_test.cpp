@@ -65,3 +65,26 @@ CAF_TEST(is_valid_socket_id accepts two digit runs only) {
     CAF_CHECK_EQUAL(is_valid_socket_id(c.id), c.valid);
   }
 }
+
+CAF_TEST(a made socket id parses back to its numbers and its text) {
+  const uint64_t values[] = {
+    0, 1, 9, 10, 4294967296u, std::numeric_limits<uint64_t>::max()};
+  for (auto high : values)
+    for (auto low : values) {
+      auto parsed = parse_socket_id(make_socket_id(high, low));
+      CAF_REQUIRE(parsed.has_value());
+      CAF_CHECK_EQUAL(parsed->high, high);
+      CAF_CHECK_EQUAL(parsed->low, low);
+      CAF_CHECK_EQUAL(parsed->to_string(), make_socket_id(high, low));
+    }
+}
+
+CAF_TEST(text no made socket id has does not parse) {
+  // Valid for the SDKs, but never ours: leading zeros, past 64 bits.
+  for (auto text : {"01.2", "1.02", "00.0", "18446744073709551616.1",
+                    "1.99999999999999999999", "", ".", "1.", ".1", "1.2.3",
+                    "a.1", "1.-2", "+1.2", " 1.2"})
+    CAF_CHECK(!parse_socket_id(text).has_value());
+  CAF_CHECK(parse_socket_id("123.456") == (compact_socket_id{123, 456}));
+  CAF_CHECK(parse_socket_id("123.456") != (compact_socket_id{123, 457}));
+}
