@@ -20,6 +20,7 @@ BENCH_TAG=compare
 STARLING=$repo/build/starling
 LOADGEN=$repo/build/tests/bench/starling_loadgen
 FLOOR=$repo/build/tests/bench/starling_fanout_floor
+LFLOOR=$repo/build/tests/bench/starling_latency_floor
 SOKETI=            # soketi binary; default: scripts/install_soketi.sh
 PEERS=starling,soketi
 REPEATS=3
@@ -43,7 +44,7 @@ HTTP_TOOL=         # wrk | loadgen; default wrk when installed
 usage() {
   cat <<EOF
 usage: $0 [--quick] [--repeats N] [--peers starling,soketi] [--out DIR]
-          [--starling PATH] [--soketi PATH] [--loadgen PATH] [--floor PATH]
+          [--starling PATH] [--soketi PATH] [--loadgen PATH] [--floor PATH] [--latency-floor PATH]
           [--max-busy PCT] [--http-tool wrk|loadgen] [--figures LIST]
   --quick     small counts, one repeat (a smoke run: figures mean little)
   --figures   only these, comma-separated (idle_shared, idle_own,
@@ -65,6 +66,7 @@ while [ $# -gt 0 ]; do
     --soketi) SOKETI=$2; shift 2 ;;
     --loadgen) LOADGEN=$2; shift 2 ;;
     --floor) FLOOR=$2; shift 2 ;;
+    --latency-floor) LFLOOR=$2; shift 2 ;;
     --max-busy) MAX_BUSY=$2; shift 2 ;;
     --http-tool) HTTP_TOOL=$2; shift 2 ;;
     --figures) ONLY_FIGS=$2; shift 2 ;;
@@ -285,6 +287,24 @@ fig_floor() {
   record floor_msg_bytes "$msg"
 }
 
+# The latency floor of a latency figure's load ($1 subscribers, rate,
+# length, frame size): a process that does nothing but write() each event
+# to each subscriber, from as many threads as Starling has I/O threads (one
+# per core), coalescing what is due when it falls behind.
+fig_latency_floor() {
+  local n=$1 out=$OUT/raw/$REP-latency-floor-$1.out fp msg k
+  fp=$(grep -P "^$REP\tstarling\tlatency_$n\tframe_payload_avg_bytes\t" "$RESULTS" | cut -f5)
+  fp=${fp%.*}; [ "${fp:-0}" -gt 0 ] 2>/dev/null || fp=$((PAYLOAD + 60))
+  msg=$(( fp < 126 ? fp + 2 : fp + 4 ))
+  timeout -k 5 $((LAT_SECONDS + 90)) "$LFLOOR" "$n" "$LAT_RATE" "$LAT_SECONDS" "$msg" "$(nproc)" \
+    $((LAT_SECONDS + 60)) > "$out" 2>&1
+  for k in lfloor_p50_us lfloor_p99_us lfloor_arrival_p50_us lfloor_arrival_p99_us \
+           lfloor_delivered lfloor_expected lfloor_writers; do
+    record "$k" "$(kv "$out" "$k")"
+  done
+  log "latency floor ($n subscribers, $(nproc) writers): p50 / p99 $(kv "$out" lfloor_p50_us) / $(kv "$out" lfloor_p99_us) us, at the socket $(kv "$out" lfloor_arrival_p50_us) / $(kv "$out" lfloor_arrival_p99_us) us"
+}
+
 # Runs figure $1 (function + args in $2..) on peer PEER with a fresh server.
 run_figure() {
   FIG=$1; shift
@@ -347,6 +367,11 @@ for REP in $(seq 1 "$REPEATS"); do
   done
   if [[ ",$PEERS," == *,starling,* ]]; then
     PEER=floor; run_figure floor fig_floor
+    for spec in "${FIGS[@]}"; do
+      [[ $spec == latency_* ]] || continue
+      read -ra parts <<< "$spec"
+      PEER=floor; run_figure "paced_floor_${parts[2]}" fig_latency_floor "${parts[2]}"
+    done
   fi
 done
 echo "uptime_end=$(uptime)" >> "$OUT/meta.txt"

@@ -14,10 +14,7 @@
 #include <string>
 #include <vector>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,44 +75,14 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: starling_fanout_floor N M MSG [MAX_S]\n");
     return 2;
   }
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  if (static_cast<rlim_t>(2 * n + 64) > lim.rlim_cur) {
-    fprintf(stderr, "N=%d needs %d fds; the limit is %llu\n", n, 2 * n + 64,
-            static_cast<unsigned long long>(lim.rlim_cur));
+  if (!raise_nofile(2L * n + 64))
     return 2;
-  }
   alarm(static_cast<unsigned>(max_s)); // hard bound on the whole run
 
-  int ls = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  make_addr("127.0.0.1", 0, addr);
-  if (bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
-      || listen(ls, 4096) != 0) {
-    perror("bind/listen");
-    return 1;
-  }
-  socklen_t alen = sizeof addr;
-  getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen);
-  std::vector<int> srv(static_cast<size_t>(n)), cli(static_cast<size_t>(n));
-  int one = 1;
   // Connect and accept pairs in this process, then split them by fork.
-  for (int i = 0; i < n; ++i) {
-    cli[i] = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(cli[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      perror("connect");
-      return 1;
-    }
-    srv[i] = accept(ls, nullptr, nullptr);
-    if (srv[i] < 0) {
-      perror("accept");
-      return 1;
-    }
-    setsockopt(srv[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  close(ls);
+  std::vector<int> srv, cli;
+  if (!loopback_pairs(n, srv, cli))
+    return 1;
   const long long expect_bytes = static_cast<long long>(n) * m * msg_size;
   int pipefd[2];
   if (pipe(pipefd) != 0) {

@@ -148,6 +148,50 @@ int start_connect(const sockaddr_in& dst, const sockaddr_in* src) {
   return fd;
 }
 
+bool raise_nofile(long fds) {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (static_cast<rlim_t>(fds) <= lim.rlim_cur)
+    return true;
+  fprintf(stderr, "%ld fds needed; the limit is %llu\n", fds,
+          static_cast<unsigned long long>(lim.rlim_cur));
+  return false;
+}
+
+bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli) {
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  make_addr("127.0.0.1", 0, addr);
+  if (bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
+      || listen(ls, 4096) != 0) {
+    perror("bind/listen");
+    return false;
+  }
+  socklen_t alen = sizeof addr;
+  getsockname(ls, reinterpret_cast<sockaddr*>(&addr), &alen);
+  srv.assign(static_cast<size_t>(n), -1);
+  cli.assign(static_cast<size_t>(n), -1);
+  int one = 1;
+  for (int i = 0; i < n; ++i) {
+    cli[i] = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(cli[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr)
+        != 0) {
+      perror("connect");
+      return false;
+    }
+    srv[i] = accept(ls, nullptr, nullptr);
+    if (srv[i] < 0) {
+      perror("accept");
+      return false;
+    }
+    setsockopt(srv[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  close(ls);
+  return true;
+}
+
 bool write_all(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = write(fd, data, size);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 
@@ -37,6 +38,14 @@ bool make_addr(const std::string& host, int port, sockaddr_in& out);
 /// connect time) when `src` is non-null, and starts connecting to `dst`.
 /// Returns the fd or -errno.
 int start_connect(const sockaddr_in& dst, const sockaddr_in* src);
+
+/// Raises the open-file limit to its hard maximum; returns false (with a
+/// message on stderr) if `fds` descriptors still do not fit.
+bool raise_nofile(long fds);
+
+/// Opens `n` connected loopback TCP pairs (blocking; the `srv` side with
+/// TCP_NODELAY, as a server's). Returns false with a message on stderr.
+bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli);
 
 /// Writes all of `size` bytes to a blocking fd; returns false on error.
 bool write_all(int fd, const char* data, size_t size);
