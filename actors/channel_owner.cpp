@@ -84,17 +84,17 @@ void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
 // numbered: if this owner ends before it numbers them, their publishers
 // learn it and try the next owner.
 std::vector<caf::typed_response_promise<publish_ack>>& unacked(self_ptr self) {
-  auto& st = self->state;
-  if (!st.unacked) {
-    st.unacked = std::make_shared<
+  auto& x = self->state.more();
+  if (!x.unacked) {
+    x.unacked = std::make_shared<
       std::vector<caf::typed_response_promise<publish_ack>>>();
-    self->attach_functor([list = st.unacked](const caf::error&) {
+    self->attach_functor([list = x.unacked](const caf::error&) {
       for (auto& rp : *list)
         if (rp.pending())
           rp.deliver(caf::make_error(caf::sec::request_receiver_down));
     });
   }
-  return *st.unacked;
+  return *x.unacked;
 }
 
 // Whether `pe` goes through the channel's publish hooks first: an HTTP API
@@ -140,11 +140,14 @@ void filter_published(self_ptr self, channel_event event, uint64_t give_up_ms,
 // Ends the wait for a handoff: what was held goes out in arrival order.
 void stop_settling(self_ptr self) {
   auto& st = self->state;
-  auto held = std::move(st.held);
-  st.held.clear();
+  std::vector<held_event> held;
+  if (st.extras) {
+    held = std::move(st.extras->held);
+    st.extras->held.clear();
+    if (st.extras->unacked)
+      st.extras->unacked->clear();
+  }
   self->become(owning());
-  if (st.unacked)
-    st.unacked->clear();
   for (auto& h : held) {
     if (!h.client && h.ask_logic && st.hooks) {
       filter_published(self, std::move(h.publish), h.give_up_ms, h.ack);
@@ -234,7 +237,7 @@ auto shared_handlers(bool may_quit) {
     [](users_atom) {
       auto self = me();
       std::vector<std::string> ids;
-      for (auto& m : self->state.roster.members())
+      for (auto& m : self->state.view().roster.members())
         ids.push_back(m.user_id);
       return ids;
     },
@@ -243,7 +246,7 @@ auto shared_handlers(bool may_quit) {
       auto& st = self->state;
       owner_stats out;
       out.subscribers = st.subscribers;
-      out.members = st.roster.size();
+      out.members = st.view().roster.size();
       out.seq = st.seq;
       out.cached = st.cache && st.cache->held
                    && st.cache->expires > self->clock().now();
@@ -290,7 +293,7 @@ behavior settling() {
           h.give_up_ms = pe.give_up_ms;
           h.ack = self->make_response_promise<publish_ack>();
           auto rp = h.ack;
-          st.held.push_back(std::move(h));
+          st.more().held.push_back(std::move(h));
           unacked(self).push_back(rp);
           return rp;
         },
@@ -300,7 +303,7 @@ behavior settling() {
           h.client = true;
           h.event = std::move(ce);
           h.via = caf::actor_cast<channel_actor>(self->current_sender());
-          self->state.held.push_back(std::move(h));
+          self->state.more().held.push_back(std::move(h));
         },
         [](node_moved& nm) {
           auto self = me();
@@ -326,11 +329,15 @@ behavior settling() {
           auto reply = on_sync(self, sync);
           // Rebuilt after a crash on a single node: once this node's
           // channel told everything, nobody else is to wait for.
-          auto& awaited = self->state.await_syncs;
-          awaited.erase(std::remove(awaited.begin(), awaited.end(), sync.node),
-                        awaited.end());
-          if (self->state.await_any && awaited.empty())
-            stop_settling(self);
+          auto& x = self->state.extras;
+          if (x && x->await_any) {
+            auto& awaited = x->await_syncs;
+            awaited.erase(std::remove(awaited.begin(), awaited.end(),
+                                      sync.node),
+                          awaited.end());
+            if (awaited.empty())
+              stop_settling(self);
+          }
           return reply;
         },
       };
@@ -448,6 +455,17 @@ behavior forwarding(self_ptr self, owner_actor successor) {
 
 } // namespace
 
+const owner_extras& owner_state::view() const {
+  static const owner_extras none;
+  return extras ? *extras : none;
+}
+
+std::vector<std::string>
+owner_state::remove_members_of(const std::string& node) {
+  return extras ? extras->roster.remove_node(node)
+                : std::vector<std::string>{};
+}
+
 owner_actor::behavior_type
 channel_owner_behavior(owner_flyweight self,
                        owner_start start) {
@@ -457,7 +475,7 @@ channel_owner_behavior(owner_flyweight self,
   st.ctx = std::move(start.ctx);
   // Only presence channels: other roster kinds (watchlists) are internal.
   if (st.channel.rfind("presence-", 0) == 0)
-    st.roster.count_members_in(&st.ctx->counters->presence_members);
+    st.more().roster.count_members_in(&st.ctx->counters->presence_members);
   st.directory = std::move(start.directory);
   st.bridge = std::move(start.bridge);
   st.seq = start.seq_base;
@@ -488,8 +506,10 @@ channel_owner_behavior(owner_flyweight self,
       lost_with_app(self);
     self->quit(std::move(em.reason));
   });
-  st.await_syncs = std::move(start.await_syncs);
-  st.await_any = !st.await_syncs.empty();
+  if (!start.await_syncs.empty()) {
+    st.more().await_syncs = std::move(start.await_syncs);
+    st.more().await_any = true;
+  }
   if (start.settle > caf::timespan::zero()) {
     // Spawned just after a view change: the channel's previous owner may be
     // handing its state over. Hold events until it arrives.

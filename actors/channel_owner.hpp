@@ -72,6 +72,26 @@ struct held_event {
   bool ask_logic = false;  ///< The publish hooks decide it first.
 };
 
+/// What few owners need: the members of a roster kind and those on their
+/// way out, events held while settling and their publishers' answers, the
+/// nodes a rebuilt owner waits for. One pointer in owner_state, allocated
+/// on first use (owner_state::more()).
+struct owner_extras {
+  presence_roster roster; ///< Members (roster kinds).
+  /// Members whose node's channel crashed or died, with the deadline to
+  /// re-join before member_removed goes out.
+  std::map<std::string, std::chrono::steady_clock::time_point> departing;
+  std::vector<held_event> held; ///< Events held while settling.
+  /// Answers of held publishes (shared with the functor that fails them if
+  /// the owner ends first); null until the first one.
+  std::shared_ptr<std::vector<caf::typed_response_promise<publish_ack>>>
+    unacked;
+  /// Settling ends early once these nodes synced (a rebuild after a crash
+  /// on a single node).
+  std::vector<std::string> await_syncs;
+  bool await_any = false; ///< Whether await_syncs was given at all.
+};
+
 /// State of a channel owner actor.
 struct owner_state {
   static inline const char* name = "owner";
@@ -82,7 +102,6 @@ struct owner_state {
   cluster_actor bridge;            ///< Fan-out to other nodes; null alone.
   std::map<std::string, node_interest> nodes; ///< node id -> interest.
   std::size_t subscribers = 0;     ///< Connections cluster-wide.
-  presence_roster roster;          ///< Members (roster kinds).
   uint64_t seq = 0;                ///< Last sequence number handed out.
   /// Events sent to other nodes, for nodes whose bus lost some, and for a
   /// while after a node's channel crashed (its replacement resumes).
@@ -90,9 +109,6 @@ struct owner_state {
   /// Until when every event is kept for replay (a channel crashed).
   std::chrono::steady_clock::time_point keep_replay_until;
   std::unique_ptr<cached_event> cache; ///< Cache kinds only; null before.
-  /// Members whose node's channel crashed or died, with the deadline to
-  /// re-join before member_removed goes out.
-  std::map<std::string, std::chrono::steady_clock::time_point> departing;
   /// When this owner started: a young owner without a handoff is being
   /// rebuilt from the edges (its predecessor died).
   std::chrono::steady_clock::time_point born;
@@ -105,17 +121,24 @@ struct owner_state {
   /// rebuild grace is over, channel_vacated unless someone is subscribed.
   bool vacate_due = false;
   bool took_lost_copy = false; ///< Acted on a dead owner node's copy (once).
-  std::vector<held_event> held; ///< Events held while settling.
-  /// Answers of held publishes (shared with the functor that fails them if
-  /// the owner ends first); null until the first one.
-  std::shared_ptr<std::vector<caf::typed_response_promise<publish_ack>>>
-    unacked;
-  /// Settling ends early once these nodes synced (a rebuild after a crash
-  /// on a single node).
-  std::vector<std::string> await_syncs;
-  bool await_any = false; ///< Whether await_syncs was given at all.
+  /// See owner_extras; null until first needed.
+  std::unique_ptr<owner_extras> extras;
   /// App logic for this channel; null when no binding applies to it.
   std::unique_ptr<owner_hooks> hooks;
+
+  /// The extras, allocated on first use: call it to change them.
+  owner_extras& more() {
+    if (!extras)
+      extras = std::make_unique<owner_extras>();
+    return *extras;
+  }
+
+  /// The extras to read; empty ones (shared) where none were needed.
+  const owner_extras& view() const;
+
+  /// Takes the roster members `node` connected and returns the users that
+  /// are no members any more (none without a roster).
+  std::vector<std::string> remove_members_of(const std::string& node);
 };
 
 /// How an owner starts.

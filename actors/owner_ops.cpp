@@ -158,8 +158,9 @@ void send_subscription_count(self_ptr self, const std::string& exclude) {
 // forgets it, and a later use spawns a fresh one.
 void quit_if_idle(self_ptr self) {
   auto& st = self->state;
-  if (st.subscribers != 0 || !st.nodes.empty() || !st.departing.empty()
-      || st.vacate_due || !st.held.empty() || cache_live(self)
+  if (st.subscribers != 0 || !st.nodes.empty()
+      || !st.view().departing.empty() || st.vacate_due
+      || !st.view().held.empty() || cache_live(self)
       || (st.hooks && st.hooks->busy()))
     return;
   // A node's channel crashed: its replacement comes back for the events
@@ -183,9 +184,9 @@ void expect_back(self_ptr self, const std::vector<std::string>& users,
   auto due = self->clock().now() + grace;
   bool any = false;
   for (auto& user : users) {
-    if (st.roster.contains(user))
+    if (st.view().roster.contains(user))
       continue;
-    auto [i, fresh] = st.departing.emplace(user, due);
+    auto [i, fresh] = st.more().departing.emplace(user, due);
     if (fresh || due < i->second)
       any = true;
     i->second = std::min(i->second, due);
@@ -209,7 +210,7 @@ void forget_node_if(self_ptr self, const std::string& node,
   if (i == st.nodes.end() || i->second.generation != generation)
     return;
   forget_node(self, i);
-  st.roster.remove_node(node);
+  st.remove_members_of(node);
 }
 
 // A node's local channel ended while it had subscribers (a crash): drop its
@@ -231,7 +232,7 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel,
     if (!node_died)
       st.keep_replay_until =
         self->clock().now() + keep_replay_after_crash;
-    expect_back(self, st.roster.remove_node(node),
+    expect_back(self, st.remove_members_of(node),
                 node_died ? caf::timespan{unreachable_grace}
                           : caf::timespan{departing_grace});
     // Those connections are gone (if they come back, the count follows).
@@ -259,9 +260,9 @@ void set_node_state(self_ptr self, const std::string& node,
     interest.channel = std::move(channel);
     self->monitor(interest.channel);
   }
-  auto gone = st.roster.remove_node(node);
+  auto gone = st.remove_members_of(node);
   for (auto& m : members)
-    st.roster.add(m.user_id, m.user_info, node);
+    st.more().roster.add(m.user_id, m.user_info, node);
   if (subscribers == 0)
     forget_node(self, st.nodes.find(node));
   expect_back(self, gone);
@@ -296,7 +297,8 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
   auto& st = self->state;
   auto max_members = st.ctx->app.limits.max_presence_members;
   if (join.member && !st.traits.is_internal()
-      && !st.roster.contains(join.user_id) && st.roster.size() >= max_members) {
+      && !st.view().roster.contains(join.user_id)
+      && st.view().roster.size() >= max_members) {
     // Pusher: 4100 over capacity.
     rp.deliver(refusal(self, 4100, "LimitReached",
                        "presence channel is full ("
@@ -330,13 +332,14 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
   reply.seq = st.seq;
   bool first_connection = false;
   if (join.member) {
-    first_connection = st.roster.add(join.user_id, join.user_info, join.node);
+    first_connection
+      = st.more().roster.add(join.user_id, join.user_info, join.node);
     // A member coming back after a crash never left for the clients.
-    if (st.departing.erase(join.user_id) > 0 || join.rejoin)
+    if (st.more().departing.erase(join.user_id) > 0 || join.rejoin)
       first_connection = false;
   }
   if (st.traits.has_roster())
-    reply.members = roster_entries(st.roster);
+    reply.members = roster_entries(st.view().roster);
   if (st.traits.keeps_last_event()) {
     if (cache_live(self)) {
       reply.cache_hit = true;
@@ -406,7 +409,8 @@ void on_leave(self_ptr self, const owner_leave& leave) {
   --st.subscribers;
   if (st.hooks)
     st.hooks->notify_unsubscribe(leave.socket_id, leave.user_id);
-  if (leave.member && st.roster.remove(leave.user_id, leave.node))
+  if (leave.member && st.extras
+      && st.extras->roster.remove(leave.user_id, leave.node))
     member_removed(self, leave.user_id);
   send_subscription_count(self);
   if (st.subscribers == 0)
@@ -420,7 +424,7 @@ void lost_with_app(self_ptr self) {
   for (auto& [node, interest] : st.nodes)
     if (node != st.ctx->node_id && interest.subscribers > 0)
       return; // Its channel there rebuilds the owner, which tells.
-  for (auto& m : roster_entries(st.roster))
+  for (auto& m : roster_entries(st.view().roster))
     webhook(self, "member_removed", m.user_id);
   webhook(self, "channel_vacated");
 }
@@ -438,7 +442,7 @@ void reannounce_unknown(self_ptr self, const owner_sync& sync) {
                                         sync.known_members.end());
   for (auto& m : sync.members)
     known.insert(m.user_id);
-  for (auto& m : roster_entries(st.roster))
+  for (auto& m : roster_entries(st.view().roster))
     if (!known.count(m.user_id))
       member_added(self, m.user_id, m.user_info, {});
 }
@@ -517,25 +521,28 @@ void on_departed(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   bool changed = false;
-  for (auto i = st.departing.begin(); i != st.departing.end();) {
-    if (i->second > now) {
-      ++i;
-      continue;
+  if (st.extras) {
+    auto& departing = st.extras->departing;
+    for (auto i = departing.begin(); i != departing.end();) {
+      if (i->second > now) {
+        ++i;
+        continue;
+      }
+      if (!st.extras->roster.contains(i->first))
+        member_removed(self, i->first);
+      i = departing.erase(i);
+      changed = true;
     }
-    if (!st.roster.contains(i->first))
-      member_removed(self, i->first);
-    i = st.departing.erase(i);
-    changed = true;
   }
   // A dead owner node's copy (on_lost_owner_copy) ends its grace too.
-  bool vacate = st.vacate_due && st.departing.empty();
+  bool vacate = st.vacate_due && st.view().departing.empty();
   if (!changed && !vacate)
     return;
   if (changed)
     send_subscription_count(self);
   if (st.subscribers == 0)
     occupancy(self, false);
-  if (st.departing.empty())
+  if (st.view().departing.empty())
     st.vacate_due = false;
 }
 
@@ -545,7 +552,7 @@ channel_report report(self_ptr self) {
   r.name = st.channel;
   r.occupied = st.subscribers > 0;
   r.subscription_count = st.subscribers;
-  r.user_count = st.roster.size();
+  r.user_count = st.view().roster.size();
   if (cache_live(self)) {
     r.cache_hit = true;
     r.cache_event = st.cache->event;

@@ -35,13 +35,13 @@ void keep_occupancy(self_ptr self) {
   auto& st = self->state;
   if (!st.ctx->webhooks || st.traits.is_internal() || st.handed_off)
     return;
-  occupancy_kept k{st.channel, st.subscribers > 0 || !st.departing.empty(),
+  occupancy_kept k{st.channel, st.subscribers > 0 || !st.view().departing.empty(),
                    {}};
   if (k.occupied && st.traits.has_roster()) {
-    for (auto& m : st.roster.members())
+    for (auto& m : st.view().roster.members())
       k.members.push_back(m.user_id);
-    for (auto& [user, due] : st.departing)
-      if (!st.roster.contains(user))
+    for (auto& [user, due] : st.view().departing)
+      if (!st.view().roster.contains(user))
         k.members.push_back(user);
   }
   self->send(st.directory, std::move(k));
@@ -68,7 +68,7 @@ owner_handoff make_handoff(self_ptr self) {
     h.logic = st.hooks->snapshots();
   for (auto& [node, interest] : st.nodes) {
     handoff_node hn{node, interest.subscribers, interest.channel, {}};
-    for (auto& [user_id, user_info] : st.roster.connections_on(node))
+    for (auto& [user_id, user_info] : st.view().roster.connections_on(node))
       hn.members.push_back(roster_entry{user_id, user_info});
     h.nodes.push_back(std::move(hn));
   }
@@ -105,7 +105,7 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
     for (auto& hn : h.nodes)
       for (auto& m : hn.members)
         theirs.insert(m.user_id);
-    for (auto& m : roster_entries(st.roster))
+    for (auto& m : roster_entries(st.view().roster))
       if (!theirs.count(m.user_id))
         unknown.push_back(m);
   }
@@ -117,7 +117,7 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
                    hn.members, false);
   }
   for (auto& m : unknown)
-    if (st.roster.contains(m.user_id))
+    if (st.view().roster.contains(m.user_id))
       member_added(self, m.user_id, m.user_info, {});
   // Channel-bound logic continues from the predecessor's snapshots.
   if (st.hooks)
