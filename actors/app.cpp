@@ -1,6 +1,8 @@
 // App actor: admission, socket ids and the local registries.
 #include "actors/app.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -47,9 +49,9 @@ void admit(self_ptr self, ws_opened& ev) {
   auto socket_id = st.ctx->socket_ids();
   while (st.by_socket.count(socket_id) != 0) // Never in practice; cheap.
     socket_id = st.ctx->socket_ids();
-  auto conn = self->spawn<caf::linked>(connection_behavior, st.ctx,
-                                       app_actor{self}, std::move(ev.link),
-                                       socket_id);
+  // Not linked (app_children): it says connection_ended however it ends.
+  auto conn = self->spawn(connection_behavior, st.ctx, app_actor{self},
+                          std::move(ev.link), socket_id);
   st.by_socket.emplace(socket_id, std::move(conn));
 }
 
@@ -72,10 +74,11 @@ channel_entry& channel_for(self_ptr self, const std::string& name) {
       resume_seq = r->second;
       st.resume_after.erase(r);
     }
-    auto channel = self->spawn<caf::linked>(channel_behavior, name, st.ctx,
-                                            app_actor{self}, st.directory,
-                                            resume_seq);
-    st.channel_names.emplace(channel.address(), name);
+    // Not linked (app_children), but watched: a channel that fails
+    // without saying channel_crashed is forgotten all the same.
+    auto channel = self->spawn(channel_behavior, name, st.ctx,
+                               app_actor{self}, st.directory, resume_seq);
+    self->monitor(channel);
     i = st.channels.emplace(name, channel_entry{std::move(channel), 0}).first;
   }
   return i->second;
@@ -85,8 +88,34 @@ channel_entry& channel_for(self_ptr self, const std::string& name) {
 // bound only stops entries nobody came back for from piling up.
 constexpr std::size_t max_resume_entries = 4096;
 
+// Ends `child` with `reason` as a link would: an exit message (naming the
+// child itself, as CAF's anonymous exits do).
+template <class Handle>
+void end_child(const Handle& child, const caf::error& reason) {
+  if (auto ptr = caf::actor_cast<caf::strong_actor_ptr>(child))
+    ptr->enqueue(nullptr, caf::make_message_id(),
+                 caf::make_message(caf::exit_msg{ptr->address(), reason}),
+                 nullptr);
+}
+
+// Forgets a channel that ended without being told to stop (a crash), so
+// the next join spawns afresh.
+void forget_channel(self_ptr self, std::string name, const std::string& why) {
+  auto& st = self->state;
+  st.channels.erase(name);
+  self->send(st.directory, channel_gone{name});
+  component_logger("app")->warn("child ended app={} channel={} reason={}",
+                                st.ctx->app.id, name, why);
+}
+
+// A channel's exception handler says it crashed: forgotten, and its
+// replacement resumes after what it delivered.
 void on_channel_crashed(self_ptr self, const channel_crashed& c) {
   auto& st = self->state;
+  auto ci = st.channels.find(c.channel);
+  if (ci != st.channels.end()
+      && ci->second.actor.address() == self->current_sender())
+    forget_channel(self, c.channel, "crashed");
   if (c.last_seq == 0)
     return;
   if (st.resume_after.size() >= max_resume_entries)
@@ -360,34 +389,38 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
                                              "owner directory ended"));
       return;
     }
-    if (auto i = st.channel_names.find(em.source);
-        i != st.channel_names.end()) {
-      // A stopped channel is already out of the registry; a crashed one is
-      // forgotten so the next join spawns afresh.
-      auto name = i->second;
-      st.channel_names.erase(i);
-      auto ci = st.channels.find(name);
-      if (ci != st.channels.end() && ci->second.actor.address() == em.source) {
-        st.channels.erase(ci);
-        self->send(st.directory, channel_gone{name});
-      }
-      if (em.reason)
-        component_logger("app")->warn("child ended app={} channel={} "
-                                      "reason={}",
-                                      st.ctx->app.id, name,
-                                      to_string(em.reason));
-      return;
-    }
     // The node, or an anonymous exit (CAF names the receiver as its
-    // source), stops us; any other source is a connection, which says
-    // connection_ended itself.
+    // source), stops us.
     if (em.reason
         && (em.source == st.ctx->node || em.source == self->address()))
       self->quit(em.reason);
   });
+  // Children are not linked: when the app fails they end as a link would
+  // end them (with its reason), however it fails.
+  self->attach_functor([children = st.children](const caf::error& reason) {
+    if (!reason || reason == caf::exit_reason::normal)
+      return;
+    for (auto& kv : children->by_socket)
+      end_child(kv.second, reason);
+    for (auto& kv : children->channels)
+      end_child(kv.second.actor, reason);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (self->state.logic)
-      self->state.logic->on_down(dm);
+    auto& st = self->state;
+    if (dm.reason) {
+      // A channel that failed says channel_crashed; this finds one that
+      // could not. A search: no address map per channel, failures are rare.
+      auto i = std::find_if(st.channels.begin(), st.channels.end(),
+                            [&](auto& kv) {
+                              return kv.second.actor.address() == dm.source;
+                            });
+      if (i != st.channels.end()) {
+        forget_channel(self, i->first, to_string(dm.reason));
+        return;
+      }
+    }
+    if (st.logic)
+      st.logic->on_down(dm);
   });
   start_logic(self);
   return {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -23,6 +24,17 @@ struct channel_entry {
   uint64_t joins = 0;  ///< Joins routed; compared with channel_idle.
 };
 
+/// The app's connections and channels. Shared with the functor that ends
+/// them when the app fails: they are not linked to it (a link is 80 B per
+/// child, and they tell the app themselves how they ended).
+struct app_children {
+  /// Socket id -> connection (erased on connection_ended).
+  std::unordered_map<pusher::compact_socket_id, connection_actor,
+                     pusher::compact_socket_id_hash>
+    by_socket;
+  std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
+};
+
 /// State of an app actor.
 struct app_state {
   static inline const char* name = "app";
@@ -31,16 +43,17 @@ struct app_state {
   cluster_view view;               ///< Latest membership view.
   cluster_actor bridge;            ///< Peers for cluster-wide queries.
   std::size_t connections = 0;     ///< Open connections on this node.
-  std::unordered_map<std::string, channel_entry> channels; ///< Local channels.
+  /// See app_children.
+  std::shared_ptr<app_children> children = std::make_shared<app_children>();
+  /// Local channels (in `children`).
+  std::unordered_map<std::string, channel_entry>& channels = children->channels;
   /// Crashed channels' last delivered numbers, taken by their replacement
   /// (channel_crashed); bounded, as nobody may come back for one.
   std::unordered_map<std::string, uint64_t> resume_after;
-  /// Channel actor -> its name (exit handling).
-  std::unordered_map<caf::actor_addr, std::string> channel_names;
-  /// Socket id -> connection (erased on connection_ended).
+  /// Socket id -> connection (in `children`).
   std::unordered_map<pusher::compact_socket_id, connection_actor,
-                     pusher::compact_socket_id_hash>
-    by_socket;
+                     pusher::compact_socket_id_hash>& by_socket
+    = children->by_socket;
   user_registry users; ///< Signed-in connections of this node.
   /// App-bound logic instances this app supervises; null without any.
   logic_instances_ptr logic;

@@ -366,6 +366,29 @@ CAF_TEST(a crashed channel is forgotten and the next join respawns it) {
   CAF_CHECK_EQUAL(l2->frame_count(), 1u);
 }
 
+// A channel that ends without its exception handler (an exit) cannot say
+// channel_crashed: the app finds it by its exit's address.
+CAF_TEST(a channel ended without a word is forgotten too) {
+  start();
+  auto c1 = connection();
+  self->send(c1, join_of("room", "1.1", make_fake_link()));
+  auto c0 = connection();
+  self->send(c0, join_of("other", "1.3", make_fake_link()));
+  sched.run();
+  auto old_chan = channel_of("room");
+  auto other = channel_of("other");
+  caf::anon_send_exit(old_chan, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK(app_st().channels.count("room") == 0);
+  CAF_CHECK(channel_of("other") == other);
+  CAF_CHECK(!terminated(app));
+  auto c2 = connection();
+  self->send(c2, join_of("room", "1.2", make_fake_link()));
+  sched.run();
+  CAF_REQUIRE_EQUAL(conn_seen(c2).joined.size(), 1u);
+  CAF_CHECK(conn_seen(c2).joined[0].channel != old_chan);
+}
+
 CAF_TEST(a crashed channel leaves no ghost subscribers at the owner) {
   start();
   auto c1 = connection();
@@ -543,6 +566,30 @@ CAF_TEST(fault injection crashes the named actor) {
   caf::anon_send(app, crash_request{"app-1", "app", ""});
   sched.run();
   CAF_CHECK(pop_down().reason);
+}
+
+// Children are not linked to the app (app_children): a failing app still
+// ends them, with its reason, as a link would.
+CAF_TEST(a failing app ends its connections and channels) {
+  start();
+  auto link = make_fake_link();
+  open(link);
+  auto conn = link->bound();
+  self->send(connection(), join_of("room", "1.1", make_fake_link()));
+  sched.run();
+  auto chan = channel_of("room");
+  CAF_REQUIRE(!terminated(conn));
+  CAF_REQUIRE(!terminated(chan));
+  self->monitor(app);
+  caf::anon_send(app, crash_request{"app-1", "app", ""});
+  sched.run();
+  CAF_CHECK(pop_down().reason);
+  CAF_CHECK(terminated(conn));
+  CAF_CHECK(terminated(chan));
+  // The connection's client is told to come back (4200).
+  auto closes = link->closes();
+  CAF_REQUIRE_EQUAL(closes.size(), 1u);
+  CAF_CHECK_EQUAL(closes[0].code, 4200);
 }
 
 CAF_TEST(an ended owner directory ends the app) {
