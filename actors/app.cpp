@@ -11,6 +11,7 @@
 #include "actors/connection.hpp"
 #include "actors/errors.hpp"
 #include "actors/log.hpp"
+#include "actors/unlinked_child.hpp"
 #include "actors/logic_bindings.hpp"
 #include "actors/fan_in.hpp"
 #include "actors/owner_directory.hpp"
@@ -87,16 +88,6 @@ channel_entry& channel_for(self_ptr self, const std::string& name) {
 // Crashes are rare and their subscribers rejoin within milliseconds; the
 // bound only stops entries nobody came back for from piling up.
 constexpr std::size_t max_resume_entries = 4096;
-
-// Ends `child` with `reason` as a link would: an exit message (naming the
-// child itself, as CAF's anonymous exits do).
-template <class Handle>
-void end_child(const Handle& child, const caf::error& reason) {
-  if (auto ptr = caf::actor_cast<caf::strong_actor_ptr>(child))
-    ptr->enqueue(nullptr, caf::make_message_id(),
-                 caf::make_message(caf::exit_msg{ptr->address(), reason}),
-                 nullptr);
-}
 
 // Forgets a channel that ended without being told to stop (a crash), so
 // the next join spawns afresh.
@@ -401,9 +392,9 @@ app_actor::behavior_type app_behavior(app_actor::stateful_pointer<app_state> sel
     if (!reason || reason == caf::exit_reason::normal)
       return;
     for (auto& kv : children->by_socket)
-      end_child(kv.second, reason);
+      end_unlinked_child(kv.second, reason);
     for (auto& kv : children->channels)
-      end_child(kv.second.actor, reason);
+      end_unlinked_child(kv.second.actor, reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;

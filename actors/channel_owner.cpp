@@ -417,7 +417,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
   self->monitor(successor);
   self->set_down_handler([self, addr](caf::down_msg& dm) {
     if (dm.source == addr)
-      self->quit();
+      end_owner(self);
   });
   auto to = successor;
   return {
@@ -449,7 +449,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
       throw std::runtime_error("injected fault in forwarder "
                                + self->state.channel);
     },
-    caf::after(forwarder_idle) >> [self] { self->quit(); },
+    caf::after(forwarder_idle) >> [self] { end_owner(self); },
   };
 }
 
@@ -504,8 +504,15 @@ channel_owner_behavior(owner_flyweight self,
     if (em.reason != caf::exit_reason::normal
         && em.reason != caf::exit_reason::user_shutdown)
       lost_with_app(self);
-    self->quit(std::move(em.reason));
+    end_owner(self, std::move(em.reason));
   });
+  self->set_exception_handler(
+    [self](caf::scheduled_actor* ptr, std::exception_ptr& x) -> caf::error {
+      // Not linked to the directory: it learns of the crash from us.
+      self->send(self->state.directory,
+                 owner_ended{self->state.channel, true});
+      return caf::scheduled_actor::default_exception_handler(ptr, x);
+    });
   if (!start.await_syncs.empty()) {
     st.more().await_syncs = std::move(start.await_syncs);
     st.more().await_any = true;

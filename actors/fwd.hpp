@@ -118,6 +118,7 @@ struct owner_request;
 struct local_owner_request;
 struct channel_gone;
 struct owner_handed_off;
+struct owner_ended;
 struct channel_idle;
 struct channel_crashed;
 struct connection_ended;
@@ -252,6 +253,7 @@ using owner_directory_actor = caf::typed_actor<
   caf::replies_to<local_owner_request>::with<owner_actor>,
   caf::replies_to<owner_handoff>::with<owner_ref>,
   caf::reacts_to<owner_handed_off>,
+  caf::reacts_to<owner_ended>,
   caf::reacts_to<logic_snapshot_kept>,
   caf::reacts_to<occupancy_kept>,
   caf::replies_to<logic_state_request>::with<std::vector<logic_state>>,

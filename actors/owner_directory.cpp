@@ -11,6 +11,7 @@
 #include "actors/errors.hpp"
 #include "actors/fan_in.hpp"
 #include "actors/log.hpp"
+#include "actors/unlinked_child.hpp"
 #include "pusher/channel_kind.hpp"
 
 #include <spdlog/spdlog.h>
@@ -104,11 +105,12 @@ owner_actor owner_for(self_ptr self, const std::string& name,
                                  std::chrono::duration_cast<
                                    std::chrono::milliseconds>(start.settle)
                                    .count());
-  auto owner = self->spawn<caf::linked>(channel_owner_behavior,
-                                        std::move(start));
+  // Not linked (directory_children): it says owner_ended as it ends, and
+  // is watched for an end without a word.
+  auto owner = self->spawn(channel_owner_behavior, std::move(start));
+  self->monitor(owner);
   // The channel came back here: the old forwarder points away from us.
   st.forwarders.erase(name);
-  st.names[owner.address()] = name;
   st.owners.emplace(name, owner);
   return owner;
 }
@@ -384,30 +386,29 @@ caf::typed_response_promise<owner_ref> on_handoff(self_ptr self,
 }
 
 void on_exit(self_ptr self, caf::exit_msg& em) {
+  // Only the app (our parent) is linked to us: it ends, and we with it.
+  if (em.reason)
+    self->quit(em.reason);
+}
+
+// An owner or forwarder ended (`source`): idle or crashed. Channels that
+// still need it find a fresh one through us.
+void on_owner_ended(self_ptr self, const std::string& name,
+                    const caf::actor_addr& source, bool crashed,
+                    const std::string& why) {
   auto& st = self->state;
-  auto i = st.names.find(em.source);
-  if (i == st.names.end()) {
-    // Not an owner: the app (our parent) ends, and we with it.
-    if (em.reason)
-      self->quit(em.reason);
-    return;
-  }
-  // An owner or forwarder ended: idle (normal) or crashed. Channels that
-  // still need it find a fresh one through us.
-  auto name = i->second;
-  st.names.erase(i);
   if (auto o = st.owners.find(name);
-      o != st.owners.end() && o->second.address() == em.source) {
+      o != st.owners.end() && o->second.address() == source) {
     st.owners.erase(o);
-    logic_owner_ended(self, name, static_cast<bool>(em.reason));
+    logic_owner_ended(self, name, crashed);
   }
   if (auto f = st.forwarders.find(name);
-      f != st.forwarders.end() && f->second.address() == em.source)
+      f != st.forwarders.end() && f->second.address() == source)
     st.forwarders.erase(f);
-  if (!em.reason)
+  if (!crashed)
     return;
   component_logger("app")->warn("child ended app={} channel={} reason={}",
-                                st.ctx->app.id, name, to_string(em.reason));
+                                st.ctx->app.id, name, why);
   // A crashed owner whose channel has subscribers here is rebuilt at once:
   // the replacement holds events until the channel told it everything.
   if (auto ch = st.local_channels.find(name); ch != st.local_channels.end()
@@ -416,6 +417,22 @@ void on_exit(self_ptr self, caf::exit_msg& em) {
     owner_for(self, name);
     self->send(ch->second, resolve_atom::value);
   }
+}
+
+// An owner or forwarder of ours that failed without saying owner_ended (an
+// exit from elsewhere): found by a search, on failures only (no address
+// map per owner).
+void on_local_owner_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (!dm.reason)
+    return;
+  for (auto* owners : {&st.owners, &st.forwarders})
+    for (auto& [name, owner] : *owners)
+      if (owner.address() == dm.source) {
+        auto channel = name; // on_owner_ended erases the entry
+        on_owner_ended(self, channel, dm.source, true, to_string(dm.reason));
+        return;
+      }
 }
 
 // A local channel asks for its owner. The owner may be remote: find it
@@ -478,11 +495,22 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
   self->state.discovery_ends = self->clock().now() + discovery_window;
   init_logic_states(self);
   self->set_exit_handler([self](caf::exit_msg& em) { on_exit(self, em); });
+  // Owners are not linked: when the directory fails they end as a link
+  // would end them (with its reason), however it fails.
+  self->attach_functor([children = self->state.children](
+                         const caf::error& reason) {
+    if (!reason || reason == caf::exit_reason::normal)
+      return;
+    for (auto& kv : children->owners)
+      end_unlinked_child(kv.second, reason);
+    for (auto& kv : children->forwarders)
+      end_unlinked_child(kv.second, reason);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.remote_names.find(dm.source);
     if (i == st.remote_names.end())
-      return;
+      return on_local_owner_down(self, dm);
     // A cached remote owner ended (crash, idle, forwarder, node gone).
     if (auto j = st.remote_owners.find(i->second);
         j != st.remote_owners.end() && j->second.address() == dm.source)
@@ -491,6 +519,11 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
   });
   return {
     [self](resolve_owner& req) { return on_resolve(self, req); },
+    [self](owner_ended& ended) {
+      on_owner_ended(self, ended.channel,
+                     caf::actor_cast<caf::actor_addr>(self->current_sender()),
+                     ended.crashed, ended.crashed ? "crashed" : "normal");
+    },
     [self](channel_gone& gone) {
       auto& st = self->state;
       st.local_channels.erase(gone.channel);

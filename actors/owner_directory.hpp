@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,16 @@ namespace starling {
 /// Called with the owner of a channel, or why there is none.
 using owner_callback = std::function<void(caf::expected<owner_actor>)>;
 
+/// The owners and forwarders living here. Shared with the functor that ends
+/// them when the directory fails: they are not linked to it
+/// (actors/unlinked_child.hpp).
+struct directory_children {
+  std::unordered_map<std::string, owner_actor> owners; ///< Living here.
+  /// Owners handed off to another node, still forwarding for callers with
+  /// an older view (they quit when idle).
+  std::unordered_map<std::string, owner_actor> forwarders;
+};
+
 /// State of an owner directory.
 struct directory_state {
   static inline const char* name = "owner_directory";
@@ -42,12 +53,15 @@ struct directory_state {
   /// peer was seen.
   std::chrono::steady_clock::time_point discovery_ends;
   bool discovered = false;
-  std::unordered_map<std::string, owner_actor> owners; ///< Living here.
-  /// Owners handed off to another node, still forwarding for callers with
-  /// an older view (they quit when idle).
-  std::unordered_map<std::string, owner_actor> forwarders;
-  /// Owner or forwarder -> channel (exit handling).
-  std::unordered_map<caf::actor_addr, std::string> names;
+  /// See directory_children. An owner says `owner_ended` as it ends; the
+  /// directory keeps no address map per owner.
+  std::shared_ptr<directory_children> children
+    = std::make_shared<directory_children>();
+  /// Owners living here (in `children`).
+  std::unordered_map<std::string, owner_actor>& owners = children->owners;
+  /// Forwarders living here (in `children`).
+  std::unordered_map<std::string, owner_actor>& forwarders
+    = children->forwarders;
   /// Owners on other nodes resolved under the current view (monitored;
   /// cleared on every view change).
   std::unordered_map<std::string, owner_actor> remote_owners;

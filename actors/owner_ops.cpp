@@ -173,7 +173,13 @@ void quit_if_idle(self_ptr self) {
     }
     return;
   }
-  self->quit();
+  end_owner(self);
+}
+
+void end_owner(self_ptr self, caf::error reason) {
+  auto& st = self->state;
+  self->send(st.directory, owner_ended{st.channel, static_cast<bool>(reason)});
+  self->quit(std::move(reason));
 }
 
 // Users that are not members now get the grace period to come back

@@ -23,6 +23,10 @@ uint64_t fan_out(self_ptr self, channel_event ev);
 /// Ends the owner when nothing is left to order or tell.
 void quit_if_idle(self_ptr self);
 
+/// Ends the owner with `reason`, telling its directory first
+/// (`owner_ended`: it is not linked to it).
+void end_owner(self_ptr self, caf::error reason = {});
+
 /// The app (and this node's connections) went down with this owner: if
 /// only this node had subscribers nobody rebuilds the channel, so its
 /// leave webhooks go out now (member_removed, channel_vacated).

@@ -424,6 +424,13 @@ struct channel_gone {
   std::string channel; ///< The channel.
 };
 
+/// Owner -> directory, as its last message: it ends (idle, a forwarder done,
+/// or `crashed`). The directory forgets it if it is still the one it holds.
+struct owner_ended {
+  std::string channel;  ///< The channel.
+  bool crashed = false; ///< Failed (its channel's next owner is rebuilt).
+};
+
 /// Owner -> directory: it handed its state to `successor` and forwards now.
 struct owner_handed_off {
   std::string channel;   ///< The channel.
@@ -442,6 +449,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::resolve_owner)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::channel_gone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_handed_off)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::owner_ended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_snapshot_kept)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::occupancy_kept)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(starling::logic_state_request)

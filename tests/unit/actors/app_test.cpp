@@ -608,4 +608,32 @@ CAF_TEST(an ended owner directory ends the app) {
   CAF_CHECK_EQUAL(closes[0].code, 4200);
 }
 
+// Owners are not linked to their directory (directory_children): a failing
+// directory ends them as a link would, and an owner that ends without a
+// word (killed: no handler runs, no owner_ended) is still forgotten.
+CAF_TEST(a failing directory ends its owners) {
+  start();
+  self->send(connection(), join_of("room", "1.1", make_fake_link()));
+  sched.run();
+  auto owner = owner_of("room");
+  caf::anon_send_exit(app_st().directory, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK(terminated(owner));
+}
+
+CAF_TEST(an owner killed without a word is forgotten) {
+  start();
+  // A cache channel's owner lives on without subscribers (it holds the
+  // event), so nothing but the directory's watch notices its end.
+  ask<caf::ok_atom>(app, publish_request{ctx->app.id, {"cache-room"}, "news",
+                                         "x", ""});
+  sched.run();
+  auto owner = owner_of("cache-room");
+  caf::anon_send_exit(owner, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK(terminated(owner));
+  CAF_CHECK(!terminated(app_st().directory));
+  CAF_CHECK_EQUAL(dir_st().owners.count("cache-room"), 0u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
