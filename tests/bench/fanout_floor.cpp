@@ -84,22 +84,11 @@ int main(int argc, char** argv) {
   if (!loopback_pairs(n, srv, cli))
     return 1;
   const long long expect_bytes = static_cast<long long>(n) * m * msg_size;
-  int pipefd[2];
-  if (pipe(pipefd) != 0) {
-    perror("pipe");
+  int reader = 0, report_fd = -1;
+  if (!fork_reader(srv, cli,
+                   [&](int fd) { run_reader(cli, expect_bytes, fd); },
+                   reader, report_fd))
     return 1;
-  }
-  pid_t reader = fork();
-  if (reader == 0) {
-    for (int fd : srv)
-      close(fd);
-    close(pipefd[0]);
-    run_reader(cli, expect_bytes, pipefd[1]);
-    _exit(0);
-  }
-  for (int fd : cli)
-    close(fd);
-  close(pipefd[1]);
   std::string msg(static_cast<size_t>(msg_size), 'x');
   usleep(200000); // let the reader reach epoll_wait
   const int64_t t0 = mono_ns();
@@ -115,7 +104,7 @@ int main(int argc, char** argv) {
   const int64_t wall = mono_ns() - t0;
   const int64_t cpu = self_cpu_ns() - c0;
   char line[256] = {0};
-  ssize_t got_line = read(pipefd[0], line, sizeof line - 1);
+  ssize_t got_line = read(report_fd, line, sizeof line - 1);
   int status = 0;
   waitpid(reader, &status, 0);
   long long got = 0, first = 0, last = 0, rcpu = 0;

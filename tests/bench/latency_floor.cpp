@@ -167,22 +167,11 @@ int main(int argc, char** argv) {
     return 1;
   const int rounds = rate * seconds;
   const long long expect = static_cast<long long>(n) * rounds;
-  int pipefd[2];
-  if (pipe(pipefd) != 0) {
-    perror("pipe");
+  int reader = 0, report_fd = -1;
+  if (!fork_reader(srv, cli,
+                   [&](int fd) { run_reader(cli, msg_size, expect, fd); },
+                   reader, report_fd))
     return 1;
-  }
-  pid_t reader = fork();
-  if (reader == 0) {
-    for (int fd : srv)
-      close(fd);
-    close(pipefd[0]);
-    run_reader(cli, msg_size, expect, pipefd[1]);
-    _exit(0);
-  }
-  for (int fd : cli)
-    close(fd);
-  close(pipefd[1]);
   // The first round starts 200 ms out (the reader reaches epoll_wait); the
   // stamps follow the schedule, so a writer woken late counts as latency.
   const int64_t period = 1000000000LL / rate;
@@ -202,7 +191,7 @@ int main(int argc, char** argv) {
     t.join();
   std::string report;
   char chunk[4096];
-  for (ssize_t r; (r = read(pipefd[0], chunk, sizeof chunk)) > 0;)
+  for (ssize_t r; (r = read(report_fd, chunk, sizeof chunk)) > 0;)
     report.append(chunk, static_cast<size_t>(r));
   int status = 0;
   waitpid(reader, &status, 0);

@@ -192,6 +192,33 @@ bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli) {
   return true;
 }
 
+bool fork_reader(const std::vector<int>& srv, const std::vector<int>& cli,
+                 const std::function<void(int report_fd)>& run, int& pid,
+                 int& report_fd) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) {
+    perror("pipe");
+    return false;
+  }
+  pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    return false;
+  }
+  if (pid == 0) {
+    for (int fd : srv)
+      close(fd);
+    close(pipefd[0]);
+    run(pipefd[1]);
+    _exit(0);
+  }
+  for (int fd : cli)
+    close(fd);
+  close(pipefd[1]);
+  report_fd = pipefd[0];
+  return true;
+}
+
 bool write_all(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = write(fd, data, size);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ bool raise_nofile(long fds);
 /// Opens `n` connected loopback TCP pairs (blocking; the `srv` side with
 /// TCP_NODELAY, as a server's). Returns false with a message on stderr.
 bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli);
+
+/// Forks the reading side of `loopback_pairs`: the child keeps `cli`, runs
+/// `run` with the write end of a report pipe and exits; the parent keeps
+/// `srv` and gets the child's pid and the pipe's read end. Returns false
+/// (with a message on stderr) if the pipe or fork fails.
+bool fork_reader(const std::vector<int>& srv, const std::vector<int>& cli,
+                 const std::function<void(int report_fd)>& run, int& pid,
+                 int& report_fd);
 
 /// Writes all of `size` bytes to a blocking fd; returns false on error.
 bool write_all(int fd, const char* data, size_t size);
