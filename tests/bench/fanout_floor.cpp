@@ -75,8 +75,6 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: starling_fanout_floor N M MSG [MAX_S]\n");
     return 2;
   }
-  if (!raise_nofile(2L * n + 64))
-    return 2;
   alarm(static_cast<unsigned>(max_s)); // hard bound on the whole run
 
   // Connect and accept pairs in this process, then split them by fork.

@@ -159,8 +159,6 @@ int main(int argc, char** argv) {
                     "WRITERS [MAX_S]\n");
     return 2;
   }
-  if (!raise_nofile(2L * n + 64))
-    return 2;
   alarm(static_cast<unsigned>(max_s)); // hard bound on the whole run
   std::vector<int> srv, cli;
   if (!loopback_pairs(n, srv, cli))

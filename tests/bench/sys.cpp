@@ -161,6 +161,8 @@ bool raise_nofile(long fds) {
 }
 
 bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli) {
+  if (!raise_nofile(2L * n + 64))
+    return false;
   int ls = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   make_addr("127.0.0.1", 0, addr);

@@ -45,7 +45,8 @@ int start_connect(const sockaddr_in& dst, const sockaddr_in* src);
 bool raise_nofile(long fds);
 
 /// Opens `n` connected loopback TCP pairs (blocking; the `srv` side with
-/// TCP_NODELAY, as a server's). Returns false with a message on stderr.
+/// TCP_NODELAY, as a server's), raising the open-file limit for them.
+/// Returns false with a message on stderr.
 bool loopback_pairs(int n, std::vector<int>& srv, std::vector<int>& cli);
 
 /// Forks the reading side of `loopback_pairs`: the child keeps `cli`, runs
