@@ -11,7 +11,6 @@
 #include "actors/errors.hpp"
 #include "actors/fan_in.hpp"
 #include "actors/log.hpp"
-#include "actors/unlinked_child.hpp"
 #include "pusher/channel_kind.hpp"
 
 #include <spdlog/spdlog.h>
@@ -73,7 +72,7 @@ uint64_t clock_seq_base() {
 // another node resolved the owner to us, so it sees a cluster even if our
 // view does not yet (we just started): a predecessor may be handing over.
 owner_actor owner_for(self_ptr self, const std::string& name,
-                      bool asked_by_peer = false) {
+                      bool asked_by_peer) {
   auto& st = self->state;
   if (auto i = st.owners.find(name); i != st.owners.end())
     return i->second;
@@ -391,50 +390,6 @@ void on_exit(self_ptr self, caf::exit_msg& em) {
     self->quit(em.reason);
 }
 
-// An owner or forwarder ended (`source`): idle or crashed. Channels that
-// still need it find a fresh one through us.
-void on_owner_ended(self_ptr self, const std::string& name,
-                    const caf::actor_addr& source, bool crashed,
-                    const std::string& why) {
-  auto& st = self->state;
-  if (auto o = st.owners.find(name);
-      o != st.owners.end() && o->second.address() == source) {
-    st.owners.erase(o);
-    logic_owner_ended(self, name, crashed);
-  }
-  if (auto f = st.forwarders.find(name);
-      f != st.forwarders.end() && f->second.address() == source)
-    st.forwarders.erase(f);
-  if (!crashed)
-    return;
-  component_logger("app")->warn("child ended app={} channel={} reason={}",
-                                st.ctx->app.id, name, why);
-  // A crashed owner whose channel has subscribers here is rebuilt at once:
-  // the replacement holds events until the channel told it everything.
-  if (auto ch = st.local_channels.find(name); ch != st.local_channels.end()
-                                              && st.owners.count(name) == 0) {
-    st.orphans.insert(name);
-    owner_for(self, name);
-    self->send(ch->second, resolve_atom::value);
-  }
-}
-
-// An owner or forwarder of ours that failed without saying owner_ended (an
-// exit from elsewhere): found by a search, on failures only (no address
-// map per owner).
-void on_local_owner_down(self_ptr self, const caf::down_msg& dm) {
-  auto& st = self->state;
-  if (!dm.reason)
-    return;
-  for (auto* owners : {&st.owners, &st.forwarders})
-    for (auto& [name, owner] : *owners)
-      if (owner.address() == dm.source) {
-        auto channel = name; // on_owner_ended erases the entry
-        on_owner_ended(self, channel, dm.source, true, to_string(dm.reason));
-        return;
-      }
-}
-
 // A local channel asks for its owner. The owner may be remote: find it
 // once this node's interest is on the bus, so no event of the owner can
 // miss the channel.
@@ -459,27 +414,6 @@ caf::typed_response_promise<owner_actor> on_resolve(self_ptr self,
   return rp;
 }
 
-caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req) {
-  auto& st = self->state;
-  if (req.kind == "owner") {
-    auto i = st.owners.find(req.name);
-    if (i == st.owners.end())
-      return caf::make_error(errc::not_available,
-                             "no such actor: owner " + req.name);
-    self->send(i->second, crash_atom::value);
-    return caf::ok_atom::value;
-  }
-  // Logic beside the owner of a channel: "<actor>/<channel>".
-  auto slash = req.name.find('/');
-  auto channel = req.name.substr(slash + 1);
-  auto i = st.owners.find(channel);
-  if (slash == std::string::npos || i == st.owners.end())
-    return caf::make_error(errc::not_available,
-                           "no owner of " + channel + " on this node");
-  crash_request fwd{req.app_id, req.kind, req.name.substr(0, slash)};
-  return self->delegate(i->second, std::move(fwd));
-}
-
 } // namespace starling::directory_detail
 
 namespace starling {
@@ -495,17 +429,7 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
   self->state.discovery_ends = self->clock().now() + discovery_window;
   init_logic_states(self);
   self->set_exit_handler([self](caf::exit_msg& em) { on_exit(self, em); });
-  // Owners are not linked: when the directory fails they end as a link
-  // would end them (with its reason), however it fails.
-  self->attach_functor([children = self->state.children](
-                         const caf::error& reason) {
-    if (!reason || reason == caf::exit_reason::normal)
-      return;
-    for (auto& kv : children->owners)
-      end_unlinked_child(kv.second, reason);
-    for (auto& kv : children->forwarders)
-      end_unlinked_child(kv.second, reason);
-  });
+  end_owners_on_failure(self);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.remote_names.find(dm.source);

@@ -1,5 +1,6 @@
-// Internal to the owner directory (owner_directory.cpp, owner_publish.cpp):
-// the lookups the publish path shares with the rest of the directory.
+// Internal to the owner directory (owner_directory.cpp and the owner_*.cpp
+// files it is split into): the lookups, owner lifecycle and logic state
+// its parts share.
 #pragma once
 
 #include <chrono>
@@ -91,5 +92,32 @@ void logic_owner_ended(self_ptr self, const std::string& name, bool crashed);
 
 /// The owner of `name` handed over: its successor carries the state.
 void logic_owner_moved(self_ptr self, const std::string& name);
+
+// -- owner_directory.cpp ----------------------------------------------------------
+
+/// The owner of `name` on this node, spawned on first use (watched, not
+/// linked). `asked_by_peer`: another node resolved the owner to us.
+owner_actor owner_for(self_ptr self, const std::string& name,
+                      bool asked_by_peer = false);
+
+// -- owner_endings.cpp: owners are not linked to the directory ------------------
+
+/// An owner or forwarder (`source`) ended, idle or `crashed` (`why` is
+/// logged): forgotten if still held; a crashed one whose channel has
+/// subscribers here is rebuilt at once.
+void on_owner_ended(self_ptr self, const std::string& name,
+                    const caf::actor_addr& source, bool crashed,
+                    const std::string& why);
+
+/// A watched owner or forwarder ended; one that failed without saying
+/// owner_ended is found by a search (failures only).
+void on_local_owner_down(self_ptr self, const caf::down_msg& dm);
+
+/// Attaches the functor that ends every owner and forwarder when the
+/// directory fails, with its reason.
+void end_owners_on_failure(self_ptr self);
+
+/// Fault injection: crashes this node's owner (or logic beside it).
+caf::result<caf::ok_atom> on_crash(self_ptr self, crash_request& req);
 
 } // namespace starling::directory_detail
