@@ -94,7 +94,7 @@ constexpr std::size_t max_resume_entries = 4096;
 void forget_channel(self_ptr self, std::string name, const std::string& why) {
   auto& st = self->state;
   st.channels.erase(name);
-  self->send(st.directory, channel_gone{name});
+  self->send(st.directory, channel_gone{name, true});
   component_logger("app")->warn("child ended app={} channel={} reason={}",
                                 st.ctx->app.id, name, why);
 }
@@ -295,7 +295,7 @@ caf::typed_response_promise<std::string> on_topology(self_ptr self,
   for (std::size_t i = 0; i < channels.names.size(); ++i) {
     auto& entry = st.channels[channels.names[i]];
     gather->expect();
-    self->request(entry.actor, query_timeout, stats_atom::value)
+    self->request(entry.actor, query_timeout, channel_stats_atom::value)
       .then(
         [gather, i](channel_stats& cs) {
           auto& c = gather->value()["channel_list"][i];

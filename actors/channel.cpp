@@ -5,6 +5,8 @@
 // both change the subscriber list and its shared link list together.
 #include "actors/channel.hpp"
 #include "actors/channel_order.hpp"
+#include "actors/channel_owner.hpp"
+#include "actors/owner_ops.hpp"
 
 #include <caf/all.hpp>
 
@@ -15,6 +17,9 @@
 #include <spdlog/spdlog.h>
 
 namespace starling {
+
+channel_state::channel_state() = default;
+channel_state::~channel_state() = default;
 
 using channel_detail::ask_replay;
 using channel_detail::on_event;
@@ -43,6 +48,15 @@ constexpr std::size_t max_recent = 256;
 // A lost owner (crash, dead node) is looked up again after this: a dead
 // node stays in the view until its timeout.
 constexpr auto resolve_retry = std::chrono::milliseconds(200);
+
+// How long a call to the owner may take: a hosted owner (this actor)
+// answers or fails with us, so its calls need no timer (a clock entry per
+// call while it is pending).
+caf::duration owner_call_timeout(self_ptr self) {
+  if (self->state.owner.address() == self->address())
+    return caf::duration{caf::infinite};
+  return caf::duration{owner_timeout};
+}
 
 void report_if_idle(self_ptr self) {
   auto& st = self->state;
@@ -129,18 +143,18 @@ void learn_owner_node(self_ptr self, const std::string& node, uint64_t seq) {
   if (st.owner_lost) {
     // A rebuilt owner numbers from its own base: follow it from its answer.
     st.owner_lost = false;
-    st.owner_node = node;
+    st.owner_node = node_names::of(node);
     if (!continued)
       st.last_seq = seq;
     return;
   }
-  if (node.empty() || node == st.owner_node)
+  if (node.empty() || node == *st.owner_node)
     return;
   component_logger("channel")->debug("owner moved channel={} from={} to={} "
                                      "seq={} last_seq={}",
-                                     st.channel, st.owner_node, node, seq,
+                                     st.channel, *st.owner_node, node, seq,
                                      st.last_seq);
-  st.owner_node = node;
+  st.owner_node = node_names::of(node);
   if (!continued)
     st.last_seq = std::min(st.last_seq, seq);
 }
@@ -337,7 +351,7 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
   owner_join oj{st.ctx->node_id, join.socket_id, join.member,
                 join.user_id,     join.user_info, join.rejoin};
   auto asked = st.owner;
-  self->request(st.owner, owner_timeout, std::move(oj))
+  self->request(st.owner, owner_call_timeout(self), std::move(oj))
     .then(
       [self, rp, conn, join](owner_joined& r) mutable {
         auto& st = self->state;
@@ -367,7 +381,7 @@ void start_join(self_ptr self, channel_join join, connection_actor conn,
         // number that one delivered.
         bool resumed = join.rejoin && resuming(st);
         catch_up(self, st.subscribers.back(),
-                 resumed ? std::min(r.seq, st.resume_seq) : r.seq);
+                 resumed ? std::min(r.seq, st.extras->resume_seq) : r.seq);
         if (st.pending == 0 && !resuming(st))
           st.recent.clear();
         st.links = nullptr;
@@ -426,7 +440,7 @@ void sync_owner(self_ptr self) {
       sync.known_members.assign(st.extras->known_members.begin(),
                                 st.extras->known_members.end());
   }
-  self->request(st.owner, owner_timeout, std::move(sync))
+  self->request(st.owner, owner_call_timeout(self), std::move(sync))
     .then(
       [self](owner_synced& r) {
         learn_owner_node(self, r.owner_node, r.seq);
@@ -453,7 +467,9 @@ void on_owner(self_ptr self, owner_actor owner) {
     self->send(st.owner, node_moved{st.ctx->node_id});
   }
   st.owner = std::move(owner);
-  self->monitor(st.owner);
+  // An owner hosted here ends with us, or tells us (owner_part_ended).
+  if (st.owner.address() != self->address())
+    self->monitor(st.owner);
   // With nobody subscribed yet there is nothing to tell (and an empty sync
   // would look idle).
   if (!st.subscribers.empty()
@@ -473,7 +489,8 @@ void resolve(self_ptr self) {
   auto& st = self->state;
   auto generation = ++st.resolve_generation;
   st.resolving = true;
-  self->request(st.directory, owner_timeout, resolve_owner{st.channel, self})
+  self->request(st.directory, owner_timeout,
+                resolve_owner{st.channel, self, true})
     .then(
       [self, generation](owner_actor& owner) {
         if (generation != self->state.resolve_generation)
@@ -495,8 +512,41 @@ void resolve(self_ptr self) {
       });
 }
 
+} // namespace
+
+namespace channel_detail {
+
+// The channel's owner ended or is lost: find the next one (if anyone here
+// still needs one; else the next join asks).
+void lose_owner(self_ptr self, bool node_died) {
+  auto& st = self->state;
+  st.owner = nullptr;
+  st.owner_lost = true;
+  if (st.subscribers.empty() && st.pending == 0)
+    return;
+  if (node_died)
+    self->delayed_send(self, resolve_retry, resolve_atom::value);
+  else
+    resolve(self);
+}
+
+// The channel part's down handling: its owner or a subscriber ended.
+void on_channel_down(self_ptr self, caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.owner && dm.source == st.owner.address()) {
+    // The owner crashed or went idle under a racing join: its directory
+    // has (or makes) a successor at once. Its node died: the view drops
+    // it shortly, ask again then.
+    lose_owner(self,
+               dm.reason == caf::exit_reason::remote_link_unreachable);
+    return;
+  }
+  // A subscriber's connection ended (closed or crashed): it leaves.
+  remove_subscriber(self, dm.source);
+}
+
 // The handlers of every channel (flyweight_actor.hpp): built once.
-channel_actor::behavior_type shared_behavior() {
+const channel_actor::behavior_type& channel_handlers() {
   static const channel_actor::behavior_type handlers{
     [](channel_join& join) -> caf::typed_response_promise<channel_joined> {
       auto self = me();
@@ -528,9 +578,11 @@ channel_actor::behavior_type shared_behavior() {
       ask_replay(self);
     },
     [](client_event& ev) {
+      // Only without an owner part here (its handler comes first).
       auto self = me();
-      if (self->state.owner)
-        self->send(self->state.owner, std::move(ev));
+      auto& owner = self->state.owner;
+      if (owner && owner.address() != self->address())
+        self->send(owner, std::move(ev));
     },
     [](logic_answer& answer) {
       auto self = me();
@@ -550,8 +602,26 @@ channel_actor::behavior_type shared_behavior() {
       // Asked by the directory after a view change, or our own retry.
       resolve(me());
     },
-    [](stop_atom) { me()->quit(); },
-    [](stats_atom) {
+    [](stop_atom) {
+      auto self = me();
+      if (!self->state.owner_part) {
+        self->quit();
+        return;
+      }
+      // The app forgot us; the owner part may still be in use elsewhere.
+      self->state.app = nullptr;
+      owner_ops::on_channel_stopped(self);
+    },
+    [](host_owner& h) -> caf::result<caf::ok_atom> {
+      auto self = me();
+      auto& st = self->state;
+      if (st.owner_part || !channel_active(st))
+        return caf::make_error(errc::not_available,
+                               "channel cannot host its owner now");
+      self->become(host_owner_part(self, std::move(h.start)));
+      return caf::ok_atom::value;
+    },
+    [](channel_stats_atom) {
       auto self = me();
       return channel_stats{self->state.subscribers.size(),
                            self->state.delivered};
@@ -564,7 +634,11 @@ channel_actor::behavior_type shared_behavior() {
   return handlers;
 }
 
-} // namespace
+bool is_subscriber(const channel_state& st, const caf::actor_addr& addr) {
+  return position_of(st, addr) != st.subscribers.size();
+}
+
+} // namespace channel_detail
 
 channel_actor::behavior_type
 channel_behavior(channel_flyweight self,
@@ -572,9 +646,10 @@ channel_behavior(channel_flyweight self,
                  owner_directory_actor directory, uint64_t resume_seq) {
   auto& st = self->state;
   st.last_seq = resume_seq;
-  st.resume_seq = resume_seq;
-  if (resume_seq != 0)
-    st.resume_until = std::chrono::steady_clock::now() + resume_window;
+  if (resume_seq != 0) {
+    st.more().resume_seq = resume_seq;
+    st.more().resume_until = std::chrono::steady_clock::now() + resume_window;
+  }
   st.traits = pusher::classify_channel(channel);
   st.channel = std::move(channel);
   st.ctx = std::move(ctx);
@@ -584,38 +659,9 @@ channel_behavior(channel_flyweight self,
     st.subscribed.attach(&st.ctx->counters->subscriptions);
   st.app = std::move(app);
   st.directory = std::move(directory);
-  self->set_exception_handler(
-    [self](caf::scheduled_actor* ptr, std::exception_ptr& x) -> caf::error {
-      // The replacement resumes after what we delivered.
-      auto& st = self->state;
-      channel_crashed crashed{st.channel, st.last_seq};
-      self->send(st.app, crashed);
-      for (auto& sub : st.subscribers)
-        self->send(sub.connection, crashed);
-      return caf::scheduled_actor::default_exception_handler(ptr, x);
-    });
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.owner && dm.source == st.owner.address()) {
-      // The owner crashed or went idle under a racing join: its directory
-      // has (or makes) a successor at once. Its node died: the view drops
-      // it shortly, ask again then.
-      st.owner = nullptr;
-      st.owner_lost = true;
-      // Nobody here needs it (it went idle with us): the next join asks.
-      if (st.subscribers.empty() && st.pending == 0)
-        return;
-      if (dm.reason == caf::exit_reason::remote_link_unreachable)
-        self->delayed_send(self, resolve_retry, resolve_atom::value);
-      else
-        resolve(self);
-      return;
-    }
-    // A subscriber's connection ended (closed or crashed): it leaves.
-    remove_subscriber(self, dm.source);
-  });
+  channel_detail::install_handlers(self);
   resolve(self);
-  return shared_behavior();
+  return channel_detail::channel_handlers();
 }
 
 } // namespace starling

@@ -1,6 +1,11 @@
 // The local channel: this node's subscribers of one channel. It receives
 // each event of the channel once per node, in its owner's order, encodes it
 // once and hands the shared bytes to the transport's fan-out sink.
+//
+// On the channel's owner node the same actor also hosts the channel's owner
+// (channel_owner.hpp): one actor per channel there, not two. The two parts
+// keep their own state and talk by messages, as when they are apart; the
+// owner's handlers come first in the actor's behavior.
 #pragma once
 
 #include <chrono>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include <caf/actor_addr.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/app_context.hpp"
@@ -20,10 +26,13 @@
 #include "actors/fanout_sink.hpp"
 #include "actors/member_identity.hpp"
 #include "actors/messages.hpp"
+#include "actors/owner_start.hpp"
 #include "actors/session_link.hpp"
 #include "pusher/channel_kind.hpp"
 
 namespace starling {
+
+struct owner_state;
 
 /// One local subscriber.
 struct channel_subscriber {
@@ -87,6 +96,21 @@ struct channel_extras {
   /// split) delivered outside the followed numbers: (origin, seq), newest
   /// last, so a later replay of them is not delivered twice.
   std::vector<std::pair<std::string, uint64_t>> foreign;
+  /// Set on a replacement for a crashed channel: the last number its
+  /// predecessor delivered. Rejoining subscribers get what follows it
+  /// (replayed by the owner), and delivered events are kept for them
+  /// until `resume_until`.
+  uint64_t resume_seq = 0;
+  std::chrono::steady_clock::time_point resume_until;
+};
+
+/// Node ids as channels remember them: one copy per id for the process
+/// (a handful of nodes), so a channel holds a pointer.
+struct node_names {
+  /// The empty id (no owner known yet).
+  static const std::string none;
+  /// The shared copy of `id`.
+  static const std::string* of(const std::string& id);
 };
 
 /// State of a local channel actor.
@@ -110,21 +134,25 @@ struct channel_state {
   uint64_t delivered = 0; ///< Frames handed to the transport.
   subscriber_list links;  ///< Links of the non-silent subscribers; null when stale.
   std::vector<pending_join> waiting; ///< Joins waiting for the owner.
-  std::string owner_node; ///< Node of the current owner (from its replies).
+  /// Node of the current owner (from its replies): one shared copy per
+  /// node id (node_names), not a string per channel.
+  const std::string* owner_node = &node_names::none;
   uint64_t last_seq = 0;  ///< Last sequence number delivered.
   bool owner_lost = false; ///< The owner ended: its successor numbers anew.
   bool gap_timer = false; ///< A gap_atom tick is scheduled.
   bool replaying = false; ///< Asked the owner for events the bus lost.
-  uint64_t replay_misses = 0; ///< Replays that could not fill a gap.
   uint8_t replay_attempts = 0; ///< Timed-out replays of the current gap.
-  /// Set on a replacement for a crashed channel: the last number its
-  /// predecessor delivered. Rejoining subscribers get what follows it
-  /// (replayed by the owner), and delivered events are kept for them
-  /// until `resume_until`.
-  uint64_t resume_seq = 0;
-  std::chrono::steady_clock::time_point resume_until;
   /// See channel_extras; null until first needed.
   std::unique_ptr<channel_extras> extras;
+  /// The channel's owner when this actor hosts it (channel_owner.hpp);
+  /// null on nodes that do not own the channel.
+  std::unique_ptr<owner_state> owner_part;
+  /// An owner part that ended while the channel went on: kept until the
+  /// next one, for replies still on their way to its handlers.
+  std::unique_ptr<owner_state> retired_owner;
+
+  channel_state();
+  ~channel_state();
 
   /// The extras, allocated on first use: call it to change them.
   channel_extras& more() {
@@ -144,7 +172,8 @@ struct channel_state {
   }
 };
 
-/// A channel actor: its kind shares one behavior (flyweight_actor.hpp).
+/// A channel actor: its kind shares one behavior (flyweight_actor.hpp). An
+/// owner is one too, with an owner part and no subscribers.
 using channel_flyweight = flyweight_actor<channel_state, channel_actor>*;
 
 /// Spawns nothing; the app spawns it. Messages (channel_actor in fwd.hpp):
@@ -159,7 +188,9 @@ using channel_flyweight = flyweight_actor<channel_state, channel_actor>*;
 ///   owner -> that subscriber only;
 /// - `resolve_atom`: find the owner again (the ring changed, the bus came
 ///   back) and sync, or catch up on what the bus lost;
-/// - `stop_atom` from the app after `channel_idle`.
+/// - `stop_atom` from the app after `channel_idle` (an owner part that is
+///   not idle outlives the channel part);
+/// - `host_owner` from the directory: host the channel's owner from now on.
 /// A crash tells the app and each subscriber the last number delivered
 /// (`channel_crashed`); the app spawns the replacement with it as
 /// `resume_seq` (0: fresh), and the subscribers re-join it.
@@ -167,5 +198,37 @@ channel_actor::behavior_type
 channel_behavior(channel_flyweight self,
                  std::string channel, app_context_ptr ctx, app_actor app,
                  owner_directory_actor directory, uint64_t resume_seq);
+
+namespace channel_detail {
+
+/// The channel's handlers alone (an owner part puts its own first).
+const channel_actor::behavior_type& channel_handlers();
+
+/// The down, exit and exception handlers of both parts.
+void install_handlers(channel_flyweight self);
+
+/// Whether `addr` is a subscriber of this node.
+bool is_subscriber(const channel_state& st, const caf::actor_addr& addr);
+
+/// Whether the channel part serves subscribers for its app (not stopped,
+/// not a bare owner).
+bool channel_active(const channel_state& st);
+
+/// The hosted owner part ended and the channel goes on: it finds its next
+/// owner as it would after its owner's down message.
+void owner_part_ended(channel_flyweight self);
+
+/// The channel part's owner ended or is lost (`node_died`: its node went
+/// away): it finds the next one if anyone here needs one.
+void lose_owner(channel_flyweight self, bool node_died);
+
+/// The channel part's down handling: its owner or a subscriber ended.
+void on_channel_down(channel_flyweight self, caf::down_msg& dm);
+
+/// The channel fails: the app and each subscriber learn the last number
+/// it delivered (channel_crashed).
+void tell_crashed(channel_flyweight self);
+
+} // namespace channel_detail
 
 } // namespace starling

@@ -74,7 +74,6 @@ void flush_gap(self_ptr self) {
 // gap. The clients reconnect (4200) and resubscribe, and see a fresh state.
 void close_for_loss(self_ptr self, const char* why) {
   auto& st = self->state;
-  ++st.replay_misses;
   component_logger("channel")->warn(
     "events lost ({}) channel={} last_seq={}: closing its {} subscribers "
     "with 4200",
@@ -108,8 +107,8 @@ void hold_for_gap(self_ptr self, channel_event ev) {
 constexpr uint64_t foreign_distance = uint64_t{1} << 20;
 
 bool is_foreign(const channel_state& st, const channel_event& ev) {
-  if (!st.owner || st.owner_lost || st.owner_node.empty() || ev.origin.empty()
-      || ev.origin == st.owner_node || st.last_seq == 0)
+  if (!st.owner || st.owner_lost || st.owner_node->empty()
+      || ev.origin.empty() || ev.origin == *st.owner_node || st.last_seq == 0)
     return false;
   return !same_numbering(ev.seq, st.last_seq);
 }
@@ -140,7 +139,7 @@ void ask_replay(self_ptr self) {
     return; // Its answer delivers what is held.
   // A local owner hands its events over directly: nothing to ask again,
   // unless our crashed predecessor lost some in its mailbox.
-  bool local = st.owner_node.empty() || st.owner_node == st.ctx->node_id;
+  bool local = st.owner_node->empty() || *st.owner_node == st.ctx->node_id;
   if (!st.owner || (local && !resuming(st)) || st.subscribers.empty()) {
     flush_gap(self);
     return;
@@ -221,11 +220,11 @@ void on_event(self_ptr self, channel_event& ev) {
 }
 
 bool resuming(channel_state& st) {
-  if (st.resume_seq == 0)
+  if (!st.extras || st.extras->resume_seq == 0)
     return false;
-  if (std::chrono::steady_clock::now() < st.resume_until)
+  if (std::chrono::steady_clock::now() < st.extras->resume_until)
     return true;
-  st.resume_seq = 0;
+  st.extras->resume_seq = 0;
   return false;
 }
 

@@ -8,7 +8,7 @@
 
 namespace starling::channel_detail {
 
-using self_ptr = channel_actor::stateful_pointer<channel_state>;
+using self_ptr = channel_flyweight;
 
 /// Takes one event of the owner or the bus into the channel's order.
 void on_event(self_ptr self, channel_event& ev);

@@ -20,10 +20,24 @@ namespace {
 
 using namespace owner_ops;
 using behavior = owner_actor::behavior_type;
+using actor_behavior = channel_actor::behavior_type;
 
 // The owner whose handler runs (flyweight_actor.hpp).
 self_ptr me() {
-  return running<owner_state, owner_actor>();
+  return running<channel_state, channel_actor>();
+}
+
+// The actor's behavior with the owner in state `owner`: the owner's
+// handlers first, then the channel's (channel.hpp). The channel's own
+// calls to its owner are messages to itself. Owner messages reach the
+// owner even where the channel handles the same type (client_event).
+actor_behavior with_channel(const behavior& owner) {
+  auto& mine = const_cast<behavior&>(owner).unbox();
+  auto& theirs
+    = const_cast<actor_behavior&>(channel_detail::channel_handlers()).unbox();
+  return actor_behavior{
+    actor_behavior::unsafe_init{},
+    caf::behavior{mine.as_behavior_impl()->or_else(theirs.as_behavior_impl())}};
 }
 
 // How long an owner keeps delivering to a node whose channel moved to
@@ -33,8 +47,8 @@ constexpr auto moved_node_grace = std::chrono::seconds(2);
 // How long a handed-off owner keeps forwarding after its last message.
 constexpr auto forwarder_idle = std::chrono::seconds(30);
 
-behavior owning();
-behavior forwarding(self_ptr self, owner_actor successor);
+actor_behavior owning();
+actor_behavior forwarding(self_ptr self, owner_actor successor);
 
 // -- states --------------------------------------------------------------------------
 
@@ -47,9 +61,9 @@ void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
 caf::typed_response_promise<caf::ok_atom> on_hand_off(self_ptr self,
                                                       hand_off& h) {
   auto rp = self->make_response_promise<caf::ok_atom>();
-  if (self->state.hooks) {
+  if (own(self).hooks) {
     // Fresh logic snapshots first (awaited too: no hook in between).
-    self->state.hooks->refresh_snapshots(
+    own(self).hooks->refresh_snapshots(
       [self, rp, h]() mutable { send_handoff(self, rp, h); });
     return rp;
   }
@@ -64,11 +78,11 @@ void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
     .await(
       [self, rp](owner_ref& successor) mutable {
         rp.deliver(caf::ok_atom::value);
-        if (successor.owner == self)
+        if (successor.owner.address() == self->address())
           return; // Redirected back here: we stay the owner.
         self->send(self->state.directory,
                    owner_handed_off{self->state.channel, successor.owner});
-        self->state.handed_off = true;
+        own(self).handed_off = true;
         self->become(forwarding(self, std::move(successor.owner)));
       },
       [rp, channel](caf::error& err) mutable {
@@ -84,7 +98,7 @@ void send_handoff(self_ptr self, caf::typed_response_promise<caf::ok_atom> rp,
 // numbered: if this owner ends before it numbers them, their publishers
 // learn it and try the next owner.
 std::vector<caf::typed_response_promise<publish_ack>>& unacked(self_ptr self) {
-  auto& x = self->state.more();
+  auto& x = own(self).more();
   if (!x.unacked) {
     x.unacked = std::make_shared<
       std::vector<caf::typed_response_promise<publish_ack>>>();
@@ -100,7 +114,7 @@ std::vector<caf::typed_response_promise<publish_ack>>& unacked(self_ptr self) {
 // Whether `pe` goes through the channel's publish hooks first: an HTTP API
 // publish to a channel some binding filters. Otherwise it costs nothing.
 bool asks_logic(self_ptr self, const publish_event& pe) {
-  auto& st = self->state;
+  auto& st = own(self);
   return pe.ask_logic && st.hooks && st.hooks->asks(hook_publish);
 }
 
@@ -116,7 +130,7 @@ void filter_published(self_ptr self, channel_event event, uint64_t give_up_ms,
              list.end());
   list.push_back(rp);
   api_event ev{event.event, event.data, event.exclude};
-  self->state.hooks->filter_publish(
+  own(self).hooks->filter_publish(
     std::move(ev), [self, event = std::move(event), give_up_ms,
                     rp](api_event decided, caf::error refusal) mutable {
       if (refusal) {
@@ -133,13 +147,13 @@ void filter_published(self_ptr self, channel_event event, uint64_t give_up_ms,
       pe.event.event = std::move(decided.event);
       pe.event.data = std::move(decided.data);
       rp.deliver(on_publish(self, pe));
-      self->send(self, idle_atom::value);
+      self->send(as_owner(self), idle_atom::value);
     });
 }
 
 // Ends the wait for a handoff: what was held goes out in arrival order.
 void stop_settling(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   std::vector<held_event> held;
   if (st.extras) {
     held = std::move(st.extras->held);
@@ -188,29 +202,29 @@ auto shared_handlers(bool may_quit) {
     },
     [idle](idle_atom) {
       auto self = me();
-      self->state.idle_check_pending = false;
+      own(self).idle_check_pending = false;
       idle(self);
     },
     [](bridge_changed& bc) {
       auto self = me();
-      self->state.bridge = std::move(bc.bridge);
+      own(self).bridge = std::move(bc.bridge);
       // The view changed: the channel's standby may be another node.
       keep_occupancy(self);
     },
     [](logic_handles& lh) {
       auto self = me();
-      if (self->state.hooks)
-        self->state.hooks->set_app_bound(std::move(lh.handles));
+      if (own(self).hooks)
+        own(self).hooks->set_app_bound(std::move(lh.handles));
     },
     [](logic_restart& lr) {
       auto self = me();
-      if (self->state.hooks)
-        self->state.hooks->restart(lr.index);
+      if (own(self).hooks)
+        own(self).hooks->restart(lr.index);
     },
     [](logic_wait_atom) {
       auto self = me();
-      if (self->state.hooks)
-        self->state.hooks->wake();
+      if (own(self).hooks)
+        own(self).hooks->wake();
     },
     [idle](expire_atom) {
       auto self = me();
@@ -229,21 +243,21 @@ auto shared_handlers(bool may_quit) {
     },
     [](recount_atom) {
       auto self = me();
-      self->state.recount_pending = false;
+      own(self).recount_pending = false;
       send_subscription_count(self);
     },
-    [](replay_request& rr) { return me()->state.replay.since(rr.after); },
+    [](replay_request& rr) { return own(me()).replay.since(rr.after); },
     [](caf::get_atom) { return report(me()); },
     [](users_atom) {
       auto self = me();
       std::vector<std::string> ids;
-      for (auto& m : self->state.view().roster.members())
+      for (auto& m : own(self).view().roster.members())
         ids.push_back(m.user_id);
       return ids;
     },
     [](stats_atom) {
       auto self = me();
-      auto& st = self->state;
+      auto& st = own(self);
       owner_stats out;
       out.subscribers = st.subscribers;
       out.members = st.view().roster.size();
@@ -257,10 +271,10 @@ auto shared_handlers(bool may_quit) {
     },
     [](crash_request& req) -> caf::result<caf::ok_atom> {
       auto self = me();
-      if (!self->state.hooks)
+      if (!own(self).hooks)
         return caf::make_error(errc::not_available,
                                "no logic beside " + self->state.channel);
-      if (auto err = self->state.hooks->crash(req.name))
+      if (auto err = own(self).hooks->crash(req.name))
         return err;
       return caf::ok_atom::value;
     },
@@ -271,7 +285,7 @@ auto shared_handlers(bool may_quit) {
 }
 
 // Shared by every settling owner (flyweight_actor.hpp): built once.
-behavior settling() {
+actor_behavior settling() {
   static const behavior handlers = std::apply(
     [](auto... shared) -> behavior {
       return {
@@ -282,7 +296,7 @@ behavior settling() {
           // The predecessor's state (which nodes listen) is on its way:
           // numbering and sending now would reach only part of them. The
           // publisher hears back once it is numbered.
-          auto& st = self->state;
+          auto& st = own(self);
           held_event h;
           // The cache takes a filtered event once its verdict is in.
           h.ask_logic = asks_logic(self, pe);
@@ -302,13 +316,13 @@ behavior settling() {
           held_event h;
           h.client = true;
           h.event = std::move(ce);
-          h.via = caf::actor_cast<channel_actor>(self->current_sender());
-          self->state.more().held.push_back(std::move(h));
+          h.via = via_of(self);
+          own(self).more().held.push_back(std::move(h));
         },
         [](node_moved& nm) {
           auto self = me();
           stop_settling(self);
-          self->send(self, nm);
+          self->send(as_owner(self), nm);
         },
         [](hand_off& h) {
           auto self = me();
@@ -329,7 +343,7 @@ behavior settling() {
           auto reply = on_sync(self, sync);
           // Rebuilt after a crash on a single node: once this node's
           // channel told everything, nobody else is to wait for.
-          auto& x = self->state.extras;
+          auto& x = own(self).extras;
           if (x && x->await_any) {
             auto& awaited = x->await_syncs;
             awaited.erase(std::remove(awaited.begin(), awaited.end(),
@@ -343,11 +357,12 @@ behavior settling() {
       };
     },
     shared_handlers(false));
-  return handlers;
+  static const actor_behavior hosted = with_channel(handlers);
+  return hosted;
 }
 
 // Shared by every owning owner (flyweight_actor.hpp): built once.
-behavior owning() {
+actor_behavior owning() {
   static const behavior handlers = std::apply(
     [](auto... shared) -> behavior {
       return {
@@ -375,11 +390,11 @@ behavior owning() {
           // moment: keep delivering to the node (its channel drops what its
           // new owner already overtook) and forget it silently a little
           // later, unless it came back.
-          auto& st = self->state;
+          auto& st = own(self);
           auto i = st.nodes.find(nm.node);
           if (i == st.nodes.end())
             return;
-          self->delayed_send(self, moved_node_grace,
+          self->delayed_send(as_owner(self), moved_node_grace,
                              node_forget{nm.node, i->second.generation});
         },
         [](hand_off& h) { return on_hand_off(me(), h); },
@@ -396,37 +411,65 @@ behavior owning() {
       };
     },
     shared_handlers(true));
-  return handlers;
+  static const actor_behavior hosted = with_channel(handlers);
+  return hosted;
+}
+
+// Notes a forwarded call: the forwarder ends a while after the last one.
+void forwarded(self_ptr self) {
+  own(self).more().forwarded_at = self->clock().now();
 }
 
 template <class T>
 auto forward(self_ptr self, owner_actor to) {
-  return [self, to](T& x) { return self->delegate(to, std::move(x)); };
+  return [self, to](T& x) {
+    forwarded(self);
+    return self->delegate(to, std::move(x));
+  };
+}
+
+// A forwarder's idle check: it ends `forwarder_idle` after its last call.
+void forwarder_tick(self_ptr self) {
+  auto& st = own(self);
+  st.idle_check_pending = false;
+  auto since = self->clock().now() - st.view().forwarded_at;
+  if (since >= forwarder_idle) {
+    end_owner(self);
+    return;
+  }
+  st.idle_check_pending = true;
+  self->delayed_send(as_owner(self), forwarder_idle - since, idle_atom::value);
 }
 
 // After a handoff: everything goes to the successor (callers with an older
 // view do not notice the move); our own timers and bookkeeping fall silent.
-behavior forwarding(self_ptr self, owner_actor successor) {
+actor_behavior forwarding(self_ptr self, owner_actor successor) {
   // Channel-bound logic moves too: the successor runs its own instances.
-  if (self->state.hooks)
-    self->state.hooks->stop();
+  if (own(self).hooks)
+    own(self).hooks->stop();
   // A forwarder publishes nothing itself; holding the bridge would keep a
   // crashed (detached) bridge and its thread alive until we quit.
-  self->state.bridge = nullptr;
-  auto addr = successor.address();
+  own(self).bridge = nullptr;
+  // Its down ends the forwarder (on_owner_down).
+  own(self).more().successor = successor.address();
   self->monitor(successor);
-  self->set_down_handler([self, addr](caf::down_msg& dm) {
-    if (dm.source == addr)
-      end_owner(self);
-  });
+  forwarded(self);
+  own(self).idle_check_pending = true;
+  self->delayed_send(as_owner(self), forwarder_idle, idle_atom::value);
   auto to = successor;
-  return {
+  return with_channel(behavior{
     forward<owner_join>(self, to),
-    [self, to](owner_leave& x) { self->send(to, std::move(x)); },
+    [self, to](owner_leave& x) {
+      forwarded(self);
+      self->send(to, std::move(x));
+    },
     forward<owner_sync>(self, to),
     forward<publish_event>(self, to),
     forward<replay_request>(self, to),
-    [self, to](client_event& x) { self->send(to, std::move(x)); },
+    [self, to](client_event& x) {
+      forwarded(self);
+      self->send(to, std::move(x));
+    },
     [](node_moved&) {},
     [](node_forget&) {},
     [](hand_off&) { return caf::ok_atom::value; },
@@ -436,7 +479,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
     [](logic_restart&) {},
     [](logic_wait_atom) {},
     [](settle_atom) {},
-    [](idle_atom) {},
+    [self](idle_atom) { forwarder_tick(self); },
     [](expire_atom) {},
     [](departed_atom) {},
     [self, to](lost_owner_copy& x) { self->send(to, std::move(x)); },
@@ -449,8 +492,7 @@ behavior forwarding(self_ptr self, owner_actor successor) {
       throw std::runtime_error("injected fault in forwarder "
                                + self->state.channel);
     },
-    caf::after(forwarder_idle) >> [self] { end_owner(self); },
-  };
+  });
 }
 
 } // namespace
@@ -466,53 +508,38 @@ owner_state::remove_members_of(const std::string& node) {
                 : std::vector<std::string>{};
 }
 
-owner_actor::behavior_type
-channel_owner_behavior(owner_flyweight self,
-                       owner_start start) {
-  auto& st = self->state;
-  st.traits = pusher::classify_channel(start.channel);
-  st.channel = std::move(start.channel);
-  st.ctx = std::move(start.ctx);
+channel_actor::behavior_type host_owner_part(owner_flyweight self,
+                                             owner_start start) {
+  auto& host = self->state;
+  host.owner_part = std::make_unique<owner_state>();
+  host.retired_owner = nullptr;
+  auto& st = *host.owner_part;
+  if (host.channel.empty()) {
+    // An owner in an actor of its own: no channel part set these.
+    host.traits = pusher::classify_channel(start.channel);
+    host.channel = std::move(start.channel);
+    host.ctx = std::move(start.ctx);
+    host.directory = std::move(start.directory);
+  }
   // Only presence channels: other roster kinds (watchlists) are internal.
-  if (st.channel.rfind("presence-", 0) == 0)
-    st.more().roster.count_members_in(&st.ctx->counters->presence_members);
-  st.directory = std::move(start.directory);
+  if (host.channel.rfind("presence-", 0) == 0)
+    st.more().roster.count_members_in(&host.ctx->counters->presence_members);
   st.bridge = std::move(start.bridge);
   st.seq = start.seq_base;
   st.born = self->clock().now();
-  if (st.ctx->logic) {
+  if (host.ctx->logic) {
     logic_handle base;
-    base.app_id = st.ctx->app.id;
-    base.channel = st.channel;
-    base.node_id = st.ctx->node_id;
+    base.app_id = host.ctx->app.id;
+    base.channel = host.channel;
+    base.node_id = host.ctx->node_id;
     base.app = std::move(start.app);
-    st.hooks = owner_hooks::make(self, st.channel, st.ctx->logic,
+    st.hooks = owner_hooks::make(self, host.channel, host.ctx->logic,
                                  std::move(base), [self](client_event ce) {
                                    relay_client_event(self, std::move(ce));
                                  });
     if (st.hooks)
       st.hooks->set_app_bound(std::move(start.app_bound_logic));
   }
-  self->set_down_handler([self](caf::down_msg& dm) {
-    if (self->state.hooks && self->state.hooks->on_down(dm))
-      return;
-    channel_lost(self, dm.source,
-                 dm.reason == caf::exit_reason::remote_link_unreachable);
-    self->send(self, idle_atom::value);
-  });
-  self->set_exit_handler([self](caf::exit_msg& em) {
-    if (em.reason != caf::exit_reason::normal
-        && em.reason != caf::exit_reason::user_shutdown)
-      lost_with_app(self);
-    end_owner(self, std::move(em.reason));
-  });
-  self->set_exception_handler(
-    [self](caf::scheduled_actor* ptr, std::exception_ptr& x) -> caf::error {
-      // Not linked to the directory: it learns of the crash from us.
-      self->send(self->state.directory,
-                 owner_ended{self->state.channel, true});
-      return caf::scheduled_actor::default_exception_handler(ptr, x);
-    });
   if (!start.await_syncs.empty()) {
     st.more().await_syncs = std::move(start.await_syncs);
     st.more().await_any = true;
@@ -520,10 +547,16 @@ channel_owner_behavior(owner_flyweight self,
   if (start.settle > caf::timespan::zero()) {
     // Spawned just after a view change: the channel's previous owner may be
     // handing its state over. Hold events until it arrives.
-    self->delayed_send(self, start.settle, settle_atom::value);
+    self->delayed_send(as_owner(self), start.settle, settle_atom::value);
     return settling();
   }
   return owning();
+}
+
+channel_actor::behavior_type
+channel_owner_behavior(owner_flyweight self, owner_start start) {
+  channel_detail::install_handlers(self);
+  return host_owner_part(self, std::move(start));
 }
 
 } // namespace starling

@@ -21,6 +21,12 @@
 // forwarding: the state left for the successor; every call that still
 //   arrives (callers with an older view) is delegated there, which works as
 //   a redirect the caller does not notice.
+//
+// An owner is the owner part of a channel actor (channel.hpp): hosted by
+// this node's channel of the same name when the directory creates it while
+// that channel exists, else in an actor of its own with no subscribers.
+// When a hosted owner ends, the channel part goes on (and finds its next
+// owner); when the channel part stops, an owner part still in use goes on.
 #pragma once
 
 #include <chrono>
@@ -33,6 +39,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/app_context.hpp"
+#include "actors/channel.hpp"
 #include "actors/flyweight_actor.hpp"
 #include "actors/logic_hooks.hpp"
 #include "actors/messages.hpp"
@@ -90,15 +97,16 @@ struct owner_extras {
   /// on a single node).
   std::vector<std::string> await_syncs;
   bool await_any = false; ///< Whether await_syncs was given at all.
+  /// Forwarding: the successor (its down ends the forwarder) and when the
+  /// last call was forwarded.
+  caf::actor_addr successor;
+  std::chrono::steady_clock::time_point forwarded_at;
 };
 
-/// State of a channel owner actor.
+/// State of a channel owner: the owner part of a channel actor. The
+/// channel's name, traits, app context and directory are the actor's
+/// (channel_state), set for an owner in an actor of its own too.
 struct owner_state {
-  static inline const char* name = "owner";
-  std::string channel;             ///< Channel name.
-  pusher::channel_traits traits;   ///< What the channel can do.
-  app_context_ptr ctx;             ///< App and node facts.
-  owner_directory_actor directory; ///< Learns of handoffs.
   cluster_actor bridge;            ///< Fan-out to other nodes; null alone.
   std::map<std::string, node_interest> nodes; ///< node id -> interest.
   std::size_t subscribers = 0;     ///< Connections cluster-wide.
@@ -141,29 +149,20 @@ struct owner_state {
   std::vector<std::string> remove_members_of(const std::string& node);
 };
 
-/// How an owner starts.
-struct owner_start {
-  std::string channel;             ///< The channel.
-  app_context_ptr ctx;             ///< App and node facts.
-  owner_directory_actor directory; ///< Its directory (parent).
-  app_actor app;                   ///< Its app (logic publishes through it).
-  cluster_actor bridge;            ///< The bridge now; null alone.
-  uint64_t seq_base = 0;           ///< First sequence number to continue from.
-  caf::timespan settle{};          ///< Zero: own at once; else settle this long.
-  /// Nodes whose sync ends the settling early (empty: only the timer or a
-  /// handoff ends it).
-  std::vector<std::string> await_syncs;
-  std::vector<caf::actor> app_bound_logic; ///< App-bound instance handles.
-};
+/// The actor an owner runs in: a channel actor (channel.hpp).
+using owner_flyweight = channel_flyweight;
 
-/// An owner actor: its kind shares its settling and owning behaviors
-/// (flyweight_actor.hpp).
-using owner_flyweight = flyweight_actor<owner_state, owner_actor>*;
-
-/// Spawned by the owner directory (linked). Messages: owner_actor in
+/// Spawned by the owner directory for an owner in an actor of its own
+/// (not linked: it says owner_ended as it ends). Messages: owner_actor in
 /// actors/fwd.hpp; each state's handling is documented in the .cpp.
-owner_actor::behavior_type
+channel_actor::behavior_type
 channel_owner_behavior(owner_flyweight self,
                        owner_start start);
 
+/// Makes `self` (a channel actor) host the owner described by `start`;
+/// returns the actor's behavior from now on.
+channel_actor::behavior_type host_owner_part(owner_flyweight self,
+                                             owner_start start);
+
 } // namespace starling
+

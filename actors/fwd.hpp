@@ -36,6 +36,9 @@ using auth_check_atom = caf::atom_constant<caf::atom("auth_check")>;
 using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 /// Query of counters (admin, tests).
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// Query of a local channel's counters: its own atom, because an owner
+/// hosted in the channel's actor answers `stats_atom` (channel_owner.hpp).
+using channel_stats_atom = caf::atom_constant<caf::atom("ch_stats")>;
 /// Query of the actor side of /metrics (admin).
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 /// Fault injection: the receiver throws.
@@ -119,6 +122,7 @@ struct local_owner_request;
 struct channel_gone;
 struct owner_handed_off;
 struct owner_ended;
+struct host_owner;
 struct channel_idle;
 struct channel_crashed;
 struct connection_ended;
@@ -175,7 +179,8 @@ using channel_actor = caf::typed_actor<
   caf::reacts_to<resolve_atom>,
   caf::reacts_to<gap_atom>,
   caf::reacts_to<stop_atom>,
-  caf::replies_to<stats_atom>::with<channel_stats>,
+  caf::replies_to<channel_stats_atom>::with<channel_stats>,
+  caf::replies_to<host_owner>::with<caf::ok_atom>,
   caf::reacts_to<crash_atom>>;
 
 /// The authoritative state of one channel, on its owner node

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/channel_owner.hpp"
+#include "actors/owner_ops.hpp"
 
 namespace starling {
 

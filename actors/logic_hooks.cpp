@@ -189,7 +189,7 @@ void owner_hooks::with_instance(std::size_t b,
     return;
   }
   waiters_.push_back(waiter{b, deadline, std::move(dead), std::move(go)});
-  self_->delayed_send(self_, deadline - now, logic_wait_atom::value);
+  self_->delayed_send(caf::actor_cast<owner_actor>(self_), deadline - now, logic_wait_atom::value);
 }
 
 void owner_hooks::wake() {

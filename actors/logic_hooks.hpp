@@ -26,6 +26,9 @@
 namespace starling {
 
 struct owner_state;
+struct channel_state;
+template <class State, class Handle>
+class flyweight_actor;
 
 /// What an error answer to a hook question means for it.
 enum class hook_error {
@@ -38,7 +41,7 @@ enum class hook_error {
 hook_error classify(const caf::error& err, const caf::actor& target);
 
 /// The owner actor as the hooks see it (they ask questions on its behalf).
-using owner_self = owner_actor::stateful_pointer<owner_state>;
+using owner_self = flyweight_actor<channel_state, channel_actor>*;
 
 /// The logic part of one channel owner.
 class owner_hooks {

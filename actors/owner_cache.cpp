@@ -14,7 +14,7 @@ cached_event& cache_of(owner_state& st) {
 }
 
 bool cache_live(self_ptr self) {
-  auto& c = self->state.cache;
+  auto& c = own(self).cache;
   if (!c)
     return false;
   if (c->held && self->clock().now() >= c->expires) {
@@ -27,7 +27,7 @@ bool cache_live(self_ptr self) {
 
 void hold_cache(self_ptr self, std::string event, std::string data,
                 caf::timespan ttl) {
-  auto& c = cache_of(self->state);
+  auto& c = cache_of(own(self));
   c.miss_reported = false;
   c.held = true;
   c.event = std::move(event);
@@ -36,25 +36,25 @@ void hold_cache(self_ptr self, std::string event, std::string data,
   // One pending tick at a time, however often the channel publishes.
   if (!c.expire_pending) {
     c.expire_pending = true;
-    self->delayed_send(self, ttl, expire_atom::value);
+    self->delayed_send(as_owner(self), ttl, expire_atom::value);
   }
 }
 
 void cache_published(self_ptr self, const channel_event& ev) {
-  auto& st = self->state;
-  if (st.traits.keeps_last_event())
+  auto& st = own(self);
+  if (self->state.traits.keeps_last_event())
     hold_cache(self, ev.event, ev.data,
-               std::chrono::seconds(st.ctx->app.limits.cache_ttl_s));
+               std::chrono::seconds(self->state.ctx->app.limits.cache_ttl_s));
 }
 
 void on_expire(self_ptr self) {
-  if (!self->state.cache)
+  if (!own(self).cache)
     return;
-  auto& c = *self->state.cache;
+  auto& c = *own(self).cache;
   c.expire_pending = false;
   if (cache_live(self)) {
     c.expire_pending = true;
-    self->delayed_send(self, c.expires - self->clock().now(),
+    self->delayed_send(as_owner(self), c.expires - self->clock().now(),
                        expire_atom::value);
   }
 }

@@ -68,11 +68,44 @@ uint64_t clock_seq_base() {
   return static_cast<uint64_t>(ms.count()) << 20;
 }
 
+// A new owner for `name`: hosted by `channel`, this node's channel of that
+// name, if given (one actor for both; not the forwarder of its last owner
+// part), else in an actor of its own. The channel is the owner from now
+// on; a channel that cannot host it (it just stopped or ended) answers
+// callers as an ended owner would, and is forgotten as the owner, so the
+// next call gets an owner of its own.
+owner_actor host_or_spawn(self_ptr self, const std::string& name,
+                          owner_start start, const channel_actor* channel) {
+  auto& st = self->state;
+  auto fw = st.forwarders.find(name);
+  if (!channel || !*channel
+      || (fw != st.forwarders.end()
+          && fw->second.address() == channel->address()))
+    return caf::actor_cast<owner_actor>(
+      self->spawn(channel_owner_behavior, std::move(start)));
+  auto host = *channel;
+  auto owner = caf::actor_cast<owner_actor>(host);
+  self->request(host, caf::infinite, host_owner{std::move(start)})
+    .then([](caf::ok_atom) {},
+          [self, name, owner](caf::error& err) {
+            auto& st = self->state;
+            auto i = st.owners.find(name);
+            if (i == st.owners.end() || i->second != owner)
+              return;
+            component_logger("app")->debug("channel did not host its owner "
+                                           "channel={} error={}",
+                                           name, to_string(err));
+            self->demonitor(owner.address());
+            st.owners.erase(i);
+          });
+  return owner;
+}
+
 // The owner of `name` on this node, spawned on first use. `asked_by_peer`:
 // another node resolved the owner to us, so it sees a cluster even if our
 // view does not yet (we just started): a predecessor may be handing over.
 owner_actor owner_for(self_ptr self, const std::string& name,
-                      bool asked_by_peer) {
+                      bool asked_by_peer, const channel_actor* host) {
   auto& st = self->state;
   if (auto i = st.owners.find(name); i != st.owners.end())
     return i->second;
@@ -86,16 +119,23 @@ owner_actor owner_for(self_ptr self, const std::string& name,
   auto recent = self->clock().now() - st.members_changed < handoff_window;
   if ((clustered(self) && recent) || (asked_by_peer && !clustered(self)))
     start.settle = settle_max;
-  if (st.orphans.erase(name) > 0) {
+  if (auto orphan = st.orphans.find(name); orphan != st.orphans.end()) {
     // The previous owner crashed while this node had subscribers: hold
     // events until they are known again. Alone, this node's sync is all
     // there is to wait for; in a cluster others re-sync within the window.
     start.settle = std::max(start.settle, caf::timespan{rebuild_settle});
     if (!clustered(self))
       start.await_syncs.push_back(st.ctx->node_id);
-    // Rebuilt at once, maybe in the millisecond its predecessor began
-    // numbering in: start a millisecond on, past whatever it numbered.
-    start.seq_base += uint64_t{1} << 20;
+    // A hosted owner failed with its channel, which had delivered all it
+    // numbered: continue its numbers (the channel's replacement resumes
+    // after them). Else rebuilt at once, maybe in the millisecond its
+    // predecessor began numbering in: start a millisecond on, past
+    // whatever it numbered.
+    if (orphan->second != 0)
+      start.seq_base = orphan->second;
+    else
+      start.seq_base += uint64_t{1} << 20;
+    st.orphans.erase(orphan);
   }
   start.app_bound_logic = st.app_bound_logic;
   component_logger("app")->debug("owner spawned channel={} seq_base={} "
@@ -106,8 +146,11 @@ owner_actor owner_for(self_ptr self, const std::string& name,
                                    .count());
   // Not linked (directory_children): it says owner_ended as it ends, and
   // is watched for an end without a word.
-  auto owner = self->spawn(channel_owner_behavior, std::move(start));
-  self->monitor(owner);
+  auto owner = host_or_spawn(self, name, std::move(start), host);
+  // A hosted owner ends with its channel, which the app watches for us
+  // (channel_gone); one of its own is watched here.
+  if (!host || owner.address() != host->address())
+    self->monitor(owner);
   // The channel came back here: the old forwarder points away from us.
   st.forwarders.erase(name);
   st.owners.emplace(name, owner);
@@ -399,7 +442,11 @@ caf::typed_response_promise<owner_actor> on_resolve(self_ptr self,
   auto& st = self->state;
   st.local_channels[req.channel] = req.listener;
   if (alone(self)) {
-    rp.deliver(owner_for(self, req.channel));
+    // Alone, every owner lives here: the asking channel hosts it. (In a
+    // cluster the owner may move while the channel stays; it gets an actor
+    // of its own there.)
+    rp.deliver(owner_for(self, req.channel, false,
+                         req.can_host ? &req.listener : nullptr));
     return rp;
   }
   auto name = req.channel;
@@ -446,11 +493,23 @@ owner_directory_behavior(owner_directory_actor::stateful_pointer<directory_state
     [self](owner_ended& ended) {
       on_owner_ended(self, ended.channel,
                      caf::actor_cast<caf::actor_addr>(self->current_sender()),
-                     ended.crashed, ended.crashed ? "crashed" : "normal");
+                     ended.crashed, ended.crashed ? "crashed" : "normal",
+                     ended.seq);
     },
     [self](channel_gone& gone) {
       auto& st = self->state;
-      st.local_channels.erase(gone.channel);
+      caf::actor_addr channel;
+      if (auto ch = st.local_channels.find(gone.channel);
+          ch != st.local_channels.end()) {
+        channel = ch->second.address();
+        st.local_channels.erase(ch);
+      }
+      // A hosted owner is not watched by us but ends with its channel,
+      // which the app watches: one that failed without a word ends here.
+      if (auto o = st.owners.find(gone.channel);
+          gone.failed && channel && o != st.owners.end()
+          && o->second.address() == channel)
+        on_owner_ended(self, gone.channel, channel, true, "channel failed");
       if (st.bridge)
         self
           ->request(st.bridge, call_timeout, caf::unsubscribe_atom::value,

@@ -80,8 +80,9 @@ struct directory_state {
   std::unordered_map<std::string, lookup> lookups;
   uint64_t next_lookup = 0;
   /// Channels whose owner here crashed while this node had subscribers:
-  /// their next owner is rebuilt (it holds events until synced).
-  std::unordered_set<std::string> orphans;
+  /// their next owner is rebuilt (it holds events until synced). The value:
+  /// the number it continues from (a hosted owner; else 0).
+  std::unordered_map<std::string, uint64_t> orphans;
   /// Publishes whose owner was unreachable: tried again on the next view
   /// change or retry tick, until their deadline.
   std::vector<std::function<void()>> parked;

@@ -95,10 +95,13 @@ void logic_owner_moved(self_ptr self, const std::string& name);
 
 // -- owner_directory.cpp ----------------------------------------------------------
 
-/// The owner of `name` on this node, spawned on first use (watched, not
-/// linked). `asked_by_peer`: another node resolved the owner to us.
+/// The owner of `name` on this node, made on first use (watched, not
+/// linked): hosted by `host` (this node's channel of that name) if given,
+/// else in an actor of its own. `asked_by_peer`: another node resolved the
+/// owner to us.
 owner_actor owner_for(self_ptr self, const std::string& name,
-                      bool asked_by_peer = false);
+                      bool asked_by_peer = false,
+                      const channel_actor* host = nullptr);
 
 // -- owner_endings.cpp: owners are not linked to the directory ------------------
 
@@ -107,7 +110,7 @@ owner_actor owner_for(self_ptr self, const std::string& name,
 /// subscribers here is rebuilt at once.
 void on_owner_ended(self_ptr self, const std::string& name,
                     const caf::actor_addr& source, bool crashed,
-                    const std::string& why);
+                    const std::string& why, uint64_t seq = 0);
 
 /// A watched owner or forwarder ended; one that failed without saying
 /// owner_ended is found by a search (failures only).

@@ -17,7 +17,7 @@ namespace starling::directory_detail {
 // still need it find a fresh one through us.
 void on_owner_ended(self_ptr self, const std::string& name,
                     const caf::actor_addr& source, bool crashed,
-                    const std::string& why) {
+                    const std::string& why, uint64_t seq) {
   auto& st = self->state;
   if (auto o = st.owners.find(name);
       o != st.owners.end() && o->second.address() == source) {
@@ -35,7 +35,14 @@ void on_owner_ended(self_ptr self, const std::string& name,
   // the replacement holds events until the channel told it everything.
   if (auto ch = st.local_channels.find(name); ch != st.local_channels.end()
                                               && st.owners.count(name) == 0) {
-    st.orphans.insert(name);
+    if (ch->second.address() == source) {
+      // It was hosted by the channel, which crashed with it: the channel's
+      // replacement asks for the rebuilt owner (and hosts it).
+      st.orphans[name] = seq;
+      st.local_channels.erase(ch);
+      return;
+    }
+    st.orphans[name] = 0;
     owner_for(self, name);
     self->send(ch->second, resolve_atom::value);
   }

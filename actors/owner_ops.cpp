@@ -5,6 +5,7 @@
 // a dead node's copy) is in owner_succession.cpp, a cache channel's last
 // event in owner_cache.cpp.
 #include "actors/owner_ops.hpp"
+#include "actors/channel_order.hpp"
 
 #include <algorithm>
 #include <unordered_set>
@@ -19,6 +20,14 @@
 namespace starling::owner_ops {
 
 namespace {
+
+// Watches a node's channel: if it crashes, its subscribers are gone from
+// here until they re-join. The channel this owner is hosted by needs no
+// watching: they end together.
+void watch(self_ptr self, const channel_actor& channel) {
+  if (channel.address() != self->address())
+    self->monitor(channel);
+}
 
 // Members of a crashed or dead node's channel get this long to come back
 // (their connections re-join at once) before member_removed goes out.
@@ -49,17 +58,23 @@ void forget_node(self_ptr self,
 // Numbers `ev` and sends it to this node's channel directly and to the
 // other nodes through one bridge message. Returns its number.
 uint64_t fan_out(self_ptr self, channel_event ev) {
-  auto& st = self->state;
+  auto& st = own(self);
   ev.seq = ++st.seq;
-  ev.origin = st.ctx->node_id;
+  ev.origin = self->state.ctx->node_id;
   st.fanned_out = true;
   // Without a bridge every node is this one.
   bool remote = false;
   for (auto& [node, interest] : st.nodes) {
-    if (node != st.ctx->node_id && st.bridge)
+    if (node != self->state.ctx->node_id && st.bridge) {
       remote = true;
-    else if (interest.channel)
+    } else if (interest.channel.address() == self->address()) {
+      // The channel hosting us delivers it before we go on: numbered is
+      // delivered, even if this actor fails next.
+      auto copy = ev;
+      channel_detail::on_event(self, copy);
+    } else if (interest.channel) {
       self->send(interest.channel, ev);
+    }
   }
   auto seq = ev.seq;
   bool keep = remote;
@@ -73,18 +88,18 @@ uint64_t fan_out(self_ptr self, channel_event ev) {
   else
     st.replay.skip(seq);
   if (remote)
-    self->send(st.bridge, fan_out_event{st.ctx->app.id, st.channel,
+    self->send(st.bridge, fan_out_event{self->state.ctx->app.id, self->state.channel,
                                         std::move(ev)});
   return seq;
 }
 
 // Webhooks come from the owner only: once per occurrence cluster-wide.
 void webhook(self_ptr self, webhook_event ev) {
-  auto& st = self->state;
-  if (st.traits.is_internal() || !st.ctx->webhooks)
+  auto& st = own(self);
+  if (self->state.traits.is_internal() || !self->state.ctx->webhooks)
     return;
-  if (auto hooks = st.ctx->webhooks->get()) {
-    ev.channel = st.channel;
+  if (auto hooks = self->state.ctx->webhooks->get()) {
+    ev.channel = self->state.channel;
     self->send(hooks, std::move(ev));
   }
 }
@@ -108,8 +123,8 @@ void member_added(self_ptr self, const std::string& user_id,
   webhook(self, "member_added", user_id);
   keep_occupancy(self);
   // App logic hears member changes exactly when webhooks do.
-  if (self->state.hooks)
-    self->state.hooks->notify_member(user_id, true);
+  if (own(self).hooks)
+    own(self).hooks->notify_member(user_id, true);
 }
 
 void member_removed(self_ptr self, const std::string& user_id) {
@@ -120,25 +135,25 @@ void member_removed(self_ptr self, const std::string& user_id) {
   fan_out(self, std::move(ev));
   webhook(self, "member_removed", user_id);
   keep_occupancy(self);
-  if (self->state.hooks)
-    self->state.hooks->notify_member(user_id, false);
+  if (own(self).hooks)
+    own(self).hooks->notify_member(user_id, false);
 }
 
 // channel_occupied / channel_vacated: the webhook and the app logic.
 void occupancy(self_ptr self, bool occupied) {
   webhook(self, occupied ? "channel_occupied" : "channel_vacated");
   if (!occupied)
-    self->state.vacate_due = false;
+    own(self).vacate_due = false;
   keep_occupancy(self);
-  if (self->state.hooks)
-    self->state.hooks->notify_occupancy(occupied);
+  if (own(self).hooks)
+    own(self).hooks->notify_occupancy(occupied);
 }
 
 void send_subscription_count(self_ptr self, const std::string& exclude) {
-  auto& st = self->state;
+  auto& st = own(self);
   // Pusher protocol §2.9: every kind but presence, when the app enables it.
-  if (!st.ctx->app.enable_subscription_count
-      || !st.traits.counts_subscriptions())
+  if (!self->state.ctx->app.enable_subscription_count
+      || !self->state.traits.counts_subscriptions())
     return;
   channel_event ev;
   ev.kind = event_kind::subscription_count;
@@ -157,7 +172,7 @@ void send_subscription_count(self_ptr self, const std::string& exclude) {
 // An owner with nothing to order and nothing to tell ends; the directory
 // forgets it, and a later use spawns a fresh one.
 void quit_if_idle(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   if (st.subscribers != 0 || !st.nodes.empty()
       || !st.view().departing.empty() || st.vacate_due
       || !st.view().held.empty() || cache_live(self)
@@ -169,7 +184,7 @@ void quit_if_idle(self_ptr self) {
   if (now < st.keep_replay_until) {
     if (!st.idle_check_pending) {
       st.idle_check_pending = true;
-      self->delayed_send(self, st.keep_replay_until - now, idle_atom::value);
+      self->delayed_send(as_owner(self), st.keep_replay_until - now, idle_atom::value);
     }
     return;
   }
@@ -177,16 +192,70 @@ void quit_if_idle(self_ptr self) {
 }
 
 void end_owner(self_ptr self, caf::error reason) {
-  auto& st = self->state;
-  self->send(st.directory, owner_ended{st.channel, static_cast<bool>(reason)});
-  self->quit(std::move(reason));
+  auto& st = own(self);
+  self->send(self->state.directory, owner_ended{self->state.channel, static_cast<bool>(reason)});
+  if (reason || !channel_detail::channel_active(self->state)) {
+    self->quit(std::move(reason));
+    return;
+  }
+  // The channel part goes on without its owner.
+  if (st.hooks)
+    st.hooks->stop();
+  channel_detail::owner_part_ended(self);
+}
+
+bool on_owner_down(self_ptr self, caf::down_msg& dm) {
+  auto& st = own(self);
+  if (st.handed_off) {
+    // A forwarder watches only its successor.
+    if (dm.source != st.view().successor)
+      return false;
+    end_owner(self);
+    return true;
+  }
+  if (st.hooks && st.hooks->on_down(dm))
+    return true;
+  channel_lost(self, dm.source,
+               dm.reason == caf::exit_reason::remote_link_unreachable);
+  self->send(as_owner(self), idle_atom::value);
+  return false;
+}
+
+void on_owner_exit(self_ptr self, caf::exit_msg& em) {
+  if (em.reason != caf::exit_reason::normal
+      && em.reason != caf::exit_reason::user_shutdown)
+    lost_with_app(self);
+  auto& st = own(self);
+  self->send(self->state.directory,
+             owner_ended{self->state.channel, static_cast<bool>(em.reason)});
+  self->quit(std::move(em.reason));
+}
+
+void on_channel_stopped(self_ptr self) {
+  if (own(self).handed_off)
+    end_owner(self);
+  else
+    quit_if_idle(self);
+}
+
+channel_actor via_of(self_ptr self) {
+  auto& st = own(self);
+  auto sender = caf::actor_cast<channel_actor>(self->current_sender());
+  if (!sender || sender.node() != self->node())
+    return sender; // Another node's channel.
+  // This node's channel, if it is another actor than ours; else the event
+  // came from a subscriber of the channel we host.
+  auto here = st.nodes.find(self->state.ctx->node_id);
+  if (here != st.nodes.end() && here->second.channel == sender)
+    return sender;
+  return caf::actor_cast<channel_actor>(self);
 }
 
 // Users that are not members now get the grace period to come back
 // before member_removed goes out (their clients still list them).
 void expect_back(self_ptr self, const std::vector<std::string>& users,
                  caf::timespan grace = departing_grace) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto due = self->clock().now() + grace;
   bool any = false;
   for (auto& user : users) {
@@ -198,11 +267,11 @@ void expect_back(self_ptr self, const std::vector<std::string>& users,
     i->second = std::min(i->second, due);
   }
   if (any)
-    self->delayed_send(self, grace, departed_atom::value);
+    self->delayed_send(as_owner(self), grace, departed_atom::value);
 }
 
 void forget_node(self_ptr self, std::map<std::string, node_interest>::iterator i) {
-  auto& st = self->state;
+  auto& st = own(self);
   st.subscribers -= std::min(st.subscribers, i->second.subscribers);
   if (i->second.channel)
     self->demonitor(i->second.channel.address());
@@ -211,7 +280,7 @@ void forget_node(self_ptr self, std::map<std::string, node_interest>::iterator i
 
 void forget_node_if(self_ptr self, const std::string& node,
                     uint64_t generation) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto i = st.nodes.find(node);
   if (i == st.nodes.end() || i->second.generation != generation)
     return;
@@ -227,7 +296,7 @@ void forget_node_if(self_ptr self, const std::string& node,
 // back.
 void channel_lost(self_ptr self, const caf::actor_addr& channel,
                   bool node_died) {
-  auto& st = self->state;
+  auto& st = own(self);
   for (auto i = st.nodes.begin(); i != st.nodes.end(); ++i) {
     if (i->second.channel.address() != channel)
       continue;
@@ -253,7 +322,7 @@ void channel_lost(self_ptr self, const caf::actor_addr& channel,
 void set_node_state(self_ptr self, const std::string& node,
                     uint64_t subscribers, channel_actor channel,
                     const std::vector<roster_entry>& members, bool synced) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto& interest = st.nodes[node];
   st.subscribers -= std::min<std::size_t>(st.subscribers, interest.subscribers);
   interest.subscribers = subscribers;
@@ -264,7 +333,7 @@ void set_node_state(self_ptr self, const std::string& node,
     if (interest.channel)
       self->demonitor(interest.channel.address());
     interest.channel = std::move(channel);
-    self->monitor(interest.channel);
+    watch(self, interest.channel);
   }
   auto gone = st.remove_members_of(node);
   for (auto& m : members)
@@ -300,9 +369,9 @@ owner_joined refusal(self_ptr self, int status, std::string type,
 // arrive, so it gets no member_added of its own.
 void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
                  caf::typed_response_promise<owner_joined> rp) {
-  auto& st = self->state;
-  auto max_members = st.ctx->app.limits.max_presence_members;
-  if (join.member && !st.traits.is_internal()
+  auto& st = own(self);
+  auto max_members = self->state.ctx->app.limits.max_presence_members;
+  if (join.member && !self->state.traits.is_internal()
       && !st.view().roster.contains(join.user_id)
       && st.view().roster.size() >= max_members) {
     // Pusher: 4100 over capacity.
@@ -330,11 +399,11 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
     if (interest.channel)
       self->demonitor(interest.channel.address());
     interest.channel = std::move(channel);
-    self->monitor(interest.channel);
+    watch(self, interest.channel);
   }
   ++st.subscribers;
   owner_joined reply;
-  reply.owner_node = st.ctx->node_id;
+  reply.owner_node = self->state.ctx->node_id;
   reply.seq = st.seq;
   bool first_connection = false;
   if (join.member) {
@@ -344,9 +413,9 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
     if (st.more().departing.erase(join.user_id) > 0 || join.rejoin)
       first_connection = false;
   }
-  if (st.traits.has_roster())
+  if (self->state.traits.has_roster())
     reply.members = roster_entries(st.view().roster);
-  if (st.traits.keeps_last_event()) {
+  if (self->state.traits.keeps_last_event()) {
     if (cache_live(self)) {
       reply.cache_hit = true;
       reply.cache_event = st.cache->event;
@@ -357,8 +426,8 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
       webhook(self, "cache_miss");
     }
   }
-  if (st.ctx->app.enable_subscription_count
-      && st.traits.counts_subscriptions() && !join.rejoin)
+  if (self->state.ctx->app.enable_subscription_count
+      && self->state.traits.counts_subscriptions() && !join.rejoin)
     reply.subscription_count = static_cast<int64_t>(st.subscribers);
   rp.deliver(std::move(reply));
   if (join.rejoin)
@@ -373,7 +442,7 @@ void accept_join(self_ptr self, const owner_join& join, channel_actor channel,
 
 caf::typed_response_promise<owner_joined> on_join(self_ptr self,
                                                   owner_join& join) {
-  auto& st = self->state;
+  auto& st = own(self);
   // make_response_promise() takes the sender out of the current message:
   // read it first.
   auto channel = caf::actor_cast<channel_actor>(self->current_sender());
@@ -385,25 +454,25 @@ caf::typed_response_promise<owner_joined> on_join(self_ptr self,
   }
   st.hooks->ask_subscribe(join, [self, rp, join, channel](
                                   subscribe_verdict v) mutable {
-    auto& st = self->state;
+    auto& st = own(self);
     if (v.allow) {
       accept_join(self, join, std::move(channel), rp);
       return;
     }
-    st.ctx->counters->subscription_errors.fetch_add(1,
+    self->state.ctx->counters->subscription_errors.fetch_add(1,
                                                     std::memory_order_relaxed);
     // pusher-js treats it like an auth endpoint that said no.
     rp.deliver(refusal(self, v.status, "AuthError",
                        v.reason.empty() ? "Subscription refused by the app"
                                         : std::move(v.reason)));
     // Whether to end is the current state's call.
-    self->send(self, idle_atom::value);
+    self->send(as_owner(self), idle_atom::value);
   });
   return rp;
 }
 
 void on_leave(self_ptr self, const owner_leave& leave) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto i = st.nodes.find(leave.node);
   if (i == st.nodes.end() || i->second.subscribers == 0)
     return;
@@ -424,11 +493,11 @@ void on_leave(self_ptr self, const owner_leave& leave) {
 }
 
 void lost_with_app(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   if (st.handed_off || st.subscribers == 0)
     return;
   for (auto& [node, interest] : st.nodes)
-    if (node != st.ctx->node_id && interest.subscribers > 0)
+    if (node != self->state.ctx->node_id && interest.subscribers > 0)
       return; // Its channel there rebuilds the owner, which tells.
   for (auto& m : roster_entries(st.view().roster))
     webhook(self, "member_removed", m.user_id);
@@ -440,8 +509,8 @@ void lost_with_app(self_ptr self) {
 // they are members, so everyone hears member_added again (clients that
 // still list them ignore it) and the webhook pairs the removal.
 void reannounce_unknown(self_ptr self, const owner_sync& sync) {
-  auto& st = self->state;
-  if (!st.traits.has_roster() || st.traits.is_internal()
+  auto& st = own(self);
+  if (!self->state.traits.has_roster() || self->state.traits.is_internal()
       || sync.subscribers == 0 || sync.known_members.empty())
     return;
   std::unordered_set<std::string> known(sync.known_members.begin(),
@@ -454,7 +523,7 @@ void reannounce_unknown(self_ptr self, const owner_sync& sync) {
 }
 
 owner_synced on_sync(self_ptr self, owner_sync& sync) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto channel = caf::actor_cast<channel_actor>(self->current_sender());
   auto before = st.subscribers;
   set_node_state(self, sync.node, sync.subscribers, std::move(channel),
@@ -463,31 +532,31 @@ owner_synced on_sync(self_ptr self, owner_sync& sync) {
   // one count once the surviving nodes have synced.
   if (st.subscribers != before && !st.handed_in && !st.recount_pending) {
     st.recount_pending = true;
-    self->delayed_send(self, recount_delay, recount_atom::value);
+    self->delayed_send(as_owner(self), recount_delay, recount_atom::value);
   }
   if (!st.handed_in && self->clock().now() - st.born < rebuild_window)
     expect_back(self, sync.known_members, rebuild_grace);
   reannounce_unknown(self, sync);
-  return owner_synced{st.ctx->node_id, st.seq};
+  return owner_synced{self->state.ctx->node_id, st.seq};
 }
 
 // -- events ------------------------------------------------------------------------
 
 void relay_client_event(self_ptr self, client_event ce) {
-  auto& st = self->state;
+  auto& st = own(self);
   webhook_event wh;
   wh.name = "client_event";
   wh.event = ce.event;
   wh.data = ce.data;
   wh.socket_id = ce.socket_id;
-  if (st.traits.has_roster())
+  if (self->state.traits.has_roster())
     wh.user_id = ce.user_id;
   webhook(self, std::move(wh));
   channel_event ev;
   ev.kind = event_kind::client;
   ev.event = std::move(ce.event);
   ev.data = std::move(ce.data);
-  if (st.traits.has_roster())
+  if (self->state.traits.has_roster())
     ev.user_id = std::move(ce.user_id);
   ev.exclude = std::move(ce.socket_id);
   ev.published_ns = ce.published_ns;
@@ -495,12 +564,12 @@ void relay_client_event(self_ptr self, client_event ce) {
 }
 
 void on_client_event(self_ptr self, client_event& ce) {
-  auto& st = self->state;
+  auto& st = own(self);
   // App logic may drop, rewrite or answer it; decided events come back
   // through relay_client_event, in order.
   if (st.hooks)
     st.hooks->filter_client_event(
-      std::move(ce), caf::actor_cast<channel_actor>(self->current_sender()));
+      std::move(ce), via_of(self));
   else
     relay_client_event(self, std::move(ce));
 }
@@ -524,7 +593,7 @@ publish_ack on_publish(self_ptr self, publish_event& pe) {
 }
 
 void on_departed(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   auto now = self->clock().now();
   bool changed = false;
   if (st.extras) {
@@ -553,9 +622,9 @@ void on_departed(self_ptr self) {
 }
 
 channel_report report(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   channel_report r;
-  r.name = st.channel;
+  r.name = self->state.channel;
   r.occupied = st.subscribers > 0;
   r.subscription_count = st.subscribers;
   r.user_count = st.view().roster.size();

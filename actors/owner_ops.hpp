@@ -9,12 +9,26 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
+
 #include "actors/channel_owner.hpp"
 
 namespace starling::owner_ops {
 
-/// The owner as its operations see it.
-using self_ptr = owner_actor::stateful_pointer<owner_state>;
+/// The owner as its operations see it: the channel actor it runs in.
+using self_ptr = owner_flyweight;
+
+/// `self` as the owner (its messages to itself).
+inline owner_actor as_owner(self_ptr self) {
+  return caf::actor_cast<owner_actor>(self);
+}
+
+/// The owner part of `self` (one that just ended while the channel part
+/// goes on, for replies still on their way).
+inline owner_state& own(self_ptr self) {
+  auto& st = self->state;
+  return st.owner_part ? *st.owner_part : *st.retired_owner;
+}
 
 /// Numbers `ev` and sends it to this node's channel directly and to the
 /// other nodes through one bridge message. Returns its number.
@@ -24,8 +38,25 @@ uint64_t fan_out(self_ptr self, channel_event ev);
 void quit_if_idle(self_ptr self);
 
 /// Ends the owner with `reason`, telling its directory first
-/// (`owner_ended`: it is not linked to it).
+/// (`owner_ended`: it is not linked to it). The actor quits unless it
+/// hosts a channel that goes on (never on an error).
 void end_owner(self_ptr self, caf::error reason = {});
+
+/// The down handler's owner side; returns whether the down was the
+/// owner's alone (a logic instance, the successor of a forwarder).
+bool on_owner_down(self_ptr self, caf::down_msg& dm);
+
+/// The exit handler's owner side: ends the owner with the exit's reason.
+void on_owner_exit(self_ptr self, caf::exit_msg& em);
+
+/// The channel part stopped: the owner part ends too if it is idle or a
+/// forwarder, else goes on alone.
+void on_channel_stopped(self_ptr self);
+
+/// The channel the event of a client came through: the sending channel,
+/// or this actor when it came from this node and not from this node's
+/// channel actor (a subscriber of the channel hosting the owner).
+channel_actor via_of(self_ptr self);
 
 /// The app (and this node's connections) went down with this owner: if
 /// only this node had subscribers nobody rebuilds the channel, so its

@@ -32,26 +32,26 @@ constexpr auto lost_copy_grace = std::chrono::seconds(3);
 // standby node, whose owner sends the leave webhooks if this node dies with
 // every subscriber (owner_snapshots.cpp).
 void keep_occupancy(self_ptr self) {
-  auto& st = self->state;
-  if (!st.ctx->webhooks || st.traits.is_internal() || st.handed_off)
+  auto& st = own(self);
+  if (!self->state.ctx->webhooks || self->state.traits.is_internal() || st.handed_off)
     return;
-  occupancy_kept k{st.channel, st.subscribers > 0 || !st.view().departing.empty(),
+  occupancy_kept k{self->state.channel, st.subscribers > 0 || !st.view().departing.empty(),
                    {}};
-  if (k.occupied && st.traits.has_roster()) {
+  if (k.occupied && self->state.traits.has_roster()) {
     for (auto& m : st.view().roster.members())
       k.members.push_back(m.user_id);
     for (auto& [user, due] : st.view().departing)
       if (!st.view().roster.contains(user))
         k.members.push_back(user);
   }
-  self->send(st.directory, std::move(k));
+  self->send(self->state.directory, std::move(k));
 }
 
 owner_handoff make_handoff(self_ptr self) {
-  auto& st = self->state;
+  auto& st = own(self);
   owner_handoff h;
-  h.app_id = st.ctx->app.id;
-  h.channel = st.channel;
+  h.app_id = self->state.ctx->app.id;
+  h.channel = self->state.channel;
   h.seq = st.seq;
   if (cache_live(self)) {
     h.cache_hit = true;
@@ -78,10 +78,10 @@ owner_handoff make_handoff(self_ptr self) {
 // Takes over a predecessor's state (nodes that synced themselves already
 // win: they are newer than the handoff).
 owner_ref on_handoff(self_ptr self, owner_handoff& h) {
-  auto& st = self->state;
+  auto& st = own(self);
   component_logger("owner")->debug("handoff in channel={} seq={} own_seq={} "
                                    "fanned_out={}",
-                                   st.channel, h.seq, st.seq, st.fanned_out);
+                                   self->state.channel, h.seq, st.seq, st.fanned_out);
   st.handed_in = true;
   // Continue the predecessor's numbers exactly when nothing went out from
   // here yet: nodes then see one gapless sequence across the move and wait
@@ -100,7 +100,7 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
   // A concurrent owner's clients were told our members' nodes left (it
   // did not see them): once merged, they hear member_added again.
   std::vector<roster_entry> unknown;
-  if (st.fanned_out && st.traits.has_roster() && !st.traits.is_internal()) {
+  if (st.fanned_out && self->state.traits.has_roster() && !self->state.traits.is_internal()) {
     std::unordered_set<std::string> theirs;
     for (auto& hn : h.nodes)
       for (auto& m : hn.members)
@@ -122,11 +122,11 @@ owner_ref on_handoff(self_ptr self, owner_handoff& h) {
   // Channel-bound logic continues from the predecessor's snapshots.
   if (st.hooks)
     st.hooks->restore(h.logic);
-  return owner_ref{self};
+  return owner_ref{as_owner(self)};
 }
 
 void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost) {
-  auto& st = self->state;
+  auto& st = own(self);
   // Only an owner rebuilt for the loss: an older one (the channel moved
   // here before, the copy is stale) or one handed in (the node left in
   // order) knows better. Several standbys may send one each.
@@ -138,7 +138,7 @@ void on_lost_owner_copy(self_ptr self, lost_owner_copy& lost) {
   // Nodes that still have subscribers sync within the grace; the rest
   // left with the dead node.
   expect_back(self, lost.members, lost_copy_grace);
-  self->delayed_send(self, lost_copy_grace, departed_atom::value);
+  self->delayed_send(as_owner(self), lost_copy_grace, departed_atom::value);
 }
 
 } // namespace starling::owner_ops

@@ -397,6 +397,9 @@ struct owner_stats {
 struct resolve_owner {
   std::string channel;   ///< The channel.
   channel_actor listener; ///< The local channel (gets the bus's events).
+  /// The listener can host the owner if it is to live on this node (a
+  /// channel actor asking for itself).
+  bool can_host = false;
 };
 
 /// Finds the owner of a channel wherever the ring puts it (publishes,
@@ -418,10 +421,13 @@ typename Inspector::result_type inspect(Inspector& f, local_owner_request& x) {
   return f(caf::meta::type_name("local_owner_request"), x.app_id, x.channel);
 }
 
-/// App -> directory: this node's channel stopped (no local subscribers):
-/// its interest leaves the bus.
+/// App -> directory: this node's channel stopped (no local subscribers)
+/// or `failed`: its interest leaves the bus.
 struct channel_gone {
   std::string channel; ///< The channel.
+  /// It ended without being told to (a crash, an exit from elsewhere): an
+  /// owner it hosted ended with it.
+  bool failed = false;
 };
 
 /// Owner -> directory, as its last message: it ends (idle, a forwarder done,
@@ -429,6 +435,10 @@ struct channel_gone {
 struct owner_ended {
   std::string channel;  ///< The channel.
   bool crashed = false; ///< Failed (its channel's next owner is rebuilt).
+  /// A crashed owner hosted by this node's channel: its last number, which
+  /// the channel delivered too (they failed together). The rebuilt owner
+  /// continues from it, so the channel's replacement resumes after it.
+  uint64_t seq = 0;
 };
 
 /// Owner -> directory: it handed its state to `successor` and forwards now.

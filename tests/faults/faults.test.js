@@ -11,8 +11,8 @@ const assert = require('node:assert/strict');
 const { runScenario, scenarios } = require('./scenarios');
 
 /** Runs `name` and checks the delivery and presence targets. */
-async function check(t, name, { webhooks = true, extra = () => {} } = {}) {
-  const r = await runScenario(name, scenarios[name], { webhooks });
+async function check(t, name, { webhooks = true, extra = () => {}, world } = {}) {
+  const r = await runScenario(name, scenarios[name], { webhooks, world });
   t.diagnostic(JSON.stringify(r));
   assert.ok(r.accepted > 0, 'the HTTP API accepted events');
   assert.equal(r.lostOwnerSurvived, 0, 'no accepted event lost on channels whose owner survived');
@@ -29,6 +29,15 @@ async function check(t, name, { webhooks = true, extra = () => {} } = {}) {
 test('owner crash: accepted events are held and delivered, none lost', (t) => check(t, 'owner crash'));
 
 test('channel crash: subscribers rejoin silently, nothing lost', (t) => check(t, 'channel crash'));
+
+// Alone, a node's channels host their owners (one actor each): a crash of
+// either ends both; the subscribers rejoin the replacement, which hosts the
+// rebuilt owner and continues its numbers.
+test('owner crash on a lone node, where each channel hosts its owner: none lost', (t) =>
+  check(t, 'owner crash', { world: { nodes: 1 } }));
+
+test('channel crash on a lone node, where each channel hosts its owner: none lost', (t) =>
+  check(t, 'channel crash', { world: { nodes: 1 } }));
 
 test('channel crash at first events: nothing a subscriber was owed is skipped', (t) =>
   check(t, 'channel crash at first events'));

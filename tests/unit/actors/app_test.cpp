@@ -320,6 +320,7 @@ CAF_TEST(a join racing the end of an idle owner finds a fresh owner) {
   sched.run();
   auto chan = channel_of("room");
   auto owner = owner_of("room");
+  auto* first_part = state_of<channel_state>(chan).owner_part.get();
   auto b = connection();
   auto lb = make_fake_link();
   // a leaves, and b's join passes the app before the channel saw a leave.
@@ -334,12 +335,16 @@ CAF_TEST(a join racing the end of an idle owner finds a fresh owner) {
   expect((channel_join), from(b).to(chan));
   expect((owner_leave), from(chan).to(owner));
   sched.run();
-  CAF_CHECK(terminated(owner));
+  // The channel hosts its owner: the owner part ended, the channel went on
+  // and hosts a fresh one.
+  CAF_CHECK(owner.address() == chan.address());
+  CAF_CHECK(!terminated(chan));
+  CAF_CHECK(state_of<channel_state>(chan).owner_part.get() != first_part);
   CAF_CHECK(conn_seen(b).errors.empty());
   CAF_REQUIRE_EQUAL(conn_seen(b).joined.size(), 1u);
   CAF_CHECK_EQUAL(lb->texts(), strings({pusher::encode_subscription_succeeded(
                                  "room", "{}")}));
-  CAF_CHECK(owner_of("room") != owner);
+  CAF_CHECK(owner_of("room").address() == chan.address());
   lb->clear_frames();
   ask<caf::ok_atom>(app,
                     publish_request{ctx->app.id, {"room"}, "news", "x", ""});
@@ -389,15 +394,40 @@ CAF_TEST(a channel ended without a word is forgotten too) {
   CAF_CHECK(conn_seen(c2).joined[0].channel != old_chan);
 }
 
+CAF_TEST(an owner killed with the channel that hosts it is forgotten) {
+  start();
+  self->send(connection(), join_of("room", "1.1", make_fake_link()));
+  sched.run();
+  auto chan = channel_of("room");
+  CAF_REQUIRE(owner_of("room").address() == chan.address());
+  // No word from either part: the app's watch finds the channel, and the
+  // directory (which does not watch a hosted owner) learns it from the app.
+  caf::anon_send_exit(chan, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK(terminated(chan));
+  CAF_CHECK_EQUAL(dir_st().owners.count("room"), 0u);
+  CAF_CHECK_EQUAL(stats().owners, 0u);
+  // The next join gets a fresh channel hosting a fresh owner.
+  self->send(connection(), join_of("room", "1.2", make_fake_link()));
+  sched.run();
+  CAF_CHECK(channel_of("room") != chan);
+  CAF_CHECK(owner_of("room").address() == channel_of("room").address());
+}
+
 CAF_TEST(a crashed channel leaves no ghost subscribers at the owner) {
   start();
+  // An owner in an actor of its own (made before the channel, which then
+  // does not host it).
+  auto owner = ask<owner_actor>(app_st().directory,
+                               owner_request{"presence-room"});
   auto c1 = connection();
   auto join = join_of("presence-room", "1.1", make_fake_link());
   join.member = true;
   join.user_id = "u1";
   self->send(c1, join);
   sched.run();
-  auto owner = owner_of("presence-room");
+  CAF_REQUIRE(owner_of("presence-room") == owner);
+  CAF_REQUIRE(owner.address() != channel_of("presence-room").address());
   caf::anon_send(channel_of("presence-room"), crash_atom::value);
   sched.run();
   // The subscriber's connection ends after its channel crashed.
@@ -539,15 +569,22 @@ CAF_TEST(fault injection crashes the named actor) {
   auto crash = [&](const std::string& kind, const std::string& name) {
     return ask_error<caf::ok_atom>(app, crash_request{"app-1", kind, name});
   };
-  // The owner first: a crashed channel leaves its idle owner nothing to do.
+  // The channel hosts its owner: they end together, and a join (as the
+  // subscriber's re-join) spawns the channel's replacement, which hosts a
+  // rebuilt owner.
+  CAF_CHECK(owner.address() == chan.address());
   CAF_CHECK(!crash("owner", "room"));
   sched.run();
   CAF_CHECK(terminated(owner));
+  CAF_CHECK(terminated(chan));
+  self->send(connection(), join_of("room", "1.2", make_fake_link()));
+  sched.run();
+  auto chan2 = channel_of("room");
+  CAF_CHECK(chan2 != chan);
   CAF_CHECK(!crash("channel", "room"));
   CAF_CHECK(!crash("connection", "4711.1"));
   sched.run();
-  CAF_CHECK(terminated(chan));
-  CAF_CHECK(terminated(owner));
+  CAF_CHECK(terminated(chan2));
   CAF_CHECK(terminated(conn));
   // A crashed connection tells its client to reconnect.
   auto closes = link->closes();

@@ -105,7 +105,8 @@ struct fixture : test::actor_fixture {
     auto s = start_of(channel);
     s.seq_base = seq_base;
     s.settle = settle;
-    owner = spawn_tracked(channel_owner_behavior, std::move(s));
+    owner = caf::actor_cast<owner_actor>(
+      spawn_tracked(channel_owner_behavior, std::move(s)));
     sched.run();
   }
 
@@ -1180,7 +1181,8 @@ struct handoff_fixture : fixture {
     succ_ctx->node_id = "node-c";
     auto s = start_of(channel);
     s.ctx = succ_ctx;
-    successor = spawn_tracked(channel_owner_behavior, std::move(s));
+    successor = caf::actor_cast<owner_actor>(
+      spawn_tracked(channel_owner_behavior, std::move(s)));
     node_c = spawn_tracked(test::fake_node,
                            caf::actor_cast<caf::actor>(successor));
     sched.run();

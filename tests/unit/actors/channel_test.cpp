@@ -167,7 +167,7 @@ struct fixture : test::actor_fixture {
   }
 
   channel_stats stats() {
-    return ask<channel_stats>(chan, stats_atom::value);
+    return ask<channel_stats>(chan, channel_stats_atom::value);
   }
 
   uint64_t subscriber_count() {

@@ -129,13 +129,14 @@ struct fixture : test::actor_fixture {
   }
 
   void join(const std::string& name, const std::string& socket_id,
-            const fake_link_ptr& link) {
+            const fake_link_ptr& link, bool rejoin = false) {
     auto conn = spawn_tracked(test::fake_connection,
                               caf::actor_cast<caf::actor>(app));
     channel_join j;
     j.channel = name;
     j.socket_id = socket_id;
     j.link = link;
+    j.rejoin = rejoin;
     link->set_socket_id(j.socket_id); // As the connection actor does.
     self->send(conn, std::move(j));
     run();
@@ -314,6 +315,13 @@ CAF_TEST(a crashed owner is rebuilt from the snapshots its directory kept) {
   CAF_CHECK(!err);
   run();
   CAF_CHECK(terminated(old_owner));
+  // The channel hosted it and crashed with it: its subscribers re-join the
+  // channel's replacement (as connections do), which hosts the rebuilt
+  // owner.
+  join("private-c-1", "1.1", sender, true);
+  join("private-c-1", "1.2", other, true);
+  sender->clear_frames();
+  other->clear_frames();
   CAF_CHECK_NOT_EQUAL(owner("private-c-1"), old_owner);
   // The instance beside the rebuilt owner started from "3".
   goes_on_from_three("private-c-1");

@@ -245,7 +245,8 @@ struct fixture : test::actor_fixture {
 
   /// Returns whether the owner of `name` takes the logic path.
   bool has_hooks(const std::string& name) {
-    return state_of<owner_state>(owner(name)).hooks != nullptr;
+    auto host = caf::actor_cast<channel_actor>(owner(name));
+    return state_of<channel_state>(host).owner_part->hooks != nullptr;
   }
 
   /// Returns the instances of `actor` spawned for `channel`, oldest first.
@@ -449,6 +450,10 @@ CAF_TEST(channel-bound logic runs beside matching owners only) {
   caf::anon_send_exit(o2, caf::exit_reason::user_shutdown);
   run();
   CAF_CHECK(terminated(b));
+  // It was hosted by the channel, which ended with it: its subscriber
+  // re-joins the channel's replacement (as a connection does), which hosts
+  // the rebuilt owner.
+  join("private-chat-2", "1.2", l1);
   CAF_CHECK(owner("private-chat-2") != o2);
   auto b2 = latest("rewriter", "private-chat-2");
   CAF_CHECK(b2 && b2 != b);
@@ -656,6 +661,8 @@ CAF_TEST(crashes past the restart limit mark the instance failed) {
   // The failed mark goes with its owner; the rebuilt owner starts afresh.
   caf::anon_send_exit(owner("private-chat-1"), caf::exit_reason::user_shutdown);
   run();
+  // Its channel ended with it; a re-join hosts the rebuilt owner.
+  join("private-chat-1", "1.1", sender);
   CAF_CHECK_EQUAL(stats(0).failed(), 0u);
   CAF_CHECK_EQUAL(stats(0).running.load(), 1);
 }
