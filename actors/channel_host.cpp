@@ -69,9 +69,11 @@ void install_handlers(channel_flyweight self) {
   });
   self->set_exit_handler([self](caf::exit_msg& em) {
     auto& st = self->state;
-    // An exit aimed at the owner (not the app's, which ends everything)
-    // ends the channel with it: its subscribers re-join as after a crash.
-    if (em.reason && st.owner_part && em.source != st.app.address())
+    // An exit aimed at the owner ends the channel with it: its subscribers
+    // re-join as after a crash. Not one from a failing parent (its functor
+    // names us as the source; end_unlinked_child), which ends them too.
+    if (em.reason && st.owner_part && em.source != self->address()
+        && em.source != st.app.address())
       tell_crashed(self);
     if (st.owner_part)
       owner_ops::on_owner_exit(self, em);
