@@ -264,6 +264,7 @@ auto shared_handlers(bool may_quit) {
       out.seq = st.seq;
       out.cached = st.cache && st.cache->held
                    && st.cache->expires > self->clock().now();
+      out.hosted = channel_detail::channel_active(self->state);
       for (auto& [node, interest] : st.nodes)
         if (interest.subscribers > 0)
           out.interest.emplace(node, interest.subscribers);

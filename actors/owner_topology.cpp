@@ -107,6 +107,7 @@ on_topology(self_ptr self, const topology_request& req) {
           o["presence_members"] = os.members;
           o["seq"] = os.seq;
           o["cached"] = os.cached;
+          o["hosted"] = os.hosted;
           o["interest"] = os.interest;
           gather->done();
         },

@@ -385,6 +385,8 @@ struct owner_stats {
   uint64_t members = 0;     ///< Distinct roster users.
   uint64_t seq = 0;         ///< Last sequence number.
   bool cached = false;      ///< A cache channel's last event is held.
+  /// Hosted by this node's channel actor (one actor for both).
+  bool hosted = false;
   /// Nodes with subscribers -> how many (the owner's interest table).
   std::map<std::string, uint64_t> interest;
 };

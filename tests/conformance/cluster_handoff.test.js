@@ -102,6 +102,56 @@ test('a node joining and a node leaving lose no event of live owners', async (t)
   }
 });
 
+// A node alone: its channels host their owners (one actor each). A second
+// node joins and takes some channels over: those owners hand off and
+// forward from inside their channels, which then follow the new owners.
+test('a node joining a lone node, whose channels host their owners, loses no event', async (t) => {
+  const { res, nodes: [a], start } = await cluster(t, ['l-a']);
+  const names = Array.from({ length: 16 }, (_, i) => `lone-${i}`);
+  const ca = res.client(a);
+  const logs = [];
+  for (const name of names) {
+    const ch = await h.subscribe(ca, name);
+    const seen = [];
+    ch.bind('ev', (d) => seen.push(d.n));
+    logs.push({ name, seen });
+  }
+  const hosted = async (node) => {
+    const r = await fetch(`http://127.0.0.1:${node.adminPort}/topology`);
+    const list = (await r.json()).apps[0].owner_list || [];
+    return new Set(list.filter((o) => o.hosted).map((o) => o.channel));
+  };
+  await until(async () => (await hosted(a)).size === names.length, 5000,
+    'every owner hosted by its channel on the lone node');
+
+  let rounds = 0;
+  let stop = false;
+  const publisher = (async () => {
+    while (!stop) {
+      await h.serverSdk(a).trigger(names, 'ev', { n: rounds });
+      rounds += 1;
+      await sleep(10);
+    }
+  })();
+  const publishFor = async (ms) => {
+    const until = rounds + Math.max(5, Math.round(ms / 15));
+    await h.waitFor(() => rounds >= until, ms * 10);
+  };
+  await publishFor(300);
+  const b = await start('l-b');
+  for (const n of [a, b]) await viewWhere(n, (v) => v.members.length === 2, 5000);
+  await publishFor(800);
+  const moved = await ownedBy(b);
+  stop = true;
+  await publisher;
+
+  assert.ok(moved.size > 0, 'the joining node took over some channels');
+  await h.waitFor(() => logs.every((l) => l.seen.length >= rounds), 8000).catch(() => {});
+  for (const l of logs)
+    assert.deepEqual(l.seen, Array.from({ length: rounds }, (_, n) => n),
+      `${l.name} (moved: ${moved.has(l.name)}): every event once, in order`);
+});
+
 test('a joining node takes cached events and member lists over', async (t) => {
   const { res, nodes: [a, b], start } = await cluster(t, ['s-a', 's-b']);
   const names = Array.from({ length: 12 }, (_, i) => `presence-cache-s-${i}`);
