@@ -31,6 +31,29 @@ async function ownedBy(node) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Publishes one event (`ev`, {n}) to every channel of `names` per round,
+// through `via` in turn, until stop() (which answers the rounds sent).
+function publisher(names, via) {
+  const p = { rounds: 0, stopped: false };
+  const loop = (async () => {
+    while (!p.stopped) {
+      await h.serverSdk(via[p.rounds % via.length]).trigger(names, 'ev', { n: p.rounds });
+      p.rounds += 1;
+      await sleep(10);
+    }
+  })();
+  p.publishFor = async (ms) => {
+    const until = p.rounds + Math.max(5, Math.round(ms / 15));
+    await h.waitFor(() => p.rounds >= until, ms * 10);
+  };
+  p.stop = async () => {
+    p.stopped = true;
+    await loop;
+    return p.rounds;
+  };
+  return p;
+}
+
 // Polls an async predicate every 25 ms until it holds, bounded by `ms`.
 async function until(pred, ms, label) {
   const deadline = Date.now() + ms;
@@ -55,33 +78,20 @@ test('a node joining and a node leaving lose no event of live owners', async (t)
     }
 
   // One event per channel per round, through a and b in turn, until told.
-  let rounds = 0;
-  let stop = false;
-  const publisher = (async () => {
-    while (!stop) {
-      const via = rounds % 2 === 0 ? a : b;
-      await h.serverSdk(via).trigger(names, 'ev', { n: rounds });
-      rounds += 1;
-      await sleep(10);
-    }
-  })();
-  const publishFor = async (ms) => {
-    const until = rounds + Math.max(5, Math.round(ms / 15));
-    await h.waitFor(() => rounds >= until, ms * 10);
-  };
+  const pub = publisher(names, [a, b]);
+  const { publishFor } = pub;
 
   await publishFor(300);
-  const joinedAt = rounds;
+  const joinedAt = pub.rounds;
   const c = await start('h-c');
   for (const n of [a, b, c]) await viewWhere(n, (v) => v.members.length === 3, 5000);
   await publishFor(500);
   const moved = await ownedBy(c);
-  const leftAt = rounds;
+  const leftAt = pub.rounds;
   const stopped = await c.stop();
   for (const n of [a, b]) await viewWhere(n, (v) => v.members.length === 2, 5000);
   await publishFor(300);
-  stop = true;
-  await publisher;
+  const rounds = await pub.stop();
 
   assert.equal(stopped.code, 0, `h-c exit: ${JSON.stringify(stopped)}`);
   assert.ok(moved.size > 0, 'the joining node took over some channels');
@@ -124,26 +134,13 @@ test('a node joining a lone node, whose channels host their owners, loses no eve
   await until(async () => (await hosted(a)).size === names.length, 5000,
     'every owner hosted by its channel on the lone node');
 
-  let rounds = 0;
-  let stop = false;
-  const publisher = (async () => {
-    while (!stop) {
-      await h.serverSdk(a).trigger(names, 'ev', { n: rounds });
-      rounds += 1;
-      await sleep(10);
-    }
-  })();
-  const publishFor = async (ms) => {
-    const until = rounds + Math.max(5, Math.round(ms / 15));
-    await h.waitFor(() => rounds >= until, ms * 10);
-  };
-  await publishFor(300);
+  const pub = publisher(names, [a]);
+  await pub.publishFor(300);
   const b = await start('l-b');
   for (const n of [a, b]) await viewWhere(n, (v) => v.members.length === 2, 5000);
-  await publishFor(800);
+  await pub.publishFor(800);
   const moved = await ownedBy(b);
-  stop = true;
-  await publisher;
+  const rounds = await pub.stop();
 
   assert.ok(moved.size > 0, 'the joining node took over some channels');
   await h.waitFor(() => logs.every((l) => l.seen.length >= rounds), 8000).catch(() => {});
